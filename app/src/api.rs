@@ -1,0 +1,178 @@
+//! Server functions: the browser's API. Each body reads the request's account and the
+//! [`backend::Services`] from context and calls a plain backend function; on failure it sets the
+//! HTTP status that matches the error.
+
+use leptos::prelude::*;
+use model::{Account, SiteDetails, SiteInput, SiteMember, SiteSummary};
+
+use crate::error::AppError;
+use crate::i18n::Lang;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use std::net::SocketAddr;
+
+    use axum::extract::ConnectInfo;
+    use backend::Services;
+    use leptos::prelude::*;
+    use model::Account;
+    use tower_sessions::Session;
+
+    use crate::error::AppError;
+
+    /// The session key that holds the signed-in account's id.
+    pub const ACCOUNT_KEY: &str = "account_id";
+
+    pub fn services() -> Result<Services, AppError> {
+        use_context::<Services>().ok_or_else(|| {
+            tracing::error!("Services missing from the server function context");
+            AppError::Internal
+        })
+    }
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| {
+            tracing::error!(error = %e, "no session layer");
+            AppError::Internal
+        })
+    }
+
+    /// The client's address, when the server was started with connect info.
+    pub async fn client_ip() -> Option<std::net::IpAddr> {
+        leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip())
+    }
+
+    pub async fn current_account() -> Result<Option<Account>, AppError> {
+        let session = session().await?;
+        let id: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(internal)?;
+        let Some(id) = id else { return Ok(None) };
+        let account = backend::accounts::current(&services()?, id).await?;
+        if account.is_none() {
+            // The account was deleted; the session means nothing any more.
+            session.flush().await.map_err(internal)?;
+        }
+        Ok(account)
+    }
+
+    pub async fn require_account() -> Result<Account, AppError> {
+        current_account().await?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Starts a fresh session for `account` (a new id, so a planted session id is worthless).
+    pub async fn start_session(account: &Account) -> Result<(), AppError> {
+        let session = session().await?;
+        session.cycle_id().await.map_err(internal)?;
+        session.insert(ACCOUNT_KEY, account.id).await.map_err(internal)
+    }
+
+    fn internal(e: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %e, "session store failed");
+        AppError::Internal
+    }
+
+    /// Sets the response status for `err` and passes it on.
+    pub fn fail(err: impl Into<AppError>) -> AppError {
+        let err = err.into();
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(err.status());
+        }
+        err
+    }
+}
+
+#[cfg(feature = "ssr")]
+use ssr::*;
+
+/// Runs a server function body, turning any error into an HTTP status.
+#[cfg(feature = "ssr")]
+async fn handle<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    body.await.map_err(fail)
+}
+
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn me() -> Result<Option<Account>, AppError> {
+    handle(current_account()).await
+}
+
+#[server(prefix = "/api", endpoint = "sign_up")]
+pub async fn sign_up(email: String, password: String, role: String) -> Result<Account, AppError> {
+    handle(async {
+        let role = model::Role::parse(&role)?;
+        let account = backend::accounts::sign_up(&services()?, &email, &password, role).await?;
+        start_session(&account).await?;
+        Ok(account)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "log_in")]
+pub async fn log_in(email: String, password: String) -> Result<Account, AppError> {
+    handle(async {
+        let account = backend::accounts::log_in(&services()?, &email, &password, client_ip().await).await?;
+        start_session(&account).await?;
+        Ok(account)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    handle(async {
+        session().await?.flush().await.map_err(|_| AppError::Internal)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Remembers the language for a year in a cookie the server reads on every page.
+#[server(prefix = "/api", endpoint = "set_language")]
+pub async fn set_language(lang: String) -> Result<Lang, AppError> {
+    handle(async {
+        let lang = Lang::parse(&lang).ok_or(AppError::Invalid { field: "lang".into(), key: "error.request".into() })?;
+        let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", crate::i18n::LANG_COOKIE, lang.code());
+        let res = expect_context::<leptos_axum::ResponseOptions>();
+        res.insert_header(http::header::SET_COOKIE, http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?);
+        Ok(lang)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "list_sites")]
+pub async fn list_sites() -> Result<Vec<SiteSummary>, AppError> {
+    handle(async { Ok(backend::sites::list(&services()?, &require_account().await?).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "get_site")]
+pub async fn get_site(id: i64) -> Result<SiteDetails, AppError> {
+    handle(async { Ok(backend::sites::get(&services()?, &require_account().await?, id).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "create_site")]
+pub async fn create_site(site: SiteInput, customer_email: Option<String>) -> Result<i64, AppError> {
+    handle(async { Ok(backend::sites::create(&services()?, &require_account().await?, &site, customer_email.as_deref().unwrap_or_default()).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "update_site")]
+pub async fn update_site(id: i64, site: SiteInput) -> Result<(), AppError> {
+    handle(async { Ok(backend::sites::update(&services()?, &require_account().await?, id, &site).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "delete_site")]
+pub async fn delete_site(id: i64) -> Result<(), AppError> {
+    handle(async { Ok(backend::sites::delete(&services()?, &require_account().await?, id).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "site_members")]
+pub async fn site_members(id: i64) -> Result<Vec<SiteMember>, AppError> {
+    handle(async { Ok(backend::sites::members(&services()?, &require_account().await?, id).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "grant_access")]
+pub async fn grant_access(id: i64, email: String) -> Result<(), AppError> {
+    handle(async { Ok(backend::sites::grant(&services()?, &require_account().await?, id, &email).await?) }).await
+}
+
+#[server(prefix = "/api", endpoint = "revoke_access")]
+pub async fn revoke_access(id: i64, account_id: i64) -> Result<(), AppError> {
+    handle(async { Ok(backend::sites::revoke(&services()?, &require_account().await?, id, account_id).await?) }).await
+}

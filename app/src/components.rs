@@ -1,0 +1,255 @@
+//! Small building blocks shared by the pages.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};
+use model::{Account, PriceArea, Role, SiteDetails};
+
+use crate::api;
+use crate::error::AppError;
+use crate::i18n::{use_i18n, Lang};
+use crate::t;
+
+/// The error of the last submission, if any, as an alert the screen reader announces.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().map(|e| {
+            view! {
+                <p class="alert alert-error" role="alert" data-testid="form-error">
+                    {e.message(i18n)}
+                </p>
+            }
+        })
+    }
+}
+
+/// The error of an action's last result.
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// `aria-invalid` for the field the last error was about.
+pub fn invalid_if(error: Signal<Option<AppError>>, field: &'static str) -> impl Fn() -> Option<&'static str> + Send + Sync {
+    move || error.with(|e| e.as_ref().and_then(|e| e.field()).filter(|f| *f == field).map(|_| "true"))
+}
+
+/// Svenska / English. Works without JavaScript too (a plain form post that sets the cookie).
+#[component]
+pub fn LangSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<api::SetLanguage>::new();
+    Effect::new(move || {
+        if let Some(Ok(lang)) = action.value().get() {
+            i18n.lang.set(lang);
+            #[cfg(feature = "hydrate")]
+            if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+                let _ = root.set_attribute("lang", lang.code());
+            }
+        }
+    });
+    view! {
+        <ActionForm action attr:class="lang-switch" attr:aria-label=t!(i18n, "menu.language")>
+            {Lang::ALL
+                .into_iter()
+                .map(|lang| {
+                    view! {
+                        <button
+                            type="submit"
+                            name="lang"
+                            value=lang.code()
+                            lang=lang.code()
+                            class="chip"
+                            aria-pressed=move || (i18n.lang.get() == lang).to_string()
+                        >
+                            {lang.native_name()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </ActionForm>
+    }
+}
+
+/// The bar at the top: brand, main navigation, account menu.
+#[component]
+pub fn Header(account: Account) -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = crate::use_auth();
+    let log_out = ServerAction::<api::LogOut>::new();
+    Effect::new(move || {
+        if let Some(Ok(())) = log_out.value().get() {
+            auth.refresh();
+        }
+    });
+    let role_key = match account.role {
+        Role::Owner => "role.owner",
+        Role::Installer => "role.installer",
+    };
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"⚡"</span>
+                "Ampwise"
+            </A>
+            <nav class="mainnav" aria-label=t!(i18n, "nav.main")>
+                <A href="/" exact=true>
+                    {t!(i18n, "nav.overview")}
+                </A>
+                <A href="/settings">{t!(i18n, "nav.settings")}</A>
+            </nav>
+            <details class="account-menu">
+                <summary data-testid="account-menu" aria-label=t!(i18n, "menu.account")>
+                    <span class="avatar" aria-hidden="true">
+                        {account.email.chars().next().unwrap_or('?').to_uppercase().to_string()}
+                    </span>
+                </summary>
+                <div class="menu-panel">
+                    <p class="menu-email">{account.email.clone()}</p>
+                    <p class="muted">{move || i18n.t(role_key)}</p>
+                    <p class="menu-label">{t!(i18n, "menu.language")}</p>
+                    <LangSwitch />
+                    <ActionForm action=log_out>
+                        <button type="submit" class="btn btn-secondary btn-block">
+                            {t!(i18n, "menu.log_out")}
+                        </button>
+                    </ActionForm>
+                </div>
+            </details>
+        </header>
+    }
+}
+
+/// A friendly empty page: what is missing and what to do about it.
+#[component]
+pub fn EmptyState(title: &'static str, body: &'static str, children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="empty card">
+            <h2>{move || i18n.t(title)}</h2>
+            <p class="muted">{move || i18n.t(body)}</p>
+            {children()}
+        </section>
+    }
+}
+
+/// Time zones offered first; any IANA name is accepted.
+const SUGGESTED_TIME_ZONES: [&str; 8] = [
+    "Europe/Stockholm",
+    "Europe/Oslo",
+    "Europe/Copenhagen",
+    "Europe/Helsinki",
+    "Europe/Berlin",
+    "Europe/London",
+    "Europe/Amsterdam",
+    "UTC",
+];
+
+/// The site form's fields (inside an ActionForm); `site` fills them when editing.
+#[component]
+pub fn SiteFields(site: Option<SiteDetails>, error: Signal<Option<AppError>>, #[prop(optional)] ask_customer: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let value = |f: fn(&SiteDetails) -> String| site.as_ref().map(f).unwrap_or_default();
+    let area = site.as_ref().map(|s| s.price_area).unwrap_or(PriceArea::SE3);
+    let time_zone = site.as_ref().map(|s| s.time_zone.clone()).unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
+    let fuse = site.as_ref().map(|s| s.main_fuse_a.to_string()).unwrap_or_default();
+    view! {
+        <label class="field">
+            <span>{t!(i18n, "site.name")}</span>
+            <input
+                name="site[name]"
+                required
+                maxlength="100"
+                value=value(|s| s.name.clone())
+                placeholder=t!(i18n, "site.name_placeholder")
+                aria-invalid=invalid_if(error, "name")
+            />
+        </label>
+        <label class="field">
+            <span>{t!(i18n, "site.address")}</span>
+            <input
+                name="site[address]"
+                maxlength="300"
+                autocomplete="street-address"
+                value=value(|s| s.address.clone())
+                aria-invalid=invalid_if(error, "address")
+            />
+        </label>
+        <div class="field-row">
+            <label class="field">
+                <span>{t!(i18n, "site.main_fuse")}</span>
+                <input
+                    name="site[main_fuse_a]"
+                    type="number"
+                    inputmode="numeric"
+                    min="6"
+                    max="400"
+                    step="1"
+                    required
+                    list="main-fuses"
+                    value=fuse
+                    aria-invalid=invalid_if(error, "main_fuse_a")
+                />
+                <datalist id="main-fuses">
+                    {STANDARD_MAIN_FUSES_A.iter().map(|a| view! { <option value=a.to_string()></option> }).collect_view()}
+                </datalist>
+                <small class="muted">{t!(i18n, "site.main_fuse_help")}</small>
+            </label>
+            <label class="field">
+                <span>{t!(i18n, "site.price_area")}</span>
+                <select name="site[price_area]" aria-invalid=invalid_if(error, "price_area")>
+                    {PriceArea::ALL
+                        .into_iter()
+                        .map(|a| {
+                            let key = match a {
+                                PriceArea::SE1 => "area.se1",
+                                PriceArea::SE2 => "area.se2",
+                                PriceArea::SE3 => "area.se3",
+                                PriceArea::SE4 => "area.se4",
+                            };
+                            view! {
+                                <option value=a.as_str() selected=a == area>
+                                    {move || format!("{} – {}", a.as_str(), i18n.t(key))}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+        </div>
+        <label class="field">
+            <span>{t!(i18n, "site.time_zone")}</span>
+            <input
+                name="site[time_zone]"
+                list="time-zones"
+                value=time_zone
+                autocomplete="off"
+                aria-invalid=invalid_if(error, "time_zone")
+            />
+            <datalist id="time-zones">
+                {SUGGESTED_TIME_ZONES.iter().map(|tz| view! { <option value=*tz></option> }).collect_view()}
+            </datalist>
+        </label>
+        {ask_customer
+            .then(|| {
+                view! {
+                    <label class="field">
+                        <span>{t!(i18n, "site.customer_email")}</span>
+                        <input
+                            name="customer_email"
+                            type="email"
+                            required
+                            aria-invalid=invalid_if(error, "customer_email")
+                        />
+                        <small class="muted">{t!(i18n, "site.customer_email_help")}</small>
+                    </label>
+                }
+            })}
+    }
+}

@@ -1,0 +1,267 @@
+//! Swedish and English. Every string the user sees comes from `locales/{en,sv}.json`; a unit
+//! test fails when a key is missing in either file or a key used in the code is in neither.
+//!
+//! The language is chosen once per request on the server (the `lang` cookie, else the
+//! browser's `Accept-Language`), written into `<html lang>`, and read back from there when the
+//! page hydrates, so both sides render the same words.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Sv,
+}
+
+/// The cookie that remembers the user's choice.
+pub const LANG_COOKIE: &str = "lang";
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Sv, Lang::En];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Sv => "sv",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "sv" => Some(Lang::Sv),
+            _ => None,
+        }
+    }
+
+    /// The language's own name, for the switch (not translated: people look for their own).
+    pub const fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Sv => "Svenska",
+        }
+    }
+
+    /// The first of our languages in an `Accept-Language` header, by the browser's preference
+    /// (q-values; ties keep header order). `sv-SE`, `sv`, `en-GB`, `en` all count. English when
+    /// none matches.
+    pub fn from_accept_language(header: &str) -> Self {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or_default().trim();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or_default();
+            if let Some(lang) = Lang::parse(primary)
+                && q > 0.0
+                && best.is_none_or(|(best_q, _)| q > best_q)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, lang)| lang).unwrap_or_default()
+    }
+
+    /// The value of our cookie in a `Cookie` header, if it names a language.
+    pub fn from_cookie_header(header: &str) -> Option<Self> {
+        header
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == LANG_COOKIE)
+            .and_then(|(_, value)| Lang::parse(value))
+    }
+}
+
+const EN_JSON: &str = include_str!("../../locales/en.json");
+const SV_JSON: &str = include_str!("../../locales/sv.json");
+
+type Table = HashMap<String, String>;
+
+fn table(lang: Lang) -> &'static Table {
+    static EN: OnceLock<Table> = OnceLock::new();
+    static SV: OnceLock<Table> = OnceLock::new();
+    let (cell, json) = match lang {
+        Lang::En => (&EN, EN_JSON),
+        Lang::Sv => (&SV, SV_JSON),
+    };
+    cell.get_or_init(|| serde_json::from_str(json).expect("locale files are valid JSON objects of strings"))
+}
+
+/// The text for `key`; the key itself when missing (the tests make sure none is).
+pub fn tr(lang: Lang, key: &str) -> String {
+    table(lang).get(key).cloned().unwrap_or_else(|| key.to_string())
+}
+
+/// The text for `key` with each `{name}` replaced.
+pub fn tr_with(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    args.iter().fold(tr(lang, key), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+}
+
+/// The current language, shared by every component through context.
+#[derive(Clone, Copy)]
+pub struct I18n {
+    pub lang: RwSignal<Lang>,
+}
+
+impl I18n {
+    /// Reactive: re-runs when the language changes.
+    pub fn t(&self, key: &str) -> String {
+        tr(self.lang.get(), key)
+    }
+
+    pub fn t_with(&self, key: &str, args: &[(&str, &str)]) -> String {
+        tr_with(self.lang.get(), key, args)
+    }
+}
+
+pub fn use_i18n() -> I18n {
+    expect_context::<I18n>()
+}
+
+/// `t!(i18n, "key")`: a closure that renders the key's text and follows language changes.
+#[macro_export]
+macro_rules! t {
+    ($i18n:expr, $key:literal) => {{
+        let i18n = $i18n;
+        move || i18n.t($key)
+    }};
+}
+
+/// The language this page is rendered in: on the server from the request, in the browser from
+/// what the server wrote into `<html lang>`.
+pub fn initial_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().map(|parts| request_lang(&parts.headers)).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        #[cfg(feature = "hydrate")]
+        {
+            web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.document_element())
+                .and_then(|e| e.get_attribute("lang"))
+                .and_then(|code| Lang::parse(&code))
+                .unwrap_or_default()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            Lang::default()
+        }
+    }
+}
+
+/// The cookie first, then the browser's languages.
+#[cfg(feature = "ssr")]
+pub fn request_lang(headers: &http::HeaderMap) -> Lang {
+    let header = |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(";");
+    Lang::from_cookie_header(&header(http::header::COOKIE))
+        .unwrap_or_else(|| Lang::from_accept_language(&header(http::header::ACCEPT_LANGUAGE)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use std::collections::BTreeSet;
+
+    #[rstest]
+    #[case::swedish_browser("sv-SE,sv;q=0.9,en-US;q=0.8,en;q=0.7", Lang::Sv)]
+    #[case::english_browser("en-GB,en;q=0.9", Lang::En)]
+    #[case::english_first_then_swedish("en-US,en;q=0.9,sv;q=0.8", Lang::En)]
+    #[case::german_then_swedish("de-DE,de;q=0.9,sv;q=0.5", Lang::Sv)]
+    #[case::q_values_out_of_order("en;q=0.3,sv;q=0.8", Lang::Sv)]
+    #[case::swedish_refused("sv;q=0,en;q=0.1", Lang::En)]
+    #[case::nothing_we_speak("fi-FI,fi", Lang::En)]
+    #[case::empty("", Lang::En)]
+    #[case::garbage(";;,q=,=", Lang::En)]
+    fn accept_language(#[case] header: &str, #[case] expected: Lang) {
+        assert_eq!(Lang::from_accept_language(header), expected);
+    }
+
+    #[rstest]
+    #[case::only("lang=sv", Some(Lang::Sv))]
+    #[case::among_others("id=abc; lang=en; theme=dark", Some(Lang::En))]
+    #[case::unknown_language("lang=fi", None)]
+    #[case::similar_name("slang=sv", None)]
+    #[case::absent("id=abc", None)]
+    fn cookie(#[case] header: &str, #[case] expected: Option<Lang>) {
+        assert_eq!(Lang::from_cookie_header(header), expected);
+    }
+
+    fn keys(json: &str) -> BTreeSet<String> {
+        let table: HashMap<String, String> = serde_json::from_str(json).expect("valid JSON object of strings");
+        table.into_keys().collect()
+    }
+
+    #[test]
+    fn both_languages_have_the_same_keys() {
+        let (en, sv) = (keys(EN_JSON), keys(SV_JSON));
+        let missing_in_sv: Vec<_> = en.difference(&sv).collect();
+        let missing_in_en: Vec<_> = sv.difference(&en).collect();
+        assert!(missing_in_sv.is_empty(), "keys missing in sv.json: {missing_in_sv:?}");
+        assert!(missing_in_en.is_empty(), "keys missing in en.json: {missing_in_en:?}");
+    }
+
+    #[test]
+    fn no_text_is_empty() {
+        for (name, json) in [("en", EN_JSON), ("sv", SV_JSON)] {
+            let table: HashMap<String, String> = serde_json::from_str(json).unwrap();
+            let empty: Vec<_> = table.iter().filter(|(_, v)| v.trim().is_empty()).map(|(k, _)| k).collect();
+            assert!(empty.is_empty(), "{name}.json has empty texts: {empty:?}");
+        }
+    }
+
+    /// Every `"key.like_this"` literal in the app's and backend's sources that looks like one of
+    /// our keys (`section.name`) must be in the locale files, so a typo or a forgotten
+    /// translation fails here rather than showing a raw key to a user.
+    #[test]
+    fn every_key_used_in_the_code_exists() {
+        let en = keys(EN_JSON);
+        let sections: BTreeSet<&str> = en.iter().filter_map(|k| k.split('.').next()).collect();
+        let mut missing = Vec::new();
+        for dir in ["src", "../backend/src", "../model/src"] {
+            for file in rust_files(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
+                let text = std::fs::read_to_string(&file).unwrap();
+                for literal in text.split('"').skip(1).step_by(2) {
+                    let Some((section, rest)) = literal.split_once('.') else { continue };
+                    let key_like = !rest.is_empty()
+                        && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                    if sections.contains(section) && key_like && !en.contains(literal) {
+                        missing.push(format!("{}: {literal}", file.display()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys used but not translated: {missing:#?}");
+    }
+
+    fn rust_files(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(rust_files(path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(tr_with(Lang::En, "error.rate_limited", &[("seconds", "12")]), tr(Lang::En, "error.rate_limited").replace("{seconds}", "12"));
+        assert!(!tr_with(Lang::Sv, "error.rate_limited", &[("seconds", "12")]).contains('{'));
+    }
+}

@@ -1,0 +1,123 @@
+//! The Ampwise web app: pages, components and the server functions they call. Compiled twice:
+//! with `ssr` into the server (rendering and server-function bodies), with `hydrate` into the
+//! browser's wasm.
+
+pub mod api;
+mod components;
+pub mod error;
+pub mod i18n;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::components::{ParentRoute, ProtectedParentRoute, ProtectedRoute, Redirect, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+use model::Account;
+
+use crate::error::AppError;
+use crate::i18n::{initial_lang, I18n};
+
+/// The name of the site bundle: `/pkg/ampwise.js`, `/pkg/ampwise_bg.wasm`, `/pkg/ampwise.css`.
+pub const SITE_NAME: &str = "ampwise";
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = initial_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="theme-color" content="#0f766e" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" href=format!("/pkg/{SITE_NAME}.css") />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Who is signed in, shared through context. `refresh` re-asks the server after signing in or out.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub me: Resource<Result<Option<Account>, AppError>>,
+    version: RwSignal<u32>,
+}
+
+impl Auth {
+    pub fn refresh(&self) {
+        self.version.update(|v| *v += 1);
+    }
+
+    /// `None` while loading; whether someone is signed in.
+    fn signed_in(&self) -> Option<bool> {
+        self.me.get().map(|me| matches!(me, Ok(Some(_))))
+    }
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let i18n = I18n { lang: RwSignal::new(initial_lang()) };
+    provide_context(i18n);
+    let version = RwSignal::new(0u32);
+    let auth = Auth { me: Resource::new(move || version.get(), |_| api::me()), version };
+    provide_context(auth);
+    // Tells browser tests (and anyone curious) that the wasm has taken over the page.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|| {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    use pages::*;
+    view! {
+        <Title formatter=move |page: String| format!("{page} · Ampwise") />
+        <Router>
+            <Routes fallback=NotFound>
+                <ProtectedRoute
+                    path=path!("/login")
+                    view=LoginPage
+                    condition=move || auth.signed_in().map(|yes| !yes)
+                    redirect_path=|| "/"
+                    ssr=SsrMode::Async
+                />
+                <ProtectedRoute
+                    path=path!("/signup")
+                    view=SignupPage
+                    condition=move || auth.signed_in().map(|yes| !yes)
+                    redirect_path=|| "/"
+                    ssr=SsrMode::Async
+                />
+                <ProtectedParentRoute
+                    path=path!("")
+                    view=AppLayout
+                    condition=move || auth.signed_in()
+                    redirect_path=|| "/login"
+                    ssr=SsrMode::Async
+                >
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
+                        <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
+                        <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
+                        <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
+                        <Route path=path!("monitors") view=MonitorsPage />
+                        <Route path=path!("licences") view=LicencesPage />
+                        <Route path=path!("reporters") view=ReportersPage />
+                    </ParentRoute>
+                </ProtectedParentRoute>
+            </Routes>
+        </Router>
+    }
+}

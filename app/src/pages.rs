@@ -1,0 +1,566 @@
+//! One component per route.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Outlet, A};
+use leptos_router::hooks::{use_navigate, use_params_map};
+use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteSummary};
+
+use crate::api;
+use crate::components::{action_error, invalid_if, EmptyState, FormError, Header, LangSwitch, SiteFields};
+use crate::error::AppError;
+use crate::i18n::use_i18n;
+use crate::{t, use_auth};
+
+fn loading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="muted loading">{t!(i18n, "common.loading")}</p> }
+}
+
+/// A failed load, in words (a missing or foreign site is "not found").
+#[component]
+fn LoadError(error: AppError) -> impl IntoView {
+    let i18n = use_i18n();
+    let title = if error == AppError::NotFound { "error.not_found_title" } else { "error.generic_title" };
+    view! {
+        <section class="card" data-testid="load-error">
+            <h1>{move || i18n.t(title)}</h1>
+            <p>{error.message(i18n)}</p>
+            <A href="/">{t!(i18n, "nav.back_to_overview")}</A>
+        </section>
+    }
+}
+
+/// The page frame of the signed-in app.
+#[component]
+pub fn AppLayout() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Transition fallback=loading>
+            {move || Suspend::new(async move {
+                match auth.me.await {
+                    Ok(Some(account)) => {
+                        view! {
+                            <Header account />
+                            <main class="main">
+                                <Outlet />
+                            </main>
+                        }
+                            .into_any()
+                    }
+                    _ => ().into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The frame of the signed-out pages (log in, sign up).
+#[component]
+fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Title text=move || i18n.t(title) />
+        <main class="auth">
+            <div class="auth-brand">
+                <span class="brand-mark" aria-hidden="true">"⚡"</span>
+                "Ampwise"
+            </div>
+            <p class="muted tagline">{t!(i18n, "app.tagline")}</p>
+            <section class="card auth-card">
+                <h1>{move || i18n.t(title)}</h1>
+                {children()}
+            </section>
+            <LangSwitch />
+        </main>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let action = ServerAction::<api::LogIn>::new();
+    let error = action_error(action);
+    Effect::new(move || {
+        if let Some(Ok(_)) = action.value().get() {
+            auth.refresh();
+        }
+    });
+    view! {
+        <AuthFrame title="auth.log_in_title">
+            <ActionForm action attr:class="stack">
+                <FormError error />
+                <label class="field">
+                    <span>{t!(i18n, "auth.email")}</span>
+                    <input type="email" name="email" autocomplete="username" required aria-invalid=invalid_if(error, "email") />
+                </label>
+                <label class="field">
+                    <span>{t!(i18n, "auth.password")}</span>
+                    <input type="password" name="password" autocomplete="current-password" required />
+                </label>
+                <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
+                    {t!(i18n, "auth.log_in")}
+                </button>
+            </ActionForm>
+            <p class="switch-auth">
+                {t!(i18n, "auth.no_account")} " " <A href="/signup">{t!(i18n, "auth.sign_up")}</A>
+            </p>
+        </AuthFrame>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let action = ServerAction::<api::SignUp>::new();
+    let error = action_error(action);
+    Effect::new(move || {
+        if let Some(Ok(_)) = action.value().get() {
+            auth.refresh();
+        }
+    });
+    view! {
+        <AuthFrame title="auth.sign_up_title">
+            <ActionForm action attr:class="stack">
+                <FormError error />
+                <label class="field">
+                    <span>{t!(i18n, "auth.email")}</span>
+                    <input type="email" name="email" autocomplete="email" required aria-invalid=invalid_if(error, "email") />
+                </label>
+                <label class="field">
+                    <span>{t!(i18n, "auth.password")}</span>
+                    <input
+                        type="password"
+                        name="password"
+                        autocomplete="new-password"
+                        required
+                        minlength=model::account::MIN_PASSWORD_LEN.to_string()
+                        aria-invalid=invalid_if(error, "password")
+                    />
+                    <small class="muted">{t!(i18n, "auth.password_help")}</small>
+                </label>
+                <fieldset class="field roles">
+                    <legend>{t!(i18n, "auth.i_am")}</legend>
+                    <label class="radio">
+                        <input type="radio" name="role" value="owner" checked />
+                        <span>
+                            <strong>{t!(i18n, "role.owner")}</strong>
+                            <small class="muted">{t!(i18n, "role.owner_help")}</small>
+                        </span>
+                    </label>
+                    <label class="radio">
+                        <input type="radio" name="role" value="installer" />
+                        <span>
+                            <strong>{t!(i18n, "role.installer")}</strong>
+                            <small class="muted">{t!(i18n, "role.installer_help")}</small>
+                        </span>
+                    </label>
+                </fieldset>
+                <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
+                    {t!(i18n, "auth.sign_up")}
+                </button>
+            </ActionForm>
+            <p class="switch-auth">
+                {t!(i18n, "auth.have_account")} " " <A href="/login">{t!(i18n, "auth.log_in")}</A>
+            </p>
+        </AuthFrame>
+    }
+}
+
+fn area_key(area: PriceArea) -> &'static str {
+    match area {
+        PriceArea::SE1 => "area.se1",
+        PriceArea::SE2 => "area.se2",
+        PriceArea::SE3 => "area.se3",
+        PriceArea::SE4 => "area.se4",
+    }
+}
+
+#[component]
+fn SiteCard(site: SiteSummary) -> impl IntoView {
+    let i18n = use_i18n();
+    let href = format!("/sites/{}", site.id);
+    let installer = site.access == SiteAccess::Installer;
+    view! {
+        <li class="card site-card" data-testid="site-card">
+            <A href=href>
+                <h3>{site.name.clone()}</h3>
+                <p class="muted">{site.address.clone()}</p>
+                <p class="facts">
+                    <span>{move || i18n.t_with("site.fuse_value", &[("amps", &site.main_fuse_a.to_string())])}</span>
+                    <span>{move || format!("{} · {}", site.price_area.as_str(), i18n.t(area_key(site.price_area)))}</span>
+                    {installer.then(|| view! { <span class="badge">{t!(i18n, "site.as_installer")}</span> })}
+                </p>
+            </A>
+        </li>
+    }
+}
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let sites = Resource::new(|| (), |_| api::list_sites());
+    view! {
+        <Title text=move || i18n.t("nav.overview") />
+        <div class="page-head">
+            <h1>{t!(i18n, "overview.title")}</h1>
+            <A href="/settings/sites/new" attr:class="btn btn-primary">
+                {t!(i18n, "site.new")}
+            </A>
+        </div>
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                match sites.await {
+                    Ok(list) if list.is_empty() => {
+                        view! {
+                            <EmptyState title="overview.empty_title" body="overview.empty_body">
+                                <A href="/settings/sites/new" attr:class="btn btn-primary">
+                                    {t!(i18n, "site.create_first")}
+                                </A>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
+                    Ok(list) => {
+                        view! {
+                            <ul class="site-grid">
+                                {list.into_iter().map(|site| view! { <SiteCard site /> }).collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The `:id` of the route, when it is a number.
+fn site_id() -> impl Fn() -> Option<i64> + Copy + Send + Sync {
+    let params = use_params_map();
+    move || params.read().get("id").and_then(|id| id.parse().ok())
+}
+
+async fn load_site(id: Option<i64>) -> Result<SiteDetails, AppError> {
+    match id {
+        Some(id) => api::get_site(id).await,
+        None => Err(AppError::NotFound),
+    }
+}
+
+#[component]
+pub fn SitePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let id = site_id();
+    let site = Resource::new(id, load_site);
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                match site.await {
+                    Ok(site) => {
+                        let name = site.name.clone();
+                        view! {
+                            <Title text=name.clone() />
+                            <div class="page-head">
+                                <div>
+                                    <h1 data-testid="site-name">{site.name.clone()}</h1>
+                                    <p class="muted">{site.address.clone()}</p>
+                                </div>
+                                <A href=format!("/settings/sites/{}", site.id) attr:class="btn btn-secondary">
+                                    {t!(i18n, "site.edit")}
+                                </A>
+                            </div>
+                            <dl class="facts-grid card">
+                                <div>
+                                    <dt>{t!(i18n, "site.main_fuse")}</dt>
+                                    <dd>{move || i18n.t_with("site.fuse_value", &[("amps", &site.main_fuse_a.to_string())])}</dd>
+                                </div>
+                                <div>
+                                    <dt>{t!(i18n, "site.price_area")}</dt>
+                                    <dd>{move || format!("{} – {}", site.price_area.as_str(), i18n.t(area_key(site.price_area)))}</dd>
+                                </div>
+                                <div>
+                                    <dt>{t!(i18n, "site.time_zone")}</dt>
+                                    <dd>{site.time_zone.clone()}</dd>
+                                </div>
+                            </dl>
+                            <EmptyState title="site.live_empty_title" body="site.live_empty_body">
+                                <A href="/settings/monitors" attr:class="btn btn-secondary">
+                                    {t!(i18n, "site.add_monitor")}
+                                </A>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn SettingsLayout() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Title text=move || i18n.t("nav.settings") />
+        <h1 class="visually-hidden">{t!(i18n, "nav.settings")}</h1>
+        <nav class="tabs" aria-label=t!(i18n, "nav.settings")>
+            <A href="/settings/sites">{t!(i18n, "settings.site")}</A>
+            <A href="/settings/monitors">{t!(i18n, "settings.monitors")}</A>
+            <A href="/settings/licences">{t!(i18n, "settings.licences")}</A>
+            <A href="/settings/reporters">{t!(i18n, "settings.reporters")}</A>
+        </nav>
+        <Outlet />
+    }
+}
+
+#[component]
+pub fn SitesSettingsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let sites = Resource::new(|| (), |_| api::list_sites());
+    view! {
+        <div class="page-head">
+            <h2>{t!(i18n, "settings.sites_title")}</h2>
+            <A href="/settings/sites/new" attr:class="btn btn-primary">
+                {t!(i18n, "site.new")}
+            </A>
+        </div>
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                match sites.await {
+                    Ok(list) if list.is_empty() => {
+                        view! { <EmptyState title="overview.empty_title" body="overview.empty_body">{()}</EmptyState> }.into_any()
+                    }
+                    Ok(list) => {
+                        view! {
+                            <ul class="list card">
+                                {list
+                                    .into_iter()
+                                    .map(|site| {
+                                        view! {
+                                            <li>
+                                                <A href=format!("/settings/sites/{}", site.id)>
+                                                    <strong>{site.name.clone()}</strong>
+                                                    <span class="muted">{site.address.clone()}</span>
+                                                </A>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn NewSitePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let action = ServerAction::<api::CreateSite>::new();
+    let error = action_error(action);
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(id)) = action.value().get() {
+            navigate(&format!("/sites/{id}"), Default::default());
+        }
+    });
+    let is_installer = move || matches!(auth.me.get(), Some(Ok(Some(Account { role: Role::Installer, .. }))));
+    view! {
+        <section class="card form-card">
+            <h2>{t!(i18n, "site.new_title")}</h2>
+            <ActionForm action attr:class="stack">
+                <FormError error />
+                {move || view! { <SiteFields site=None error ask_customer=is_installer() /> }}
+                <div class="actions">
+                    <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>
+                        {t!(i18n, "site.create")}
+                    </button>
+                    <A href="/settings/sites" attr:class="btn btn-secondary">
+                        {t!(i18n, "common.cancel")}
+                    </A>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn EditSitePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let id = site_id();
+    let update = ServerAction::<api::UpdateSite>::new();
+    let grant = ServerAction::<api::GrantAccess>::new();
+    let revoke = ServerAction::<api::RevokeAccess>::new();
+    let delete = ServerAction::<api::DeleteSite>::new();
+    let site = Resource::new(move || (id(), update.version().get()), |(id, _)| load_site(id));
+    let members = Resource::new(
+        move || (id(), grant.version().get(), revoke.version().get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => api::site_members(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/settings/sites", Default::default());
+        }
+    });
+    let update_error = action_error(update);
+    let grant_error = action_error(grant);
+    let saved = move || matches!(update.value().get(), Some(Ok(())));
+    view! {
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let site = match site.await {
+                    Ok(site) => site,
+                    Err(error) => return view! { <LoadError error /> }.into_any(),
+                };
+                let owner = site.access == SiteAccess::Owner;
+                let site_id = site.id;
+                let name = site.name.clone();
+                let owner_email = site.owner_email.clone();
+                view! {
+                    <section class="card form-card">
+                        <h2>{t!(i18n, "site.edit_title")}</h2>
+                        <ActionForm action=update attr:class="stack">
+                            <FormError error=update_error />
+                            {move || saved().then(|| view! { <p class="alert alert-ok" role="status">{t!(i18n, "common.saved")}</p> })}
+                            <input type="hidden" name="id" value=site_id.to_string() />
+                            <SiteFields site=Some(site.clone()) error=update_error />
+                            <div class="actions">
+                                <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()>
+                                    {t!(i18n, "common.save")}
+                                </button>
+                                <A href=format!("/sites/{site_id}") attr:class="btn btn-secondary">
+                                    {t!(i18n, "site.view")}
+                                </A>
+                            </div>
+                        </ActionForm>
+                    </section>
+                    <section class="card form-card" data-testid="access">
+                        <h2>{t!(i18n, "access.title")}</h2>
+                        <p class="muted">{move || i18n.t_with("access.owner_is", &[("email", &owner_email)])}</p>
+                        <Suspense fallback=loading>
+                            {move || Suspend::new(async move {
+                                match members.await {
+                                    Ok(list) if list.is_empty() => view! { <p class="muted">{t!(i18n, "access.none")}</p> }.into_any(),
+                                    Ok(list) => {
+                                        view! {
+                                            <ul class="list">
+                                                {list
+                                                    .into_iter()
+                                                    .map(|m| {
+                                                        view! {
+                                                            <li class="member">
+                                                                <span>{m.email.clone()}</span>
+                                                                {owner
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            <ActionForm action=revoke>
+                                                                                <input type="hidden" name="id" value=site_id.to_string() />
+                                                                                <input type="hidden" name="account_id" value=m.account_id.to_string() />
+                                                                                <button type="submit" class="btn btn-small btn-secondary">
+                                                                                    {t!(i18n, "access.revoke")}
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                        }
+                                                                    })}
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        }
+                                            .into_any()
+                                    }
+                                    Err(error) => view! { <p class="alert alert-error">{error.message(i18n)}</p> }.into_any(),
+                                }
+                            })}
+                        </Suspense>
+                        {owner
+                            .then(|| {
+                                view! {
+                                    <ActionForm action=grant attr:class="inline-form">
+                                        <FormError error=grant_error />
+                                        <input type="hidden" name="id" value=site_id.to_string() />
+                                        <label class="field">
+                                            <span>{t!(i18n, "access.installer_email")}</span>
+                                            <input type="email" name="email" required aria-invalid=invalid_if(grant_error, "installer_email") />
+                                        </label>
+                                        <button type="submit" class="btn btn-secondary">{t!(i18n, "access.grant")}</button>
+                                    </ActionForm>
+                                }
+                            })}
+                    </section>
+                    {owner
+                        .then(|| {
+                            view! {
+                                <section class="card danger-zone">
+                                    <h2>{t!(i18n, "site.delete_title")}</h2>
+                                    <details>
+                                        <summary class="btn btn-danger-outline">{t!(i18n, "site.delete")}</summary>
+                                        <div class="confirm" role="alertdialog" aria-label=t!(i18n, "site.delete_title")>
+                                            <p>{move || i18n.t_with("site.delete_confirm", &[("name", &name)])}</p>
+                                            <ActionForm action=delete>
+                                                <input type="hidden" name="id" value=site_id.to_string() />
+                                                <button type="submit" class="btn btn-danger">{t!(i18n, "site.delete_permanently")}</button>
+                                            </ActionForm>
+                                        </div>
+                                    </details>
+                                </section>
+                            }
+                        })}
+                }
+                    .into_any()
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn MonitorsPage() -> impl IntoView {
+    view! { <EmptyState title="monitors.empty_title" body="monitors.empty_body">{()}</EmptyState> }
+}
+
+#[component]
+pub fn LicencesPage() -> impl IntoView {
+    view! { <EmptyState title="licences.empty_title" body="licences.empty_body">{()}</EmptyState> }
+}
+
+#[component]
+pub fn ReportersPage() -> impl IntoView {
+    view! { <EmptyState title="reporters.empty_title" body="reporters.empty_body">{()}</EmptyState> }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let i18n = use_i18n();
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text=move || i18n.t("error.not_found_title") />
+        <main class="auth">
+            <section class="card">
+                <h1>{t!(i18n, "error.not_found_title")}</h1>
+                <p>{t!(i18n, "error.page_not_found")}</p>
+                <A href="/">{t!(i18n, "nav.back_to_overview")}</A>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,131 @@
+//! Storage behind one interface, [`Repo`], with one implementation per database backend. The
+//! backend is chosen from the database URL; start-up runs the embedded migrations and fails if
+//! they fail.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use model::site::ValidSite;
+use model::{Account, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary};
+
+pub use sqlite::SqliteRepo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated")]
+    Conflict,
+    #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL is planned)")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// An account row including its password hash; never leaves the server.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub account: Account,
+    pub password_hash: String,
+}
+
+/// The storage operations Ampwise needs, independent of the database behind them.
+#[async_trait]
+pub trait Repo: Send + Sync + 'static {
+    /// Cheap round trip, for the readiness check.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Fails with [`StoreError::Conflict`] when the e-mail address is taken.
+    async fn create_account(&self, email: &str, password_hash: &str, role: Role) -> Result<Account, StoreError>;
+    async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, StoreError>;
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+
+    /// Creates a site owned by `owner_id`, granting `installer_id` access in the same transaction.
+    async fn create_site(&self, owner_id: i64, site: &ValidSite, installer_id: Option<i64>) -> Result<i64, StoreError>;
+    /// How `account_id` reaches `site_id`; `None` for no access or no such site.
+    async fn site_access(&self, account_id: i64, site_id: i64) -> Result<Option<SiteAccess>, StoreError>;
+    /// The site as `account_id` sees it; `None` for no access or no such site.
+    async fn site_for(&self, account_id: i64, site_id: i64) -> Result<Option<SiteDetails>, StoreError>;
+    /// Every site `account_id` owns or was granted, by name.
+    async fn sites_for(&self, account_id: i64) -> Result<Vec<SiteSummary>, StoreError>;
+    async fn update_site(&self, site_id: i64, site: &ValidSite) -> Result<(), StoreError>;
+    async fn delete_site(&self, site_id: i64) -> Result<(), StoreError>;
+
+    /// Idempotent: granting twice leaves one grant.
+    async fn grant(&self, site_id: i64, account_id: i64) -> Result<(), StoreError>;
+    /// Returns whether there was a grant to remove.
+    async fn revoke(&self, site_id: i64, account_id: i64) -> Result<bool, StoreError>;
+    async fn members(&self, site_id: i64) -> Result<Vec<SiteMember>, StoreError>;
+}
+
+/// An open database: the backend-specific pool, for the pieces that need it (the session store),
+/// and the [`Repo`] over it.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(SqliteRepo),
+}
+
+impl Database {
+    /// Opens the database named by `url`, creating it if missing, and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Database::Sqlite(SqliteRepo::connect(url).await?))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    pub fn repo(&self) -> Arc<dyn Repo> {
+        match self {
+            Database::Sqlite(repo) => Arc::new(repo.clone()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(repo) => repo.pool().close().await,
+        }
+    }
+}
+
+/// A database URL fit for logs and error messages: any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::sqlite_path("sqlite://data/a.db", "sqlite://data/a.db")]
+    #[case::password("postgres://amp:s3cret@db:5432/amp", "postgres://amp:***@db:5432/amp")]
+    #[case::user_only("postgres://amp@db/amp", "postgres://amp:***@db/amp")]
+    #[case::no_scheme("weird", "weird")]
+    fn urls_are_redacted(#[case] url: &str, #[case] shown: &str) {
+        assert_eq!(redact_url(url), shown);
+    }
+
+    #[tokio::test]
+    async fn unsupported_url_is_a_clear_error_without_the_password() {
+        let err = Database::connect("postgres://amp:s3cret@db/amp").await.err().unwrap();
+        let text = err.to_string();
+        assert!(text.contains("postgres://amp:***@db/amp"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+}

@@ -1,0 +1,255 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use model::site::ValidSite;
+use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, SqlitePool};
+
+use super::{Credentials, Repo, StoreError};
+
+/// The embedded default: one SQLite file in WAL mode.
+#[derive(Clone)]
+pub struct SqliteRepo {
+    pool: SqlitePool,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+impl SqliteRepo {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            // WAL: readers never block the writer. NORMAL sync is durable in WAL mode across
+            // process crashes (the WAL is fsynced at checkpoints; a commit survives a SIGKILL).
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+#[derive(FromRow)]
+struct AccountRow {
+    id: i64,
+    email: String,
+    role: String,
+    password_hash: String,
+}
+
+impl AccountRow {
+    fn into_credentials(self) -> Result<Credentials, StoreError> {
+        let role = Role::parse(&self.role).map_err(|_| StoreError::Corrupt(format!("account {} role", self.id)))?;
+        Ok(Credentials { account: Account { id: self.id, email: self.email, role }, password_hash: self.password_hash })
+    }
+}
+
+#[derive(FromRow)]
+struct SiteRow {
+    id: i64,
+    name: String,
+    address: String,
+    time_zone: String,
+    price_area: String,
+    main_fuse_a: i64,
+    owner_email: String,
+    is_owner: bool,
+}
+
+impl SiteRow {
+    fn into_details(self) -> Result<SiteDetails, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("site {} {what}", self.id));
+        Ok(SiteDetails {
+            id: self.id,
+            price_area: PriceArea::parse(&self.price_area).map_err(|_| corrupt("price_area"))?,
+            main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("main_fuse_a"))?,
+            access: if self.is_owner { SiteAccess::Owner } else { SiteAccess::Installer },
+            name: self.name,
+            address: self.address,
+            time_zone: self.time_zone,
+            owner_email: self.owner_email,
+        })
+    }
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Sites `?1` may see: owned, or granted. `is_owner` tells which.
+const VISIBLE_SITES: &str = "
+    SELECT s.id, s.name, s.address, s.time_zone, s.price_area, s.main_fuse_a,
+           o.email AS owner_email, s.owner_id = ?1 AS is_owner
+    FROM sites s JOIN accounts o ON o.id = s.owner_id
+    WHERE s.owner_id = ?1
+       OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1)";
+
+#[async_trait]
+impl Repo for SqliteRepo {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_account(&self, email: &str, password_hash: &str, role: Role) -> Result<Account, StoreError> {
+        let id: i64 = sqlx::query_scalar("INSERT INTO accounts (email, password_hash, role) VALUES (?, ?, ?) RETURNING id")
+            .bind(email)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        Ok(Account { id, email: email.to_string(), role })
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        sqlx::query_as::<_, AccountRow>("SELECT id, email, role, password_hash FROM accounts WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(AccountRow::into_credentials)
+            .transpose()
+    }
+
+    async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
+        Ok(sqlx::query_as::<_, AccountRow>("SELECT id, email, role, password_hash FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(AccountRow::into_credentials)
+            .transpose()?
+            .map(|c| c.account))
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.credentials_by_email(email).await?.map(|c| c.account))
+    }
+
+    async fn create_site(&self, owner_id: i64, site: &ValidSite, installer_id: Option<i64>) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sites (owner_id, name, address, time_zone, price_area, main_fuse_a)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(owner_id)
+        .bind(&site.name)
+        .bind(&site.address)
+        .bind(&site.time_zone)
+        .bind(site.price_area.as_str())
+        .bind(i64::from(site.main_fuse_a))
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(installer_id) = installer_id {
+            sqlx::query("INSERT INTO site_grants (site_id, account_id) VALUES (?, ?)")
+                .bind(id)
+                .bind(installer_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn site_access(&self, account_id: i64, site_id: i64) -> Result<Option<SiteAccess>, StoreError> {
+        let is_owner: Option<bool> = sqlx::query_scalar(
+            "SELECT s.owner_id = ?1 FROM sites s
+             WHERE s.id = ?2 AND (s.owner_id = ?1
+                OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1))",
+        )
+        .bind(account_id)
+        .bind(site_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(is_owner.map(|owner| if owner { SiteAccess::Owner } else { SiteAccess::Installer }))
+    }
+
+    async fn site_for(&self, account_id: i64, site_id: i64) -> Result<Option<SiteDetails>, StoreError> {
+        sqlx::query_as::<_, SiteRow>(&format!("SELECT * FROM ({VISIBLE_SITES}) WHERE id = ?2"))
+            .bind(account_id)
+            .bind(site_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(SiteRow::into_details)
+            .transpose()
+    }
+
+    async fn sites_for(&self, account_id: i64) -> Result<Vec<SiteSummary>, StoreError> {
+        sqlx::query_as::<_, SiteRow>(&format!("{VISIBLE_SITES} ORDER BY s.name COLLATE NOCASE, s.id"))
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let d = row.into_details()?;
+                Ok(SiteSummary {
+                    id: d.id,
+                    name: d.name,
+                    address: d.address,
+                    price_area: d.price_area,
+                    main_fuse_a: d.main_fuse_a,
+                    access: d.access,
+                })
+            })
+            .collect()
+    }
+
+    async fn update_site(&self, site_id: i64, site: &ValidSite) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sites SET name = ?, address = ?, time_zone = ?, price_area = ?, main_fuse_a = ?,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             WHERE id = ?",
+        )
+        .bind(&site.name)
+        .bind(&site.address)
+        .bind(&site.time_zone)
+        .bind(site.price_area.as_str())
+        .bind(i64::from(site.main_fuse_a))
+        .bind(site_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_site(&self, site_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sites WHERE id = ?").bind(site_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn grant(&self, site_id: i64, account_id: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO site_grants (site_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(site_id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke(&self, site_id: i64, account_id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM site_grants WHERE site_id = ? AND account_id = ?")
+            .bind(site_id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn members(&self, site_id: i64) -> Result<Vec<SiteMember>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT a.id, a.email FROM site_grants g JOIN accounts a ON a.id = g.account_id
+             WHERE g.site_id = ? ORDER BY a.email",
+        )
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(account_id, email)| SiteMember { account_id, email }).collect())
+    }
+}

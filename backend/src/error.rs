@@ -1,0 +1,23 @@
+use model::FieldError;
+
+use crate::StoreError;
+
+/// What a service call can fail with. The HTTP boundary turns each into a status and a message
+/// key; [`Error::Store`] is logged there and shown only as a generic failure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("invalid input: {0}")]
+    Invalid(#[from] FieldError),
+    #[error("wrong e-mail or password")]
+    BadCredentials,
+    #[error("e-mail address already has an account")]
+    EmailTaken,
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,31 @@
+//! The server side of Ampwise that is not HTTP: storage, accounts, sessions' users, and the one
+//! place that decides who may see or change a site.
+//!
+//! Server functions and HTTP handlers read a [`Services`] from their context and call the plain
+//! functions here, so tests can call the same functions without a browser or a router.
+
+pub mod access;
+pub mod accounts;
+pub mod db;
+mod error;
+pub mod limiter;
+pub mod password;
+pub mod sites;
+
+use std::sync::Arc;
+
+pub use db::{Database, Repo, StoreError};
+pub use error::Error;
+
+/// Everything a request handler needs, cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub repo: Arc<dyn Repo>,
+    pub login_limiter: Arc<limiter::LoginLimiter>,
+}
+
+impl Services {
+    pub fn new(repo: Arc<dyn Repo>) -> Self {
+        Self { repo, login_limiter: Arc::new(limiter::LoginLimiter::default()) }
+    }
+}

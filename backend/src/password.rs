@@ -1,0 +1,86 @@
+//! Password hashing (argon2id, the crate's defaults: 19 MiB, 2 passes, 1 lane — OWASP's
+//! minimum recommendation) and the strength rule for new passwords.
+
+use rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use model::FieldError;
+use zxcvbn::Score;
+
+/// Hashes on a blocking thread: argon2 takes tens of milliseconds of CPU by design.
+pub async fn hash(password: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .expect("argon2 with default parameters hashes any input")
+            .to_string()
+    })
+    .await
+    .expect("hashing task does not panic")
+}
+
+/// Verifies on a blocking thread. With no stored hash (unknown account) it still does the work
+/// of one verification, so the response time does not tell which e-mail addresses exist.
+pub async fn verify(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
+        let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        ok && stored != DUMMY_HASH
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// The argon2id hash of a random string nobody knows, with the default parameters.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3yuk6qj0h8mSFwDoSjQh0bAKwLUdO1EqQ6wUExtT6Gk";
+
+/// A new password must be long enough and not guessable (zxcvbn score 3 of 4 or better: "safely
+/// unguessable, moderate protection from offline slow-hash scenario"). The e-mail address counts
+/// as a known word.
+pub fn check_strength(password: &str, email: &str) -> Result<(), FieldError> {
+    model::account::check_password_shape(password)?;
+    let local = email.split('@').next().unwrap_or_default();
+    if zxcvbn::zxcvbn(password, &[email, local]).score() < Score::Three {
+        return Err(FieldError::new("password", "error.password_weak"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let stored = hash("Kvarnvägen-Laddbox-42".into()).await;
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        assert!(verify("Kvarnvägen-Laddbox-42".into(), Some(stored.clone())).await);
+        assert!(!verify("kvarnvägen-laddbox-42".into(), Some(stored)).await);
+    }
+
+    #[tokio::test]
+    async fn unknown_account_never_verifies() {
+        assert!(!verify(String::new(), None).await);
+        assert!(!verify("anything at all".into(), None).await);
+    }
+
+    #[tokio::test]
+    async fn garbage_hash_does_not_verify() {
+        assert!(!verify("x".into(), Some("not a phc string".into())).await);
+    }
+
+    #[rstest]
+    #[case::strong("Kvarnvägen-Laddbox-42", "anna@example.se", None)]
+    #[case::too_short("Ab1!", "anna@example.se", Some("error.password_short"))]
+    #[case::common("password1234", "anna@example.se", Some("error.password_weak"))]
+    #[case::keyboard_walk("qwertyuiop123", "anna@example.se", Some("error.password_weak"))]
+    #[case::email_based("anna.example.se", "anna@example.se", Some("error.password_weak"))]
+    fn strength(#[case] password: &str, #[case] email: &str, #[case] key: Option<&str>) {
+        assert_eq!(check_strength(password, email).err().map(|e| e.key), key);
+    }
+}

@@ -1,0 +1,85 @@
+//! Sites: create, read, edit, delete, and which installers may work on them. Each function that
+//! takes a site id asks [`access::require`] first.
+
+use model::account::normalize_email;
+use model::site::ValidSite;
+use model::{Account, FieldError, Role, SiteDetails, SiteInput, SiteMember, SiteSummary};
+
+use crate::access::{self, Need};
+use crate::{Error, Services};
+
+/// Validates the form and checks the time zone against the IANA database.
+fn validate(input: &SiteInput) -> Result<ValidSite, Error> {
+    let site = input.validate()?;
+    if jiff::tz::TimeZone::get(&site.time_zone).is_err() {
+        return Err(FieldError::new("time_zone", "error.time_zone_unknown").into());
+    }
+    Ok(site)
+}
+
+pub async fn list(services: &Services, actor: &Account) -> Result<Vec<SiteSummary>, Error> {
+    Ok(services.repo.sites_for(actor.id).await?)
+}
+
+pub async fn get(services: &Services, actor: &Account, site_id: i64) -> Result<SiteDetails, Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    services.repo.site_for(actor.id, site_id).await?.ok_or(Error::NotFound)
+}
+
+/// An owner creates a site of their own. An installer creates one for a customer, named by the
+/// e-mail address of the customer's (owner) account; the installer gets access to it.
+pub async fn create(services: &Services, actor: &Account, input: &SiteInput, customer_email: &str) -> Result<i64, Error> {
+    let site = validate(input)?;
+    let (owner_id, installer_id) = match actor.role {
+        Role::Owner => (actor.id, None),
+        Role::Installer => {
+            if customer_email.trim().is_empty() {
+                return Err(FieldError::new("customer_email", "error.customer_required").into());
+            }
+            let email = normalize_email(customer_email).map_err(|e| FieldError::new("customer_email", e.key))?;
+            let customer = services
+                .repo
+                .account_by_email(&email)
+                .await?
+                .filter(|a| a.role == Role::Owner)
+                .ok_or(FieldError::new("customer_email", "error.customer_unknown"))?;
+            (customer.id, Some(actor.id))
+        }
+    };
+    Ok(services.repo.create_site(owner_id, &site, installer_id).await?)
+}
+
+pub async fn update(services: &Services, actor: &Account, site_id: i64, input: &SiteInput) -> Result<(), Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    let site = validate(input)?;
+    Ok(services.repo.update_site(site_id, &site).await?)
+}
+
+pub async fn delete(services: &Services, actor: &Account, site_id: i64) -> Result<(), Error> {
+    access::require(services, actor, site_id, Need::Own).await?;
+    Ok(services.repo.delete_site(site_id).await?)
+}
+
+pub async fn members(services: &Services, actor: &Account, site_id: i64) -> Result<Vec<SiteMember>, Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    Ok(services.repo.members(site_id).await?)
+}
+
+/// The owner lets an installer (by the e-mail of their installer account) work on the site.
+pub async fn grant(services: &Services, actor: &Account, site_id: i64, installer_email: &str) -> Result<(), Error> {
+    access::require(services, actor, site_id, Need::Own).await?;
+    let email = normalize_email(installer_email).map_err(|e| FieldError::new("installer_email", e.key))?;
+    let installer = services
+        .repo
+        .account_by_email(&email)
+        .await?
+        .filter(|a| a.role == Role::Installer)
+        .ok_or(FieldError::new("installer_email", "error.installer_unknown"))?;
+    Ok(services.repo.grant(site_id, installer.id).await?)
+}
+
+/// The owner takes an installer's access away.
+pub async fn revoke(services: &Services, actor: &Account, site_id: i64, installer_id: i64) -> Result<(), Error> {
+    access::require(services, actor, site_id, Need::Own).await?;
+    if services.repo.revoke(site_id, installer_id).await? { Ok(()) } else { Err(Error::NotFound) }
+}

@@ -1,0 +1,51 @@
+import { expect, Page } from '@playwright/test';
+
+export const PASSWORD = 'Kvarnvägen-Laddbox-42';
+
+let counter = 0;
+/** An e-mail address no other test uses. */
+export function uniqueEmail(who: string): string {
+  counter += 1;
+  return `${who}-${Date.now()}-${process.pid}-${counter}@example.se`;
+}
+
+/** Opens a page and waits until the wasm has hydrated it, so clicks go through the app. */
+export async function open(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+export async function signUp(page: Page, base: string, email: string, role: 'owner' | 'installer' = 'owner'): Promise<void> {
+  await open(page, `${base}/signup`);
+  await page.locator('input[name="email"]').fill(email);
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  await page.locator(`input[name="role"][value="${role}"]`).check();
+  await page.locator('form.stack button[type="submit"]').click();
+  await expect(page.getByTestId('account-menu')).toBeVisible();
+}
+
+/** Opens the account menu unless it is open already. */
+export async function accountMenu(page: Page): Promise<void> {
+  if ((await page.locator('details.account-menu').getAttribute('open')) === null) {
+    await page.getByTestId('account-menu').click();
+  }
+}
+
+export interface SiteFields {
+  name: string;
+  address?: string;
+  fuse?: string;
+  area?: 'SE1' | 'SE2' | 'SE3' | 'SE4';
+}
+
+/** Creates a site through the form (English labels); returns its id from the page it lands on. */
+export async function createSite(page: Page, base: string, site: SiteFields): Promise<number> {
+  await open(page, `${base}/settings/sites/new`);
+  await page.getByLabel('Name').fill(site.name);
+  await page.getByLabel('Address').fill(site.address ?? '');
+  await page.getByLabel('Main fuse (A)').fill(site.fuse ?? '20');
+  await page.getByLabel('Price area').selectOption(site.area ?? 'SE3');
+  await page.getByRole('button', { name: 'Create site' }).click();
+  await expect(page.getByTestId('site-name')).toHaveText(site.name);
+  return Number(new URL(page.url()).pathname.split('/').pop());
+}

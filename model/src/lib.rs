@@ -1,0 +1,24 @@
+//! Types and validation shared by the browser (wasm) and the server.
+//!
+//! Everything here is pure: no I/O, no clock, no database. Validation returns message keys
+//! (`error.*` in `locales/*.json`) so each side can show the user's language.
+
+pub mod account;
+pub mod site;
+
+pub use account::{Account, Role};
+pub use site::{PriceArea, SiteAccess, SiteDetails, SiteInput, SiteMember, SiteSummary};
+
+/// A rejected field: which one, and the message key that says why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {key}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub key: &'static str,
+}
+
+impl FieldError {
+    pub const fn new(field: &'static str, key: &'static str) -> Self {
+        Self { field, key }
+    }
+}

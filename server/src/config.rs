@@ -1,0 +1,166 @@
+//! The server's settings: environment variables first, defaults in code. `ampwise.env.example`
+//! at the repository root lists every variable with a comment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Config {
+    /// `AMPWISE_ADDR`: where to listen.
+    pub addr: SocketAddr,
+    /// `AMPWISE_DATABASE_URL`: `sqlite://PATH` (created if missing).
+    pub database_url: String,
+    /// `AMPWISE_SITE_ROOT`: the built site (`pkg/` with the wasm, JS and CSS, plus public files).
+    pub site_root: PathBuf,
+    /// `AMPWISE_SECURE_COOKIES`: mark the session cookie `Secure` (set it behind HTTPS).
+    pub secure_cookies: bool,
+    /// `AMPWISE_SESSION_DAYS`: a session ends after this many days without use.
+    pub session_days: i64,
+    /// `AMPWISE_REQUEST_TIMEOUT_SECS`: a request that takes longer gets 408.
+    pub request_timeout: Duration,
+    /// `AMPWISE_LOG_FORMAT`: `text` (default) or `json`. Levels come from `RUST_LOG`.
+    pub log_json: bool,
+    /// `AMPWISE_DEMO`: create the demo account and site at start-up if missing, and print the login.
+    pub demo: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &backend::db::redact_url(&self.database_url))
+            .field("site_root", &self.site_root)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_days", &self.session_days)
+            .field("request_timeout", &self.request_timeout)
+            .field("log_json", &self.log_json)
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://data/ampwise.db".into(),
+            site_root: PathBuf::from("target/site"),
+            secure_cookies: false,
+            session_days: 30,
+            request_timeout: Duration::from_secs(30),
+            log_json: false,
+            demo: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?}: {problem}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    problem: &'static str,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Config::default();
+        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        fn parse<T: std::str::FromStr>(name: &'static str, value: String, problem: &'static str) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError { name, value, problem })
+        }
+        fn flag(name: &'static str, value: String) -> Result<bool, ConfigError> {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError { name, value, problem: "expected true or false" }),
+            }
+        }
+        let session_days = match get("AMPWISE_SESSION_DAYS") {
+            Some(v) => parse::<i64>("AMPWISE_SESSION_DAYS", v.clone(), "expected a whole number of days")
+                .and_then(|n| if (1..=365).contains(&n) { Ok(n) } else { Err(ConfigError { name: "AMPWISE_SESSION_DAYS", value: v, problem: "expected 1 to 365" }) })?,
+            None => d.session_days,
+        };
+        let request_timeout = match get("AMPWISE_REQUEST_TIMEOUT_SECS") {
+            Some(v) => Duration::from_secs(parse::<u64>("AMPWISE_REQUEST_TIMEOUT_SECS", v, "expected whole seconds")?),
+            None => d.request_timeout,
+        };
+        let log_json = match get("AMPWISE_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => return Err(ConfigError { name: "AMPWISE_LOG_FORMAT", value: other.into(), problem: "expected text or json" }),
+        };
+        Ok(Self {
+            addr: get("AMPWISE_ADDR").map(|v| parse("AMPWISE_ADDR", v, "expected IP:PORT, e.g. 127.0.0.1:3000")).transpose()?.unwrap_or(d.addr),
+            database_url: get("AMPWISE_DATABASE_URL").unwrap_or(d.database_url),
+            site_root: get("AMPWISE_SITE_ROOT").map(PathBuf::from).unwrap_or(d.site_root),
+            secure_cookies: get("AMPWISE_SECURE_COOKIES").map(|v| flag("AMPWISE_SECURE_COOKIES", v)).transpose()?.unwrap_or(d.secure_cookies),
+            session_days,
+            request_timeout,
+            log_json,
+            demo: get("AMPWISE_DEMO").map(|v| flag("AMPWISE_DEMO", v)).transpose()?.unwrap_or(d.demo),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://data/ampwise.db");
+        assert!(!c.secure_cookies && !c.demo && !c.log_json);
+    }
+
+    #[test]
+    fn values_are_read() {
+        let c = config(&[
+            ("AMPWISE_ADDR", "0.0.0.0:8080"),
+            ("AMPWISE_DATABASE_URL", "sqlite:///tmp/x.db"),
+            ("AMPWISE_SECURE_COOKIES", "true"),
+            ("AMPWISE_SESSION_DAYS", "7"),
+            ("AMPWISE_LOG_FORMAT", "json"),
+            ("AMPWISE_DEMO", "1"),
+        ])
+        .unwrap();
+        assert_eq!(c.addr.port(), 8080);
+        assert_eq!(c.database_url, "sqlite:///tmp/x.db");
+        assert!(c.secure_cookies && c.log_json && c.demo);
+        assert_eq!(c.session_days, 7);
+    }
+
+    #[rstest]
+    #[case::addr_without_port("AMPWISE_ADDR", "127.0.0.1")]
+    #[case::flag_word("AMPWISE_SECURE_COOKIES", "maybe")]
+    #[case::days_zero("AMPWISE_SESSION_DAYS", "0")]
+    #[case::days_word("AMPWISE_SESSION_DAYS", "week")]
+    #[case::timeout_negative("AMPWISE_REQUEST_TIMEOUT_SECS", "-1")]
+    #[case::log_format("AMPWISE_LOG_FORMAT", "xml")]
+    fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
+        let err = config(&[(name, value)]).unwrap_err().to_string();
+        assert!(err.starts_with(name), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_database_password() {
+        let c = config(&[("AMPWISE_DATABASE_URL", "postgres://amp:s3cret@db/amp")]).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret") && shown.contains("***"), "{shown}");
+    }
+}

@@ -1,0 +1,155 @@
+//! The Ampwise server as a library: [`build`] assembles the router over an opened database,
+//! [`serve`] runs it on a listener until a shutdown future resolves. `main.rs` only reads the
+//! configuration and the signals; tests start the same server on port 0.
+
+pub mod config;
+pub mod demo;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use app::{shell, App};
+use axum::extract::{FromRef, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use backend::{Database, Services};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use config::Config;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "ampwise_session";
+
+/// How often expired sessions are deleted from the database.
+const SESSION_CLEANUP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+    pub db: Database,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// A built server: its router, the database it uses, and the token that stops its background
+/// tasks and open streams.
+pub struct Ampwise {
+    pub router: Router,
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+}
+
+/// Opens the database (creating and migrating it; an error here must stop start-up) and
+/// assembles every route.
+pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
+    let db = Database::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening database {}", backend::db::redact_url(&config.database_url)))?;
+    let services = Services::new(db.repo());
+    let shutdown = CancellationToken::new();
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name(app::SITE_NAME)
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build();
+
+    let sessions = match &db {
+        Database::Sqlite(repo) => {
+            let store = SqliteStore::new(repo.pool().clone());
+            store.migrate().await.context("creating the session table")?;
+            let cleanup = store.clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    result = cleanup.continuously_delete_expired(SESSION_CLEANUP_EVERY) => {
+                        if let Err(e) = result {
+                            tracing::error!(error = %e, "deleting expired sessions failed; no longer deleting them");
+                        }
+                    }
+                }
+            });
+            SessionManagerLayer::new(store)
+        }
+    }
+    .with_name(SESSION_COOKIE)
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_secure(config.secure_cookies)
+    .with_expiry(Expiry::OnInactivity(time::Duration::days(config.session_days)));
+
+    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone(), db };
+    let context = {
+        let services = services.clone();
+        move || provide_context(services.clone())
+    };
+    let routes = generate_route_list(App);
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .leptos_routes_with_context(&state, routes, context, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state.clone());
+    Ok(Ampwise { router, state, shutdown })
+}
+
+async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
+    leptos_axum::handle_server_fns_with_context(move || provide_context(state.services.clone()), request).await
+}
+
+/// 200 when the database answers, 503 otherwise: what a load balancer or a test waits on.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.services.repo.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Builds the server and serves it on `listener` until `shutdown` resolves; then stops the
+/// background tasks, lets open requests finish, and closes the database.
+pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let ampwise = build(&config).await?;
+    if config.demo {
+        demo::seed(&ampwise.state.services).await.context("seeding the demo account")?;
+    }
+    let token = ampwise.shutdown.clone();
+    tokio::spawn({
+        let token = token.clone();
+        async move {
+            shutdown.await;
+            token.cancel();
+        }
+    });
+    tracing::info!(addr = %listener.local_addr()?, "Ampwise is listening");
+    axum::serve(listener, ampwise.router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(token.cancelled_owned())
+        .await?;
+    ampwise.state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
