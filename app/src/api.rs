@@ -39,7 +39,10 @@ pub mod ssr {
 
     /// The client's address, when the server was started with connect info.
     pub async fn client_ip() -> Option<std::net::IpAddr> {
-        leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|ConnectInfo(addr)| addr.ip())
+        leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .ok()
+            .map(|ConnectInfo(addr)| addr.ip())
     }
 
     pub async fn current_account() -> Result<Option<Account>, AppError> {
@@ -62,7 +65,10 @@ pub mod ssr {
     pub async fn start_session(account: &Account) -> Result<(), AppError> {
         let session = session().await?;
         session.cycle_id().await.map_err(internal)?;
-        session.insert(ACCOUNT_KEY, account.id).await.map_err(internal)
+        session
+            .insert(ACCOUNT_KEY, account.id)
+            .await
+            .map_err(internal)
     }
 
     fn internal(e: impl std::fmt::Display) -> AppError {
@@ -85,7 +91,9 @@ use ssr::*;
 
 /// Runs a server function body, turning any error into an HTTP status.
 #[cfg(feature = "ssr")]
-async fn handle<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+async fn handle<T>(
+    body: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
     body.await.map_err(fail)
 }
 
@@ -108,7 +116,8 @@ pub async fn sign_up(email: String, password: String, role: String) -> Result<Ac
 #[server(prefix = "/api", endpoint = "log_in")]
 pub async fn log_in(email: String, password: String) -> Result<Account, AppError> {
     handle(async {
-        let account = backend::accounts::log_in(&services()?, &email, &password, client_ip().await).await?;
+        let account =
+            backend::accounts::log_in(&services()?, &email, &password, client_ip().await).await?;
         start_session(&account).await?;
         Ok(account)
     })
@@ -118,7 +127,11 @@ pub async fn log_in(email: String, password: String) -> Result<Account, AppError
 #[server(prefix = "/api", endpoint = "log_out")]
 pub async fn log_out() -> Result<(), AppError> {
     handle(async {
-        session().await?.flush().await.map_err(|_| AppError::Internal)?;
+        session()
+            .await?
+            .flush()
+            .await
+            .map_err(|_| AppError::Internal)?;
         Ok(())
     })
     .await
@@ -128,10 +141,20 @@ pub async fn log_out() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "set_language")]
 pub async fn set_language(lang: String) -> Result<Lang, AppError> {
     handle(async {
-        let lang = Lang::parse(&lang).ok_or(AppError::Invalid { field: "lang".into(), key: "error.request".into() })?;
-        let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", crate::i18n::LANG_COOKIE, lang.code());
+        let lang = Lang::parse(&lang).ok_or(AppError::Invalid {
+            field: "lang".into(),
+            key: "error.request".into(),
+        })?;
+        let cookie = format!(
+            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            crate::i18n::LANG_COOKIE,
+            lang.code()
+        );
         let res = expect_context::<leptos_axum::ResponseOptions>();
-        res.insert_header(http::header::SET_COOKIE, http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?);
+        res.insert_header(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+        );
         Ok(lang)
     })
     .await
@@ -144,35 +167,58 @@ pub async fn list_sites() -> Result<Vec<SiteSummary>, AppError> {
 
 #[server(prefix = "/api", endpoint = "get_site")]
 pub async fn get_site(id: i64) -> Result<SiteDetails, AppError> {
-    handle(async { Ok(backend::sites::get(&services()?, &require_account().await?, id).await?) }).await
+    handle(async { Ok(backend::sites::get(&services()?, &require_account().await?, id).await?) })
+        .await
 }
 
 #[server(prefix = "/api", endpoint = "create_site")]
 pub async fn create_site(site: SiteInput, customer_email: Option<String>) -> Result<i64, AppError> {
-    handle(async { Ok(backend::sites::create(&services()?, &require_account().await?, &site, customer_email.as_deref().unwrap_or_default()).await?) }).await
+    handle(async {
+        Ok(backend::sites::create(
+            &services()?,
+            &require_account().await?,
+            &site,
+            customer_email.as_deref().unwrap_or_default(),
+        )
+        .await?)
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "update_site")]
 pub async fn update_site(id: i64, site: SiteInput) -> Result<(), AppError> {
-    handle(async { Ok(backend::sites::update(&services()?, &require_account().await?, id, &site).await?) }).await
+    handle(async {
+        Ok(backend::sites::update(&services()?, &require_account().await?, id, &site).await?)
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "delete_site")]
 pub async fn delete_site(id: i64) -> Result<(), AppError> {
-    handle(async { Ok(backend::sites::delete(&services()?, &require_account().await?, id).await?) }).await
+    handle(async { Ok(backend::sites::delete(&services()?, &require_account().await?, id).await?) })
+        .await
 }
 
 #[server(prefix = "/api", endpoint = "site_members")]
 pub async fn site_members(id: i64) -> Result<Vec<SiteMember>, AppError> {
-    handle(async { Ok(backend::sites::members(&services()?, &require_account().await?, id).await?) }).await
+    handle(async {
+        Ok(backend::sites::members(&services()?, &require_account().await?, id).await?)
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "grant_access")]
 pub async fn grant_access(id: i64, email: String) -> Result<(), AppError> {
-    handle(async { Ok(backend::sites::grant(&services()?, &require_account().await?, id, &email).await?) }).await
+    handle(async {
+        Ok(backend::sites::grant(&services()?, &require_account().await?, id, &email).await?)
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "revoke_access")]
 pub async fn revoke_access(id: i64, account_id: i64) -> Result<(), AppError> {
-    handle(async { Ok(backend::sites::revoke(&services()?, &require_account().await?, id, account_id).await?) }).await
+    handle(async {
+        Ok(backend::sites::revoke(&services()?, &require_account().await?, id, account_id).await?)
+    })
+    .await
 }

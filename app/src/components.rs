@@ -8,7 +8,7 @@ use model::{Account, PriceArea, Role, SiteDetails};
 
 use crate::api;
 use crate::error::AppError;
-use crate::i18n::{use_i18n, Lang};
+use crate::i18n::{Lang, use_i18n};
 use crate::t;
 
 /// The error of the last submission, if any, as an alert the screen reader announces.
@@ -36,8 +36,18 @@ where
 }
 
 /// `aria-invalid` for the field the last error was about.
-pub fn invalid_if(error: Signal<Option<AppError>>, field: &'static str) -> impl Fn() -> Option<&'static str> + Send + Sync {
-    move || error.with(|e| e.as_ref().and_then(|e| e.field()).filter(|f| *f == field).map(|_| "true"))
+pub fn invalid_if(
+    error: Signal<Option<AppError>>,
+    field: &'static str,
+) -> impl Fn() -> Option<&'static str> + Send + Sync {
+    move || {
+        error.with(|e| {
+            e.as_ref()
+                .and_then(|e| e.field())
+                .filter(|f| *f == field)
+                .map(|_| "true")
+        })
+    }
 }
 
 /// Svenska / English. Works without JavaScript too (a plain form post that sets the cookie).
@@ -49,7 +59,10 @@ pub fn LangSwitch() -> impl IntoView {
         if let Some(Ok(lang)) = action.value().get() {
             i18n.lang.set(lang);
             #[cfg(feature = "hydrate")]
-            if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            if let Some(root) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.document_element())
+            {
                 let _ = root.set_attribute("lang", lang.code());
             }
         }
@@ -128,13 +141,17 @@ pub fn Header(account: Account) -> impl IntoView {
 
 /// A friendly empty page: what is missing and what to do about it.
 #[component]
-pub fn EmptyState(title: &'static str, body: &'static str, children: Children) -> impl IntoView {
+pub fn EmptyState(
+    title: &'static str,
+    body: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="empty card">
             <h2>{move || i18n.t(title)}</h2>
             <p class="muted">{move || i18n.t(body)}</p>
-            {children()}
+            {children.map(|c| c())}
         </section>
     }
 }
@@ -153,12 +170,25 @@ const SUGGESTED_TIME_ZONES: [&str; 8] = [
 
 /// The site form's fields (inside an ActionForm); `site` fills them when editing.
 #[component]
-pub fn SiteFields(site: Option<SiteDetails>, error: Signal<Option<AppError>>, #[prop(optional)] ask_customer: bool) -> impl IntoView {
+pub fn SiteFields(
+    site: Option<SiteDetails>,
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] ask_customer: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
     let value = |f: fn(&SiteDetails) -> String| site.as_ref().map(f).unwrap_or_default();
-    let area = site.as_ref().map(|s| s.price_area).unwrap_or(PriceArea::SE3);
-    let time_zone = site.as_ref().map(|s| s.time_zone.clone()).unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
-    let fuse = site.as_ref().map(|s| s.main_fuse_a.to_string()).unwrap_or_default();
+    let area = site
+        .as_ref()
+        .map(|s| s.price_area)
+        .unwrap_or(PriceArea::SE3);
+    let time_zone = site
+        .as_ref()
+        .map(|s| s.time_zone.clone())
+        .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
+    let fuse = site
+        .as_ref()
+        .map(|s| s.main_fuse_a.to_string())
+        .unwrap_or_default();
     view! {
         <label class="field">
             <span>{t!(i18n, "site.name")}</span>

@@ -64,7 +64,9 @@ impl AppError {
     /// The user's message in their language.
     pub fn message(&self, i18n: crate::i18n::I18n) -> String {
         match self {
-            AppError::RateLimited { retry_after_secs } => i18n.t_with(self.key(), &[("seconds", &retry_after_secs.to_string())]),
+            AppError::RateLimited { retry_after_secs } => {
+                i18n.t_with(self.key(), &[("seconds", &retry_after_secs.to_string())])
+            }
             _ => i18n.t(self.key()),
         }
     }
@@ -92,7 +94,10 @@ impl From<backend::Error> for AppError {
         match err {
             E::NotFound => AppError::NotFound,
             E::Forbidden => AppError::Forbidden,
-            E::Invalid(e) => AppError::Invalid { field: e.field.to_string(), key: e.key.to_string() },
+            E::Invalid(e) => AppError::Invalid {
+                field: e.field.to_string(),
+                key: e.key.to_string(),
+            },
             E::BadCredentials => AppError::BadCredentials,
             E::EmailTaken => AppError::EmailTaken,
             E::RateLimited { retry_after_secs } => AppError::RateLimited { retry_after_secs },
@@ -107,6 +112,9 @@ impl From<backend::Error> for AppError {
 #[cfg(feature = "ssr")]
 impl From<model::FieldError> for AppError {
     fn from(e: model::FieldError) -> Self {
-        AppError::Invalid { field: e.field.to_string(), key: e.key.to_string() }
+        AppError::Invalid {
+            field: e.field.to_string(),
+            key: e.key.to_string(),
+        }
     }
 }

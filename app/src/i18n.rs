@@ -93,17 +93,24 @@ fn table(lang: Lang) -> &'static Table {
         Lang::En => (&EN, EN_JSON),
         Lang::Sv => (&SV, SV_JSON),
     };
-    cell.get_or_init(|| serde_json::from_str(json).expect("locale files are valid JSON objects of strings"))
+    cell.get_or_init(|| {
+        serde_json::from_str(json).expect("locale files are valid JSON objects of strings")
+    })
 }
 
 /// The text for `key`; the key itself when missing (the tests make sure none is).
 pub fn tr(lang: Lang, key: &str) -> String {
-    table(lang).get(key).cloned().unwrap_or_else(|| key.to_string())
+    table(lang)
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| key.to_string())
 }
 
 /// The text for `key` with each `{name}` replaced.
 pub fn tr_with(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
-    args.iter().fold(tr(lang, key), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+    args.iter().fold(tr(lang, key), |text, (name, value)| {
+        text.replace(&format!("{{{name}}}"), value)
+    })
 }
 
 /// The current language, shared by every component through context.
@@ -141,7 +148,9 @@ macro_rules! t {
 pub fn initial_lang() -> Lang {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>().map(|parts| request_lang(&parts.headers)).unwrap_or_default()
+        use_context::<http::request::Parts>()
+            .map(|parts| request_lang(&parts.headers))
+            .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -164,7 +173,14 @@ pub fn initial_lang() -> Lang {
 /// The cookie first, then the browser's languages.
 #[cfg(feature = "ssr")]
 pub fn request_lang(headers: &http::HeaderMap) -> Lang {
-    let header = |name| headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(";");
+    let header = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(";")
+    };
     Lang::from_cookie_header(&header(http::header::COOKIE))
         .unwrap_or_else(|| Lang::from_accept_language(&header(http::header::ACCEPT_LANGUAGE)))
 }
@@ -200,7 +216,8 @@ mod tests {
     }
 
     fn keys(json: &str) -> BTreeSet<String> {
-        let table: HashMap<String, String> = serde_json::from_str(json).expect("valid JSON object of strings");
+        let table: HashMap<String, String> =
+            serde_json::from_str(json).expect("valid JSON object of strings");
         table.into_keys().collect()
     }
 
@@ -209,15 +226,25 @@ mod tests {
         let (en, sv) = (keys(EN_JSON), keys(SV_JSON));
         let missing_in_sv: Vec<_> = en.difference(&sv).collect();
         let missing_in_en: Vec<_> = sv.difference(&en).collect();
-        assert!(missing_in_sv.is_empty(), "keys missing in sv.json: {missing_in_sv:?}");
-        assert!(missing_in_en.is_empty(), "keys missing in en.json: {missing_in_en:?}");
+        assert!(
+            missing_in_sv.is_empty(),
+            "keys missing in sv.json: {missing_in_sv:?}"
+        );
+        assert!(
+            missing_in_en.is_empty(),
+            "keys missing in en.json: {missing_in_en:?}"
+        );
     }
 
     #[test]
     fn no_text_is_empty() {
         for (name, json) in [("en", EN_JSON), ("sv", SV_JSON)] {
             let table: HashMap<String, String> = serde_json::from_str(json).unwrap();
-            let empty: Vec<_> = table.iter().filter(|(_, v)| v.trim().is_empty()).map(|(k, _)| k).collect();
+            let empty: Vec<_> = table
+                .iter()
+                .filter(|(_, v)| v.trim().is_empty())
+                .map(|(k, _)| k)
+                .collect();
             assert!(empty.is_empty(), "{name}.json has empty texts: {empty:?}");
         }
     }
@@ -234,16 +261,23 @@ mod tests {
             for file in rust_files(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
                 let text = std::fs::read_to_string(&file).unwrap();
                 for literal in text.split('"').skip(1).step_by(2) {
-                    let Some((section, rest)) = literal.split_once('.') else { continue };
+                    let Some((section, rest)) = literal.split_once('.') else {
+                        continue;
+                    };
                     let key_like = !rest.is_empty()
-                        && rest.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                        && rest.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+                        });
                     if sections.contains(section) && key_like && !en.contains(literal) {
                         missing.push(format!("{}: {literal}", file.display()));
                     }
                 }
             }
         }
-        assert!(missing.is_empty(), "keys used but not translated: {missing:#?}");
+        assert!(
+            missing.is_empty(),
+            "keys used but not translated: {missing:#?}"
+        );
     }
 
     fn rust_files(dir: std::path::PathBuf) -> Vec<std::path::PathBuf> {
@@ -261,7 +295,10 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled() {
-        assert_eq!(tr_with(Lang::En, "error.rate_limited", &[("seconds", "12")]), tr(Lang::En, "error.rate_limited").replace("{seconds}", "12"));
+        assert_eq!(
+            tr_with(Lang::En, "error.rate_limited", &[("seconds", "12")]),
+            tr(Lang::En, "error.rate_limited").replace("{seconds}", "12")
+        );
         assert!(!tr_with(Lang::Sv, "error.rate_limited", &[("seconds", "12")]).contains('{'));
     }
 }

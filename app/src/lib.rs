@@ -9,13 +9,15 @@ pub mod i18n;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::components::{ParentRoute, ProtectedParentRoute, ProtectedRoute, Redirect, Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{
+    ParentRoute, ProtectedParentRoute, ProtectedRoute, Redirect, Route, Router, Routes,
+};
+use leptos_router::{SsrMode, path};
 use model::Account;
 
 use crate::error::AppError;
-use crate::i18n::{initial_lang, I18n};
+use crate::i18n::{I18n, initial_lang};
 
 /// The name of the site bundle: `/pkg/ampwise.js`, `/pkg/ampwise_bg.wasm`, `/pkg/ampwise.css`.
 pub const SITE_NAME: &str = "ampwise";
@@ -66,15 +68,23 @@ pub fn use_auth() -> Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let i18n = I18n { lang: RwSignal::new(initial_lang()) };
+    let i18n = I18n {
+        lang: RwSignal::new(initial_lang()),
+    };
     provide_context(i18n);
     let version = RwSignal::new(0u32);
-    let auth = Auth { me: Resource::new(move || version.get(), |_| api::me()), version };
+    let auth = Auth {
+        me: Resource::new(move || version.get(), |_| api::me()),
+        version,
+    };
     provide_context(auth);
     // Tells browser tests (and anyone curious) that the wasm has taken over the page.
     #[cfg(feature = "hydrate")]
     Effect::new(|| {
-        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });

@@ -3,12 +3,14 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Outlet, A};
+use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::{use_navigate, use_params_map};
 use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteSummary};
 
 use crate::api;
-use crate::components::{action_error, invalid_if, EmptyState, FormError, Header, LangSwitch, SiteFields};
+use crate::components::{
+    EmptyState, FormError, Header, LangSwitch, SiteFields, action_error, invalid_if,
+};
 use crate::error::AppError;
 use crate::i18n::use_i18n;
 use crate::{t, use_auth};
@@ -22,7 +24,11 @@ fn loading() -> impl IntoView {
 #[component]
 fn LoadError(error: AppError) -> impl IntoView {
     let i18n = use_i18n();
-    let title = if error == AppError::NotFound { "error.not_found_title" } else { "error.generic_title" };
+    let title = if error == AppError::NotFound {
+        "error.not_found_title"
+    } else {
+        "error.generic_title"
+    };
     view! {
         <section class="card" data-testid="load-error">
             <h1>{move || i18n.t(title)}</h1>
@@ -334,7 +340,7 @@ pub fn SitesSettingsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match sites.await {
                     Ok(list) if list.is_empty() => {
-                        view! { <EmptyState title="overview.empty_title" body="overview.empty_body">{()}</EmptyState> }.into_any()
+                        view! { <EmptyState title="overview.empty_title" body="overview.empty_body" /> }.into_any()
                     }
                     Ok(list) => {
                         view! {
@@ -375,7 +381,15 @@ pub fn NewSitePage() -> impl IntoView {
             navigate(&format!("/sites/{id}"), Default::default());
         }
     });
-    let is_installer = move || matches!(auth.me.get(), Some(Ok(Some(Account { role: Role::Installer, .. }))));
+    let is_installer = move || {
+        matches!(
+            auth.me.get(),
+            Some(Ok(Some(Account {
+                role: Role::Installer,
+                ..
+            })))
+        )
+    };
     view! {
         <section class="card form-card">
             <h2>{t!(i18n, "site.new_title")}</h2>
@@ -403,7 +417,10 @@ pub fn EditSitePage() -> impl IntoView {
     let grant = ServerAction::<api::GrantAccess>::new();
     let revoke = ServerAction::<api::RevokeAccess>::new();
     let delete = ServerAction::<api::DeleteSite>::new();
-    let site = Resource::new(move || (id(), update.version().get()), |(id, _)| load_site(id));
+    let site = Resource::new(
+        move || (id(), update.version().get()),
+        |(id, _)| load_site(id),
+    );
     let members = Resource::new(
         move || (id(), grant.version().get(), revoke.version().get()),
         |(id, _, _)| async move {
@@ -533,17 +550,17 @@ pub fn EditSitePage() -> impl IntoView {
 
 #[component]
 pub fn MonitorsPage() -> impl IntoView {
-    view! { <EmptyState title="monitors.empty_title" body="monitors.empty_body">{()}</EmptyState> }
+    view! { <EmptyState title="monitors.empty_title" body="monitors.empty_body" /> }
 }
 
 #[component]
 pub fn LicencesPage() -> impl IntoView {
-    view! { <EmptyState title="licences.empty_title" body="licences.empty_body">{()}</EmptyState> }
+    view! { <EmptyState title="licences.empty_title" body="licences.empty_body" /> }
 }
 
 #[component]
 pub fn ReportersPage() -> impl IntoView {
-    view! { <EmptyState title="reporters.empty_title" body="reporters.empty_body">{()}</EmptyState> }
+    view! { <EmptyState title="reporters.empty_title" body="reporters.empty_body" /> }
 }
 
 #[component]

@@ -19,8 +19,17 @@ pub enum Need {
 /// A site the actor cannot reach at all is [`Error::NotFound`], exactly as a site that does not
 /// exist, so ids tell nobody what exists. Reaching it without enough rights is
 /// [`Error::Forbidden`].
-pub async fn require(services: &Services, actor: &Account, site_id: i64, need: Need) -> Result<SiteAccess, Error> {
-    let access = services.repo.site_access(actor.id, site_id).await?.ok_or(Error::NotFound)?;
+pub async fn require(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    need: Need,
+) -> Result<SiteAccess, Error> {
+    let access = services
+        .repo
+        .site_access(actor.id, site_id)
+        .await?
+        .ok_or(Error::NotFound)?;
     match (need, access) {
         (Need::Work, _) | (Need::Own, SiteAccess::Owner) => Ok(access),
         (Need::Own, SiteAccess::Installer) => Err(Error::Forbidden),

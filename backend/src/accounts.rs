@@ -6,21 +6,35 @@ use std::net::IpAddr;
 use model::account::normalize_email;
 use model::{Account, Role};
 
-use crate::{password, Error, Services, StoreError};
+use crate::{Error, Services, StoreError, password};
 
-pub async fn sign_up(services: &Services, email: &str, password: &str, role: Role) -> Result<Account, Error> {
+pub async fn sign_up(
+    services: &Services,
+    email: &str,
+    password: &str,
+    role: Role,
+) -> Result<Account, Error> {
     let email = normalize_email(email)?;
     password::check_strength(password, &email)?;
     let hash = password::hash(password.to_string()).await;
-    services.repo.create_account(&email, &hash, role).await.map_err(|e| match e {
-        StoreError::Conflict => Error::EmailTaken,
-        other => other.into(),
-    })
+    services
+        .repo
+        .create_account(&email, &hash, role)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => Error::EmailTaken,
+            other => other.into(),
+        })
 }
 
 /// Checks e-mail and password. Wrong e-mail and wrong password are one error, so nobody can
 /// probe which addresses have accounts.
-pub async fn log_in(services: &Services, email: &str, password: &str, address: Option<IpAddr>) -> Result<Account, Error> {
+pub async fn log_in(
+    services: &Services,
+    email: &str,
+    password: &str,
+    address: Option<IpAddr>,
+) -> Result<Account, Error> {
     let email = normalize_email(email).map_err(|_| Error::BadCredentials)?;
     services
         .login_limiter

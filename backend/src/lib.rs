@@ -26,6 +26,9 @@ pub struct Services {
 
 impl Services {
     pub fn new(repo: Arc<dyn Repo>) -> Self {
-        Self { repo, login_limiter: Arc::new(limiter::LoginLimiter::default()) }
+        Self {
+            repo,
+            login_limiter: Arc::new(limiter::LoginLimiter::default()),
+        }
     }
 }

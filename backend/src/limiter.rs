@@ -33,7 +33,10 @@ impl Default for LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(per_account: Quota, per_address: Quota) -> Self {
-        Self { per_account: RateLimiter::keyed(per_account), per_address: RateLimiter::keyed(per_address) }
+        Self {
+            per_account: RateLimiter::keyed(per_account),
+            per_address: RateLimiter::keyed(per_address),
+        }
     }
 
     /// Counts one attempt. `Err(seconds)` says how long until the next attempt is allowed.
@@ -45,7 +48,8 @@ impl LoginLimiter {
             self.per_address.retain_recent();
         }
         let now = DefaultClock::default().now();
-        let wait = |not_until: governor::NotUntil<_>| not_until.wait_time_from(now).as_secs().max(1);
+        let wait =
+            |not_until: governor::NotUntil<_>| not_until.wait_time_from(now).as_secs().max(1);
         if let Some(address) = address {
             self.per_address.check_key(&address).map_err(wait)?;
         }
@@ -75,10 +79,14 @@ mod tests {
         let limiter = LoginLimiter::default();
         let ip: IpAddr = "192.0.2.2".parse().unwrap();
         for n in 0..20 {
-            limiter.check(&format!("user{n}@example.se"), Some(ip)).unwrap();
+            limiter
+                .check(&format!("user{n}@example.se"), Some(ip))
+                .unwrap();
         }
         assert!(limiter.check("user99@example.se", Some(ip)).is_err());
         // Another address is not affected.
-        limiter.check("user99@example.se", Some("192.0.2.3".parse().unwrap())).unwrap();
+        limiter
+            .check("user99@example.se", Some("192.0.2.3".parse().unwrap()))
+            .unwrap();
     }
 }

@@ -23,12 +23,21 @@ pub async fn list(services: &Services, actor: &Account) -> Result<Vec<SiteSummar
 
 pub async fn get(services: &Services, actor: &Account, site_id: i64) -> Result<SiteDetails, Error> {
     access::require(services, actor, site_id, Need::Work).await?;
-    services.repo.site_for(actor.id, site_id).await?.ok_or(Error::NotFound)
+    services
+        .repo
+        .site_for(actor.id, site_id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 /// An owner creates a site of their own. An installer creates one for a customer, named by the
 /// e-mail address of the customer's (owner) account; the installer gets access to it.
-pub async fn create(services: &Services, actor: &Account, input: &SiteInput, customer_email: &str) -> Result<i64, Error> {
+pub async fn create(
+    services: &Services,
+    actor: &Account,
+    input: &SiteInput,
+    customer_email: &str,
+) -> Result<i64, Error> {
     let site = validate(input)?;
     let (owner_id, installer_id) = match actor.role {
         Role::Owner => (actor.id, None),
@@ -36,7 +45,8 @@ pub async fn create(services: &Services, actor: &Account, input: &SiteInput, cus
             if customer_email.trim().is_empty() {
                 return Err(FieldError::new("customer_email", "error.customer_required").into());
             }
-            let email = normalize_email(customer_email).map_err(|e| FieldError::new("customer_email", e.key))?;
+            let email = normalize_email(customer_email)
+                .map_err(|e| FieldError::new("customer_email", e.key))?;
             let customer = services
                 .repo
                 .account_by_email(&email)
@@ -46,10 +56,18 @@ pub async fn create(services: &Services, actor: &Account, input: &SiteInput, cus
             (customer.id, Some(actor.id))
         }
     };
-    Ok(services.repo.create_site(owner_id, &site, installer_id).await?)
+    Ok(services
+        .repo
+        .create_site(owner_id, &site, installer_id)
+        .await?)
 }
 
-pub async fn update(services: &Services, actor: &Account, site_id: i64, input: &SiteInput) -> Result<(), Error> {
+pub async fn update(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    input: &SiteInput,
+) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Work).await?;
     let site = validate(input)?;
     Ok(services.repo.update_site(site_id, &site).await?)
@@ -60,26 +78,48 @@ pub async fn delete(services: &Services, actor: &Account, site_id: i64) -> Resul
     Ok(services.repo.delete_site(site_id).await?)
 }
 
-pub async fn members(services: &Services, actor: &Account, site_id: i64) -> Result<Vec<SiteMember>, Error> {
+pub async fn members(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<Vec<SiteMember>, Error> {
     access::require(services, actor, site_id, Need::Work).await?;
     Ok(services.repo.members(site_id).await?)
 }
 
 /// The owner lets an installer (by the e-mail of their installer account) work on the site.
-pub async fn grant(services: &Services, actor: &Account, site_id: i64, installer_email: &str) -> Result<(), Error> {
+pub async fn grant(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    installer_email: &str,
+) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Own).await?;
-    let email = normalize_email(installer_email).map_err(|e| FieldError::new("installer_email", e.key))?;
+    let email =
+        normalize_email(installer_email).map_err(|e| FieldError::new("installer_email", e.key))?;
     let installer = services
         .repo
         .account_by_email(&email)
         .await?
         .filter(|a| a.role == Role::Installer)
-        .ok_or(FieldError::new("installer_email", "error.installer_unknown"))?;
+        .ok_or(FieldError::new(
+            "installer_email",
+            "error.installer_unknown",
+        ))?;
     Ok(services.repo.grant(site_id, installer.id).await?)
 }
 
 /// The owner takes an installer's access away.
-pub async fn revoke(services: &Services, actor: &Account, site_id: i64, installer_id: i64) -> Result<(), Error> {
+pub async fn revoke(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    installer_id: i64,
+) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Own).await?;
-    if services.repo.revoke(site_id, installer_id).await? { Ok(()) } else { Err(Error::NotFound) }
+    if services.repo.revoke(site_id, installer_id).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
 }

@@ -94,13 +94,19 @@ mod tests {
     #[case::double_dot("anna@example..se", Err(()))]
     #[case::inner_space("an na@example.se", Err(()))]
     fn emails(#[case] raw: &str, #[case] expected: Result<&str, ()>) {
-        assert_eq!(normalize_email(raw).map_err(|_| ()), expected.map(str::to_string));
+        assert_eq!(
+            normalize_email(raw).map_err(|_| ()),
+            expected.map(str::to_string)
+        );
     }
 
     #[test]
     fn overlong_email_is_rejected() {
         let raw = format!("{}@example.se", "a".repeat(250));
-        assert_eq!(normalize_email(&raw).unwrap_err().key, "error.email_invalid");
+        assert_eq!(
+            normalize_email(&raw).unwrap_err().key,
+            "error.email_invalid"
+        );
     }
 
     #[rstest]

@@ -12,7 +12,12 @@ pub enum PriceArea {
 }
 
 impl PriceArea {
-    pub const ALL: [PriceArea; 4] = [PriceArea::SE1, PriceArea::SE2, PriceArea::SE3, PriceArea::SE4];
+    pub const ALL: [PriceArea; 4] = [
+        PriceArea::SE1,
+        PriceArea::SE2,
+        PriceArea::SE3,
+        PriceArea::SE4,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {

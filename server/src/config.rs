@@ -72,39 +72,86 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Config::default();
         let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        fn parse<T: std::str::FromStr>(name: &'static str, value: String, problem: &'static str) -> Result<T, ConfigError> {
-            value.trim().parse().map_err(|_| ConfigError { name, value, problem })
+        fn parse<T: std::str::FromStr>(
+            name: &'static str,
+            value: String,
+            problem: &'static str,
+        ) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError {
+                name,
+                value,
+                problem,
+            })
         }
         fn flag(name: &'static str, value: String) -> Result<bool, ConfigError> {
             match value.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
                 "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(ConfigError { name, value, problem: "expected true or false" }),
+                _ => Err(ConfigError {
+                    name,
+                    value,
+                    problem: "expected true or false",
+                }),
             }
         }
         let session_days = match get("AMPWISE_SESSION_DAYS") {
-            Some(v) => parse::<i64>("AMPWISE_SESSION_DAYS", v.clone(), "expected a whole number of days")
-                .and_then(|n| if (1..=365).contains(&n) { Ok(n) } else { Err(ConfigError { name: "AMPWISE_SESSION_DAYS", value: v, problem: "expected 1 to 365" }) })?,
+            Some(v) => parse::<i64>(
+                "AMPWISE_SESSION_DAYS",
+                v.clone(),
+                "expected a whole number of days",
+            )
+            .and_then(|n| {
+                if (1..=365).contains(&n) {
+                    Ok(n)
+                } else {
+                    Err(ConfigError {
+                        name: "AMPWISE_SESSION_DAYS",
+                        value: v,
+                        problem: "expected 1 to 365",
+                    })
+                }
+            })?,
             None => d.session_days,
         };
         let request_timeout = match get("AMPWISE_REQUEST_TIMEOUT_SECS") {
-            Some(v) => Duration::from_secs(parse::<u64>("AMPWISE_REQUEST_TIMEOUT_SECS", v, "expected whole seconds")?),
+            Some(v) => Duration::from_secs(parse::<u64>(
+                "AMPWISE_REQUEST_TIMEOUT_SECS",
+                v,
+                "expected whole seconds",
+            )?),
             None => d.request_timeout,
         };
         let log_json = match get("AMPWISE_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(ConfigError { name: "AMPWISE_LOG_FORMAT", value: other.into(), problem: "expected text or json" }),
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "AMPWISE_LOG_FORMAT",
+                    value: other.into(),
+                    problem: "expected text or json",
+                });
+            }
         };
         Ok(Self {
-            addr: get("AMPWISE_ADDR").map(|v| parse("AMPWISE_ADDR", v, "expected IP:PORT, e.g. 127.0.0.1:3000")).transpose()?.unwrap_or(d.addr),
+            addr: get("AMPWISE_ADDR")
+                .map(|v| parse("AMPWISE_ADDR", v, "expected IP:PORT, e.g. 127.0.0.1:3000"))
+                .transpose()?
+                .unwrap_or(d.addr),
             database_url: get("AMPWISE_DATABASE_URL").unwrap_or(d.database_url),
-            site_root: get("AMPWISE_SITE_ROOT").map(PathBuf::from).unwrap_or(d.site_root),
-            secure_cookies: get("AMPWISE_SECURE_COOKIES").map(|v| flag("AMPWISE_SECURE_COOKIES", v)).transpose()?.unwrap_or(d.secure_cookies),
+            site_root: get("AMPWISE_SITE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or(d.site_root),
+            secure_cookies: get("AMPWISE_SECURE_COOKIES")
+                .map(|v| flag("AMPWISE_SECURE_COOKIES", v))
+                .transpose()?
+                .unwrap_or(d.secure_cookies),
             session_days,
             request_timeout,
             log_json,
-            demo: get("AMPWISE_DEMO").map(|v| flag("AMPWISE_DEMO", v)).transpose()?.unwrap_or(d.demo),
+            demo: get("AMPWISE_DEMO")
+                .map(|v| flag("AMPWISE_DEMO", v))
+                .transpose()?
+                .unwrap_or(d.demo),
         })
     }
 }
@@ -116,7 +163,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -161,6 +211,9 @@ mod tests {
     fn debug_hides_database_password() {
         let c = config(&[("AMPWISE_DATABASE_URL", "postgres://amp:s3cret@db/amp")]).unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("s3cret") && shown.contains("***"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("***"),
+            "{shown}"
+        );
     }
 }

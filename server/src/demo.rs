@@ -1,6 +1,6 @@
 //! The demo household that the README's run command creates, so a newcomer can log in at once.
 
-use backend::{accounts, sites, Error, Services};
+use backend::{Error, Services, accounts, sites};
 use model::{Role, SiteInput};
 
 pub const DEMO_EMAIL: &str = "demo@ampwise.se";
@@ -10,7 +10,11 @@ pub const DEMO_PASSWORD: &str = "laddbox-solsken-2026";
 pub async fn seed(services: &Services) -> Result<(), Error> {
     let account = match accounts::sign_up(services, DEMO_EMAIL, DEMO_PASSWORD, Role::Owner).await {
         Ok(account) => account,
-        Err(Error::EmailTaken) => services.repo.account_by_email(DEMO_EMAIL).await?.ok_or(Error::NotFound)?,
+        Err(Error::EmailTaken) => services
+            .repo
+            .account_by_email(DEMO_EMAIL)
+            .await?
+            .ok_or(Error::NotFound)?,
         Err(e) => return Err(e),
     };
     if sites::list(services, &account).await?.is_empty() {

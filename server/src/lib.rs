@@ -9,15 +9,15 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use app::{shell, App};
+use app::{App, shell};
+use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use backend::{Database, Services};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
@@ -60,7 +60,12 @@ pub struct Ampwise {
 pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let db = Database::connect(&config.database_url)
         .await
-        .with_context(|| format!("opening database {}", backend::db::redact_url(&config.database_url)))?;
+        .with_context(|| {
+            format!(
+                "opening database {}",
+                backend::db::redact_url(&config.database_url)
+            )
+        })?;
     let services = Services::new(db.repo());
     let shutdown = CancellationToken::new();
 
@@ -96,7 +101,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     .with_secure(config.secure_cookies)
     .with_expiry(Expiry::OnInactivity(time::Duration::days(config.session_days)));
 
-    let state = AppState { leptos_options: leptos_options.clone(), services: services.clone(), db };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        services: services.clone(),
+        db,
+    };
     let context = {
         let services = services.clone();
         move || provide_context(services.clone())
@@ -106,17 +115,30 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
-        .leptos_routes_with_context(&state, routes, context, move || shell(leptos_options.clone()))
+        .leptos_routes_with_context(&state, routes, context, move || {
+            shell(leptos_options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state.clone());
-    Ok(Ampwise { router, state, shutdown })
+    Ok(Ampwise {
+        router,
+        state,
+        shutdown,
+    })
 }
 
 async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
-    leptos_axum::handle_server_fns_with_context(move || provide_context(state.services.clone()), request).await
+    leptos_axum::handle_server_fns_with_context(
+        move || provide_context(state.services.clone()),
+        request,
+    )
+    .await
 }
 
 /// 200 when the database answers, 503 otherwise: what a load balancer or a test waits on.
@@ -132,10 +154,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Builds the server and serves it on `listener` until `shutdown` resolves; then stops the
 /// background tasks, lets open requests finish, and closes the database.
-pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let ampwise = build(&config).await?;
     if config.demo {
-        demo::seed(&ampwise.state.services).await.context("seeding the demo account")?;
+        demo::seed(&ampwise.state.services)
+            .await
+            .context("seeding the demo account")?;
     }
     let token = ampwise.shutdown.clone();
     tokio::spawn({
@@ -146,9 +174,14 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: impl Future<
         }
     });
     tracing::info!(addr = %listener.local_addr()?, "Ampwise is listening");
-    axum::serve(listener, ampwise.router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(token.cancelled_owned())
-        .await?;
+    axum::serve(
+        listener,
+        ampwise
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(token.cancelled_owned())
+    .await?;
     ampwise.state.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -40,17 +40,35 @@ pub trait Repo: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     /// Fails with [`StoreError::Conflict`] when the e-mail address is taken.
-    async fn create_account(&self, email: &str, password_hash: &str, role: Role) -> Result<Account, StoreError>;
+    async fn create_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<Account, StoreError>;
     async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, StoreError>;
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
 
     /// Creates a site owned by `owner_id`, granting `installer_id` access in the same transaction.
-    async fn create_site(&self, owner_id: i64, site: &ValidSite, installer_id: Option<i64>) -> Result<i64, StoreError>;
+    async fn create_site(
+        &self,
+        owner_id: i64,
+        site: &ValidSite,
+        installer_id: Option<i64>,
+    ) -> Result<i64, StoreError>;
     /// How `account_id` reaches `site_id`; `None` for no access or no such site.
-    async fn site_access(&self, account_id: i64, site_id: i64) -> Result<Option<SiteAccess>, StoreError>;
+    async fn site_access(
+        &self,
+        account_id: i64,
+        site_id: i64,
+    ) -> Result<Option<SiteAccess>, StoreError>;
     /// The site as `account_id` sees it; `None` for no access or no such site.
-    async fn site_for(&self, account_id: i64, site_id: i64) -> Result<Option<SiteDetails>, StoreError>;
+    async fn site_for(
+        &self,
+        account_id: i64,
+        site_id: i64,
+    ) -> Result<Option<SiteDetails>, StoreError>;
     /// Every site `account_id` owns or was granted, by name.
     async fn sites_for(&self, account_id: i64) -> Result<Vec<SiteSummary>, StoreError>;
     async fn update_site(&self, site_id: i64, site: &ValidSite) -> Result<(), StoreError>;
@@ -123,7 +141,10 @@ mod tests {
 
     #[tokio::test]
     async fn unsupported_url_is_a_clear_error_without_the_password() {
-        let err = Database::connect("postgres://amp:s3cret@db/amp").await.err().unwrap();
+        let err = Database::connect("postgres://amp:s3cret@db/amp")
+            .await
+            .err()
+            .unwrap();
         let text = err.to_string();
         assert!(text.contains("postgres://amp:***@db/amp"), "{text}");
         assert!(!text.contains("s3cret"), "{text}");

@@ -28,7 +28,10 @@ impl SqliteRepo {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
@@ -48,8 +51,16 @@ struct AccountRow {
 
 impl AccountRow {
     fn into_credentials(self) -> Result<Credentials, StoreError> {
-        let role = Role::parse(&self.role).map_err(|_| StoreError::Corrupt(format!("account {} role", self.id)))?;
-        Ok(Credentials { account: Account { id: self.id, email: self.email, role }, password_hash: self.password_hash })
+        let role = Role::parse(&self.role)
+            .map_err(|_| StoreError::Corrupt(format!("account {} role", self.id)))?;
+        Ok(Credentials {
+            account: Account {
+                id: self.id,
+                email: self.email,
+                role,
+            },
+            password_hash: self.password_hash,
+        })
     }
 }
 
@@ -72,7 +83,11 @@ impl SiteRow {
             id: self.id,
             price_area: PriceArea::parse(&self.price_area).map_err(|_| corrupt("price_area"))?,
             main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("main_fuse_a"))?,
-            access: if self.is_owner { SiteAccess::Owner } else { SiteAccess::Installer },
+            access: if self.is_owner {
+                SiteAccess::Owner
+            } else {
+                SiteAccess::Installer
+            },
             name: self.name,
             address: self.address,
             time_zone: self.time_zone,
@@ -100,41 +115,67 @@ impl Repo for SqliteRepo {
         Ok(())
     }
 
-    async fn create_account(&self, email: &str, password_hash: &str, role: Role) -> Result<Account, StoreError> {
-        let id: i64 = sqlx::query_scalar("INSERT INTO accounts (email, password_hash, role) VALUES (?, ?, ?) RETURNING id")
-            .bind(email)
-            .bind(password_hash)
-            .bind(role.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
-        Ok(Account { id, email: email.to_string(), role })
+    async fn create_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<Account, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (email, password_hash, role) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(Account {
+            id,
+            email: email.to_string(),
+            role,
+        })
     }
 
     async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        sqlx::query_as::<_, AccountRow>("SELECT id, email, role, password_hash FROM accounts WHERE email = ?")
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(AccountRow::into_credentials)
-            .transpose()
+        sqlx::query_as::<_, AccountRow>(
+            "SELECT id, email, role, password_hash FROM accounts WHERE email = ?",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(AccountRow::into_credentials)
+        .transpose()
     }
 
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
-        Ok(sqlx::query_as::<_, AccountRow>("SELECT id, email, role, password_hash FROM accounts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(AccountRow::into_credentials)
-            .transpose()?
-            .map(|c| c.account))
+        Ok(sqlx::query_as::<_, AccountRow>(
+            "SELECT id, email, role, password_hash FROM accounts WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(AccountRow::into_credentials)
+        .transpose()?
+        .map(|c| c.account))
     }
 
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
         Ok(self.credentials_by_email(email).await?.map(|c| c.account))
     }
 
-    async fn create_site(&self, owner_id: i64, site: &ValidSite, installer_id: Option<i64>) -> Result<i64, StoreError> {
+    async fn create_site(
+        &self,
+        owner_id: i64,
+        site: &ValidSite,
+        installer_id: Option<i64>,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sites (owner_id, name, address, time_zone, price_area, main_fuse_a)
@@ -159,7 +200,11 @@ impl Repo for SqliteRepo {
         Ok(id)
     }
 
-    async fn site_access(&self, account_id: i64, site_id: i64) -> Result<Option<SiteAccess>, StoreError> {
+    async fn site_access(
+        &self,
+        account_id: i64,
+        site_id: i64,
+    ) -> Result<Option<SiteAccess>, StoreError> {
         let is_owner: Option<bool> = sqlx::query_scalar(
             "SELECT s.owner_id = ?1 FROM sites s
              WHERE s.id = ?2 AND (s.owner_id = ?1
@@ -169,10 +214,20 @@ impl Repo for SqliteRepo {
         .bind(site_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(is_owner.map(|owner| if owner { SiteAccess::Owner } else { SiteAccess::Installer }))
+        Ok(is_owner.map(|owner| {
+            if owner {
+                SiteAccess::Owner
+            } else {
+                SiteAccess::Installer
+            }
+        }))
     }
 
-    async fn site_for(&self, account_id: i64, site_id: i64) -> Result<Option<SiteDetails>, StoreError> {
+    async fn site_for(
+        &self,
+        account_id: i64,
+        site_id: i64,
+    ) -> Result<Option<SiteDetails>, StoreError> {
         sqlx::query_as::<_, SiteRow>(&format!("SELECT * FROM ({VISIBLE_SITES}) WHERE id = ?2"))
             .bind(account_id)
             .bind(site_id)
@@ -183,23 +238,25 @@ impl Repo for SqliteRepo {
     }
 
     async fn sites_for(&self, account_id: i64) -> Result<Vec<SiteSummary>, StoreError> {
-        sqlx::query_as::<_, SiteRow>(&format!("{VISIBLE_SITES} ORDER BY s.name COLLATE NOCASE, s.id"))
-            .bind(account_id)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|row| {
-                let d = row.into_details()?;
-                Ok(SiteSummary {
-                    id: d.id,
-                    name: d.name,
-                    address: d.address,
-                    price_area: d.price_area,
-                    main_fuse_a: d.main_fuse_a,
-                    access: d.access,
-                })
+        sqlx::query_as::<_, SiteRow>(&format!(
+            "{VISIBLE_SITES} ORDER BY s.name COLLATE NOCASE, s.id"
+        ))
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let d = row.into_details()?;
+            Ok(SiteSummary {
+                id: d.id,
+                name: d.name,
+                address: d.address,
+                price_area: d.price_area,
+                main_fuse_a: d.main_fuse_a,
+                access: d.access,
             })
-            .collect()
+        })
+        .collect()
     }
 
     async fn update_site(&self, site_id: i64, site: &ValidSite) -> Result<(), StoreError> {
@@ -220,16 +277,21 @@ impl Repo for SqliteRepo {
     }
 
     async fn delete_site(&self, site_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sites WHERE id = ?").bind(site_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sites WHERE id = ?")
+            .bind(site_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn grant(&self, site_id: i64, account_id: i64) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO site_grants (site_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(site_id)
-            .bind(account_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO site_grants (site_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(site_id)
+        .bind(account_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -250,6 +312,9 @@ impl Repo for SqliteRepo {
         .bind(site_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(|(account_id, email)| SiteMember { account_id, email }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(account_id, email)| SiteMember { account_id, email })
+            .collect())
     }
 }

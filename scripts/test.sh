@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Everything CI checks, in the order that fails fastest: formatting, clippy per feature set,
+# unit and integration tests, the wasm build, then the browser suite against the real binary.
+# Installs what is missing (wasm32 target, wasm-bindgen-cli, npm packages, Debian's chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+start=$(date +%s)
+
+ensure_wasm_tools
+ensure_chromium
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy: server side (app with ssr)"
+cargo clippy -p model -p backend -p app -p server --features app/ssr --all-targets -- -D warnings
+step "clippy: browser side (app with hydrate, wasm32)"
+cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests"
+cargo test -p model -p backend -p app -p server --features app/ssr
+
+step "site build (wasm) and server binary"
+scripts/build-site.sh
+cargo build -p server
+
+step "browser tests (Playwright, Debian's Chromium)"
+(cd end2end && npx playwright test)
+
+echo "all checks passed in $(( $(date +%s) - start )) s"
