@@ -13,6 +13,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use backend::{Database, Services};
@@ -56,7 +57,8 @@ pub struct Ampwise {
 }
 
 /// Opens the database (creating and migrating it; an error here must stop start-up) and
-/// assembles every route.
+/// assembles every route. `leptos_routes_with_context` serves the pages and the server
+/// functions (`/api/…`), each with [`Services`] in its context.
 pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let db = Database::connect(&config.database_url)
         .await
@@ -114,11 +116,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .leptos_routes_with_context(&state, routes, context, move || {
             shell(leptos_options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(client_errors_are_4xx))
         .layer(sessions)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -133,13 +135,27 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     })
 }
 
-async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
-    leptos_axum::handle_server_fns_with_context(
-        move || provide_context(state.services.clone()),
-        request,
-    )
-    .await
+/// A server-function call whose arguments could not be decoded never reaches our code:
+/// server_fn answers 500 with the error it turned into `AppError::Request`. It is the client's
+/// fault, so say 400.
+async fn client_errors_are_4xx(request: Request, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_ERROR_BODY)
+        .await
+        .unwrap_or_default();
+    if bytes.as_ref() == br#""Request""# {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
+
+/// Error bodies are a short JSON value; anything longer is not one of ours.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// 200 when the database answers, 503 otherwise: what a load balancer or a test waits on.
 async fn readyz(State(state): State<AppState>) -> Response {

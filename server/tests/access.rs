@@ -1,0 +1,225 @@
+//! Nobody reads or changes a site they have no access to: every route and server function that
+//! takes a site, called by every kind of user. Add a row here with every new route.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, site_form};
+use rstest::rstest;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum User {
+    Owner,
+    GrantedInstaller,
+    RevokedInstaller,
+    OtherOwner,
+    OtherInstaller,
+    Anonymous,
+}
+use User::*;
+
+const USERS: [User; 6] = [
+    Owner,
+    GrantedInstaller,
+    RevokedInstaller,
+    OtherOwner,
+    OtherInstaller,
+    Anonymous,
+];
+
+/// How a route is reached: a server function with a form body, or a page.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    Fn(&'static str, &'static str),
+    Page(&'static str),
+}
+
+/// `{id}` is the site, `{granted}` the granted installer's account id, `{other_installer}` an
+/// installer's e-mail address.
+#[rstest]
+//                                                                                       owner granted revoked other_o other_i anonymous
+#[case::get_site(Call::Fn("get_site", "id={id}"),                                       [200, 200, 404, 404, 404, 401])]
+#[case::update_site(Call::Fn("update_site", "id={id}&{site}"),                          [200, 200, 404, 404, 404, 401])]
+#[case::site_members(Call::Fn("site_members", "id={id}"),                               [200, 200, 404, 404, 404, 401])]
+#[case::grant_access(Call::Fn("grant_access", "id={id}&email={other_installer}"),       [200, 403, 404, 404, 404, 401])]
+#[case::revoke_access(Call::Fn("revoke_access", "id={id}&account_id={granted}"),        [200, 403, 404, 404, 404, 401])]
+#[case::delete_site(Call::Fn("delete_site", "id={id}"),                                 [200, 403, 404, 404, 404, 401])]
+#[case::site_page(Call::Page("/sites/{id}"),                                            [200, 200, 404, 404, 404, 302])]
+#[case::site_settings_page(Call::Page("/settings/sites/{id}"),                          [200, 200, 404, 404, 404, 302])]
+#[tokio::test]
+async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
+    let app = TestApp::new().await;
+    let (owner, _) = app.sign_up("owner@example.se", "owner").await;
+    let (granted, granted_id) = app.sign_up("granted@installer.se", "installer").await;
+    let (revoked, revoked_id) = app.sign_up("revoked@installer.se", "installer").await;
+    let (other_owner, _) = app.sign_up("other@example.se", "owner").await;
+    let (other_installer, _) = app.sign_up("other@installer.se", "installer").await;
+
+    for (user, expected) in USERS.into_iter().zip(expected) {
+        // A fresh site per user, so one user's allowed change does not affect the next.
+        let id = app.create_site(&owner, "Villa Ek").await;
+        for (email, _) in [
+            ("granted@installer.se", granted_id),
+            ("revoked@installer.se", revoked_id),
+        ] {
+            let r = app
+                .call(
+                    "grant_access",
+                    Some(&owner),
+                    &format!("id={id}&email={}", common::enc(email)),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let r = app
+            .call(
+                "revoke_access",
+                Some(&owner),
+                &format!("id={id}&account_id={revoked_id}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        let cookie = match user {
+            Owner => Some(owner.as_str()),
+            GrantedInstaller => Some(granted.as_str()),
+            RevokedInstaller => Some(revoked.as_str()),
+            OtherOwner => Some(other_owner.as_str()),
+            OtherInstaller => Some(other_installer.as_str()),
+            Anonymous => None,
+        };
+        let fill = |s: &str| {
+            s.replace("{id}", &id.to_string())
+                .replace("{granted}", &granted_id.to_string())
+                .replace("{other_installer}", "other%40installer.se")
+                .replace("{site}", &site_form("Renamed", "35"))
+        };
+        let reply = match call {
+            Call::Fn(name, form) => app.call(name, cookie, &fill(form)).await,
+            Call::Page(path) => app.page(&fill(path), cookie).await,
+        };
+        assert_eq!(
+            reply.status.as_u16(),
+            expected,
+            "{call:?} as {user:?}: {}",
+            &reply.body[..reply.body.len().min(300)]
+        );
+
+        if expected != 200 {
+            // Refused means: nothing shown, nothing changed.
+            assert!(
+                !reply.body.contains("Villa Ek") && !reply.body.contains("Ekvägen"),
+                "{call:?} as {user:?} leaked the site"
+            );
+            let seen = app
+                .call("get_site", Some(&owner), &format!("id={id}"))
+                .await;
+            assert_eq!(
+                seen.status,
+                StatusCode::OK,
+                "{call:?} as {user:?} deleted the site"
+            );
+            assert_eq!(
+                seen.json()["name"],
+                "Villa Ek",
+                "{call:?} as {user:?} changed the site"
+            );
+            assert_eq!(seen.json()["main_fuse_a"], 20);
+            let members = app
+                .call("site_members", Some(&owner), &format!("id={id}"))
+                .await
+                .json();
+            assert_eq!(
+                members.as_array().unwrap().len(),
+                1,
+                "{call:?} as {user:?} changed who has access"
+            );
+        }
+        if expected == 302 {
+            assert_eq!(reply.headers.get("location").unwrap(), "/login");
+        }
+    }
+}
+
+#[tokio::test]
+async fn lists_show_only_reachable_sites() {
+    let app = TestApp::new().await;
+    let (owner, _) = app.sign_up("owner@example.se", "owner").await;
+    let (installer, _) = app.sign_up("ivan@installer.se", "installer").await;
+    let (stranger, _) = app.sign_up("stranger@example.se", "owner").await;
+    app.create_site(&owner, "Villa Ek").await;
+    let shared = app.create_site(&owner, "Sommarstuga").await;
+    app.call(
+        "grant_access",
+        Some(&owner),
+        &format!("id={shared}&email=ivan%40installer.se"),
+    )
+    .await;
+
+    let names = |reply: common::Reply| -> Vec<String> {
+        reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(app.call("list_sites", Some(&owner), "").await),
+        ["Sommarstuga", "Villa Ek"]
+    );
+    assert_eq!(
+        names(app.call("list_sites", Some(&installer), "").await),
+        ["Sommarstuga"]
+    );
+    assert!(names(app.call("list_sites", Some(&stranger), "").await).is_empty());
+    assert_eq!(
+        app.call("list_sites", None, "").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn installer_creates_a_site_for_a_customer() {
+    let app = TestApp::new().await;
+    let (owner, _) = app.sign_up("anna@example.se", "owner").await;
+    let (installer, _) = app.sign_up("ivan@installer.se", "installer").await;
+
+    let without = app
+        .call(
+            "create_site",
+            Some(&installer),
+            &site_form("Villa Ek", "20"),
+        )
+        .await;
+    assert_eq!(without.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(without.json()["Invalid"]["key"], "error.customer_required");
+
+    let form = format!(
+        "{}&customer_email=anna%40example.se",
+        site_form("Villa Ek", "20")
+    );
+    let id = app
+        .call("create_site", Some(&installer), &form)
+        .await
+        .json()
+        .as_i64()
+        .unwrap();
+    let as_owner = app
+        .call("get_site", Some(&owner), &format!("id={id}"))
+        .await
+        .json();
+    assert_eq!(
+        (
+            as_owner["access"].as_str(),
+            as_owner["owner_email"].as_str()
+        ),
+        (Some("owner"), Some("anna@example.se"))
+    );
+    let as_installer = app
+        .call("get_site", Some(&installer), &format!("id={id}"))
+        .await
+        .json();
+    assert_eq!(as_installer["access"], "installer");
+}

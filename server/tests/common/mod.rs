@@ -1,0 +1,174 @@
+//! A real server (router, SQLite database, session store) in a temporary folder, called through
+//! `Router::oneshot` as a browser or the server-function client would.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use server::Config;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
+
+pub struct TestApp {
+    pub router: Router,
+    pub config: Config,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+pub fn test_config(dir: &tempfile::TempDir) -> Config {
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg").join("ampwise.css"), "body{}").unwrap();
+    Config {
+        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        site_root: site,
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = test_config(&dir);
+        let router = server::build(&config).await.unwrap().router;
+        Self {
+            router,
+            config,
+            dir,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<&str>,
+        html: bool,
+        from: &str,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        if html {
+            req = req.header(header::ACCEPT, "text/html,application/xhtml+xml");
+        }
+        let body = match form {
+            Some(form) => {
+                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(form.to_string())
+            }
+            None => Body::empty(),
+        };
+        let mut req = req.body(body).unwrap();
+        let addr: SocketAddr = from.parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(addr));
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Calls a server function as the browser's wasm does (form-encoded POST, JSON back).
+    pub async fn call(&self, name: &str, cookie: Option<&str>, form: &str) -> Reply {
+        self.request(
+            Method::POST,
+            &format!("/api/{name}"),
+            cookie,
+            Some(form),
+            false,
+            "127.0.0.1:40000",
+        )
+        .await
+    }
+
+    /// Loads a page as a browser navigation does.
+    pub async fn page(&self, path: &str, cookie: Option<&str>) -> Reply {
+        self.request(Method::GET, path, cookie, None, true, "127.0.0.1:40000")
+            .await
+    }
+
+    /// Signs up and returns the session cookie (`name=value`) and the account id.
+    pub async fn sign_up(&self, email: &str, role: &str) -> (String, i64) {
+        let reply = self
+            .call(
+                "sign_up",
+                None,
+                &format!(
+                    "email={}&password={}&role={role}",
+                    enc(email),
+                    enc(PASSWORD)
+                ),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "sign up {email}: {}",
+            reply.body
+        );
+        (session_cookie(&reply), reply.json()["id"].as_i64().unwrap())
+    }
+
+    pub async fn create_site(&self, cookie: &str, name: &str) -> i64 {
+        let reply = self
+            .call("create_site", Some(cookie), &site_form(name, "20"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.json().as_i64().unwrap()
+    }
+}
+
+pub fn site_form(name: &str, fuse: &str) -> String {
+    format!(
+        "site[name]={}&site[address]=Ekv%C3%A4gen+3&site[time_zone]=Europe%2FStockholm&site[price_area]=SE3&site[main_fuse_a]={fuse}",
+        enc(name)
+    )
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `ampwise_session=…` from the reply's Set-Cookie.
+pub fn session_cookie(reply: &Reply) -> String {
+    let set_cookie = reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(server::SESSION_COOKIE))
+        .unwrap_or_else(|| panic!("no session cookie in {:?}", reply.headers));
+    set_cookie.split(';').next().unwrap().to_string()
+}

@@ -1,0 +1,407 @@
+//! The server through its real router and a real SQLite database: sessions, sign-in errors,
+//! rate limits, language, health, start-up and shutdown.
+
+mod common;
+
+use axum::http::{Method, StatusCode, header};
+use common::{PASSWORD, TestApp, enc, session_cookie};
+use rstest::rstest;
+
+#[tokio::test]
+async fn session_cookie_is_http_only_and_same_site() {
+    let app = TestApp::new().await;
+    let reply = app
+        .call(
+            "sign_up",
+            None,
+            &format!(
+                "email=anna%40example.se&password={}&role=owner",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let set_cookie = reply
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.starts_with("ampwise_session="), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    assert!(!reply.body.contains("password"), "{}", reply.body);
+
+    let cookie = session_cookie(&reply);
+    let me = app.call("me", Some(&cookie), "").await.json();
+    assert_eq!(me["email"], "anna@example.se");
+    assert_eq!(me["role"], "owner");
+
+    app.call("log_out", Some(&cookie), "").await;
+    assert!(
+        app.call("me", Some(&cookie), "").await.json().is_null(),
+        "the old cookie is worthless after logging out"
+    );
+}
+
+#[tokio::test]
+async fn logging_in_issues_a_new_session_id() {
+    let app = TestApp::new().await;
+    let (first, _) = app.sign_up("anna@example.se", "owner").await;
+    let reply = app
+        .call(
+            "log_in",
+            Some(&first),
+            &format!("email=anna%40example.se&password={}", enc(PASSWORD)),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_ne!(session_cookie(&reply), first);
+}
+
+#[rstest]
+#[case::wrong_password("anna@example.se", "not-the-password", 401, "BadCredentials")]
+#[case::unknown_account("nobody@example.se", PASSWORD, 401, "BadCredentials")]
+#[case::not_an_email("anna", PASSWORD, 401, "BadCredentials")]
+#[tokio::test]
+async fn failed_log_in(
+    #[case] email: &str,
+    #[case] password: &str,
+    #[case] status: u16,
+    #[case] error: &str,
+) {
+    let app = TestApp::new().await;
+    app.sign_up("anna@example.se", "owner").await;
+    let reply = app
+        .call(
+            "log_in",
+            None,
+            &format!("email={}&password={}", enc(email), enc(password)),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.json(), serde_json::json!(error));
+    assert!(reply.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[rstest]
+#[case::weak_password("anna@example.se", "password1234", "owner", 422, "error.password_weak")]
+#[case::short_password("anna@example.se", "Kort-1", "owner", 422, "error.password_short")]
+#[case::bad_email("anna@", PASSWORD, "owner", 422, "error.email_invalid")]
+#[case::unknown_role("anna@example.se", PASSWORD, "admin", 422, "error.role_invalid")]
+#[tokio::test]
+async fn refused_sign_up(
+    #[case] email: &str,
+    #[case] password: &str,
+    #[case] role: &str,
+    #[case] status: u16,
+    #[case] key: &str,
+) {
+    let app = TestApp::new().await;
+    let reply = app
+        .call(
+            "sign_up",
+            None,
+            &format!(
+                "email={}&password={}&role={role}",
+                enc(email),
+                enc(password)
+            ),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    assert_eq!(reply.json()["Invalid"]["key"], key);
+    // Nothing was created: the address is still free.
+    app.sign_up("anna@example.se", "owner").await;
+}
+
+#[tokio::test]
+async fn taken_email_is_a_conflict() {
+    let app = TestApp::new().await;
+    app.sign_up("anna@example.se", "owner").await;
+    let reply = app
+        .call(
+            "sign_up",
+            None,
+            &format!(
+                "email=ANNA%40example.se&password={}&role=owner",
+                enc(PASSWORD)
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.json(), serde_json::json!("EmailTaken"));
+}
+
+#[tokio::test]
+async fn malformed_request_is_a_clear_4xx() {
+    let app = TestApp::new().await;
+    let reply = app.call("log_in", None, "email=only").await;
+    assert!(
+        reply.status.is_client_error(),
+        "{}: {}",
+        reply.status,
+        reply.body
+    );
+    assert_eq!(reply.json(), serde_json::json!("Request"));
+}
+
+#[tokio::test]
+async fn log_in_is_rate_limited_per_account() {
+    let app = TestApp::new().await;
+    app.sign_up("anna@example.se", "owner").await;
+    let attempt = |from: &'static str| {
+        let app = &app;
+        async move {
+            app.request(
+                Method::POST,
+                "/api/log_in",
+                None,
+                Some("email=anna%40example.se&password=guess-guess-guess"),
+                false,
+                from,
+            )
+            .await
+        }
+    };
+    // Five guesses, each from another address, then the account is locked for a while.
+    for n in 1..=5 {
+        let from: &'static str = Box::leak(format!("192.0.2.{n}:5000").into_boxed_str());
+        assert_eq!(attempt(from).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = attempt("192.0.2.99:5000").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait = reply.json()["RateLimited"]["retry_after_secs"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=12).contains(&wait), "{wait}");
+    // Even the right password waits: the limit is on attempts.
+    let right = app
+        .request(
+            Method::POST,
+            "/api/log_in",
+            None,
+            Some(&format!(
+                "email=anna%40example.se&password={}",
+                enc(PASSWORD)
+            )),
+            false,
+            "192.0.2.100:5000",
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn log_in_is_rate_limited_per_address() {
+    let app = TestApp::new().await;
+    for n in 0..20 {
+        let form = format!("email=user{n}%40example.se&password=guess-guess-guess");
+        let reply = app
+            .request(
+                Method::POST,
+                "/api/log_in",
+                None,
+                Some(&form),
+                false,
+                "198.51.100.7:5000",
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = app
+        .request(
+            Method::POST,
+            "/api/log_in",
+            None,
+            Some("email=user99%40example.se&password=x"),
+            false,
+            "198.51.100.7:5000",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = app
+        .request(
+            Method::POST,
+            "/api/log_in",
+            None,
+            Some("email=user99%40example.se&password=x"),
+            false,
+            "198.51.100.8:5000",
+        )
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
+}
+
+#[rstest]
+#[case::swedish_browser(None, Some("sv-SE,sv;q=0.9,en;q=0.8"), "sv", "Logga in")]
+#[case::english_browser(None, Some("en-GB,en;q=0.9"), "en", "Log in")]
+#[case::no_preference(None, None, "en", "Log in")]
+#[case::cookie_beats_browser(Some("lang=en"), Some("sv-SE"), "en", "Log in")]
+#[case::cookie_swedish(Some("lang=sv"), Some("en-US"), "sv", "Logga in")]
+#[tokio::test]
+async fn page_language(
+    #[case] cookie: Option<&str>,
+    #[case] accept_language: Option<&str>,
+    #[case] lang: &str,
+    #[case] heading: &str,
+) {
+    let app = TestApp::new().await;
+    let mut req = axum::http::Request::get("/login").header(header::ACCEPT, "text/html");
+    if let Some(cookie) = cookie {
+        req = req.header(header::COOKIE, cookie);
+    }
+    if let Some(al) = accept_language {
+        req = req.header(header::ACCEPT_LANGUAGE, al);
+    }
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = app
+        .router
+        .clone()
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body =
+        String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(
+        body.contains(&format!("<html lang=\"{lang}\"")),
+        "{}",
+        &body[..200.min(body.len())]
+    );
+    assert!(
+        body.contains(&format!("<h1>{heading}</h1>")),
+        "no <h1>{heading}</h1>"
+    );
+}
+
+#[tokio::test]
+async fn set_language_remembers_the_choice_for_a_year() {
+    let app = TestApp::new().await;
+    let reply = app.call("set_language", None, "lang=sv").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), serde_json::json!("sv"));
+    let cookie = reply
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        cookie.starts_with("lang=sv;")
+            && cookie.contains("Max-Age=31536000")
+            && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+
+    let bad = app.call("set_language", None, "lang=fi").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn unknown_page_is_404_in_the_app_frame() {
+    let app = TestApp::new().await;
+    let reply = app.page("/no/such/page", None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(
+        reply.body.contains("There is no page at this address."),
+        "{}",
+        reply.body
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::new().await;
+    let health = app.page("/healthz", None).await;
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (StatusCode::OK, "ok")
+    );
+    let ready = app.page("/readyz", None).await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (StatusCode::OK, "ready")
+    );
+}
+
+#[tokio::test]
+async fn site_bundle_is_served() {
+    let app = TestApp::new().await;
+    let css = app.page("/pkg/ampwise.css", None).await;
+    assert_eq!((css.status, css.body.as_str()), (StatusCode::OK, "body{}"));
+}
+
+#[tokio::test]
+async fn start_up_fails_when_a_migration_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::test_config(&dir);
+    drop(server::build(&config).await.unwrap());
+    // Someone edited an applied migration: its recorded checksum no longer matches.
+    let pool = sqlx::SqlitePool::connect(&config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let err = server::build(&config)
+        .await
+        .err()
+        .expect("start-up must fail");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("opening database") && text.contains("migration"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn serve_stops_when_told_and_keeps_what_it_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::test_config(&dir);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server::serve(config.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+
+    // A real HTTP round trip over the socket.
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let form = format!(
+        "email=anna%40example.se&password={}&role=owner",
+        enc(PASSWORD)
+    );
+    let request = format!(
+        "POST /api/sign_up HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    // The account is there after a restart.
+    let app = server::build(&config).await.unwrap();
+    let reply = TestApp {
+        router: app.router,
+        config,
+        dir,
+    }
+    .call(
+        "log_in",
+        None,
+        &format!("email=anna%40example.se&password={}", enc(PASSWORD)),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
