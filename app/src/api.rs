@@ -3,7 +3,7 @@
 //! HTTP status that matches the error.
 
 use leptos::prelude::*;
-use model::{Account, SiteDetails, SiteInput, SiteMember, SiteSummary};
+use model::{Account, ActiveLicence, Capability, SiteDetails, SiteInput, SiteMember, SiteSummary};
 
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -219,6 +219,33 @@ pub async fn grant_access(id: i64, email: String) -> Result<(), AppError> {
 pub async fn revoke_access(id: i64, account_id: i64) -> Result<(), AppError> {
     handle(async {
         Ok(backend::sites::revoke(&services()?, &require_account().await?, id, account_id).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "list_licences")]
+pub async fn list_licences() -> Result<Vec<ActiveLicence>, AppError> {
+    handle(async { Ok(backend::licences::active(&services()?, &require_account().await?).await?) })
+        .await
+}
+
+/// Redeems a typed or scanned licence code for the signed-in account.
+#[server(prefix = "/api", endpoint = "redeem_licence")]
+pub async fn redeem_licence(code: String) -> Result<Capability, AppError> {
+    use backend::licences::Refusal;
+    handle(async {
+        let code = model::licence::from_scan(&code).to_string();
+        let refused = |key: &str| AppError::Invalid {
+            field: "code".into(),
+            key: key.into(),
+        };
+        match backend::licences::redeem(&services()?, &require_account().await?, &code).await? {
+            Ok(capability) => Ok(capability),
+            Err(Refusal::Invalid(e)) => Err(refused(e.key())),
+            Err(Refusal::AlreadyUsed) => Err(refused("error.licence_used")),
+            Err(Refusal::AlreadyYours) => Err(refused("error.licence_already_yours")),
+            Err(Refusal::Revoked) => Err(refused("error.licence_revoked")),
+        }
     })
     .await
 }

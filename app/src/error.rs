@@ -21,6 +21,8 @@ pub enum AppError {
     EmailTaken,
     #[error("too many attempts, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    #[error("not available on this server")]
+    Unavailable,
     #[error("internal error")]
     Internal,
     /// The request did not reach the server or its answer could not be read.
@@ -47,6 +49,7 @@ impl AppError {
             AppError::BadCredentials => "error.bad_credentials",
             AppError::EmailTaken => "error.email_taken",
             AppError::RateLimited { .. } => "error.rate_limited",
+            AppError::Unavailable => "error.unavailable",
             AppError::Internal => "error.internal",
             AppError::Request => "error.request",
         }
@@ -81,6 +84,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::EmailTaken => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Request => StatusCode::BAD_REQUEST,
         }
@@ -101,6 +105,7 @@ impl From<backend::Error> for AppError {
             E::BadCredentials => AppError::BadCredentials,
             E::EmailTaken => AppError::EmailTaken,
             E::RateLimited { retry_after_secs } => AppError::RateLimited { retry_after_secs },
+            E::Unavailable => AppError::Unavailable,
             E::Store(e) => {
                 tracing::error!(error = %e, "storage failed");
                 AppError::Internal

@@ -553,9 +553,113 @@ pub fn MonitorsPage() -> impl IntoView {
     view! { <EmptyState title="monitors.empty_title" body="monitors.empty_body" /> }
 }
 
+/// Settings → Licences: the account's licences, and redeeming a code (typed, or from the QR
+/// code's link, which opens this page with `?code=`).
 #[component]
 pub fn LicencesPage() -> impl IntoView {
-    view! { <EmptyState title="licences.empty_title" body="licences.empty_body" /> }
+    let i18n = use_i18n();
+    let redeem = ServerAction::<api::RedeemLicence>::new();
+    let licences = Resource::new(move || redeem.version().get(), |_| api::list_licences());
+    let query = leptos_router::hooks::use_query_map();
+    let code = RwSignal::new(model::licence::format_partial(
+        &query.read_untracked().get("code").unwrap_or_default(),
+    ));
+    // Checked in the browser before asking the server: a mistyped character is caught here.
+    let local_error = RwSignal::new(None::<AppError>);
+    let server_error = action_error(redeem);
+    let error = Signal::derive(move || local_error.get().or_else(|| server_error.get()));
+    let redeemed = move || match redeem.value().get() {
+        Some(Ok(capability)) => Some(capability),
+        _ => None,
+    };
+    Effect::new(move || {
+        if let Some(Ok(_)) = redeem.value().get() {
+            code.set(String::new());
+        }
+    });
+    view! {
+        <div class="page-head">
+            <h2>{t!(i18n, "licences.title")}</h2>
+        </div>
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                match licences.await {
+                    Ok(list) if list.is_empty() => view! { <EmptyState title="licences.empty_title" body="licences.empty_body" /> }.into_any(),
+                    Ok(list) => {
+                        view! {
+                            <ul class="list card" data-testid="licences">
+                                {list
+                                    .into_iter()
+                                    .map(|l| {
+                                        let date = l.redeemed_at.get(..10).unwrap_or_default().to_string();
+                                        view! {
+                                            <li class="licence">
+                                                <strong>{move || i18n.t(l.capability.name_key())}</strong>
+                                                <span class="muted code">{l.code.clone()}</span>
+                                                <span class="badge">{move || i18n.t_with("licences.active_since", &[("date", &date)])}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="card form-card">
+            <h2>{t!(i18n, "licences.redeem_title")}</h2>
+            <ActionForm
+                action=redeem
+                attr:class="stack"
+                on:submit=move |ev| {
+                    match model::licence::decode(&code.get_untracked()) {
+                        Ok(_) => local_error.set(None),
+                        Err(e) => {
+                            ev.prevent_default();
+                            local_error.set(Some(AppError::Invalid { field: "code".into(), key: e.key().into() }));
+                        }
+                    }
+                }
+            >
+                <FormError error />
+                {move || {
+                    redeemed()
+                        .map(|capability| {
+                            view! {
+                                <p class="alert alert-ok" role="status">
+                                    {i18n.t_with("licences.redeemed", &[("capability", &i18n.t(capability.name_key()))])}
+                                </p>
+                            }
+                        })
+                }}
+                <label class="field">
+                    <span>{t!(i18n, "licences.code")}</span>
+                    <input
+                        name="code"
+                        class="code-input"
+                        autocomplete="off"
+                        autocapitalize="characters"
+                        spellcheck="false"
+                        placeholder="XXXXX-XXXXX-XXXXX-XXXXX"
+                        value=code.get_untracked()
+                        prop:value=move || code.get()
+                        on:input=move |ev| {
+                            local_error.set(None);
+                            code.set(model::licence::format_partial(&event_target_value(&ev)));
+                        }
+                        aria-invalid=invalid_if(error, "code")
+                    />
+                    <small class="muted">{t!(i18n, "licences.code_help")}</small>
+                </label>
+                <button type="submit" class="btn btn-primary" disabled=move || redeem.pending().get()>
+                    {t!(i18n, "licences.redeem")}
+                </button>
+            </ActionForm>
+        </section>
+    }
 }
 
 #[component]

@@ -18,6 +18,9 @@ pub enum Error {
     EmailTaken,
     #[error("too many attempts; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A feature this server was not configured for (e.g. licences without a key).
+    #[error("not configured on this server")]
+    Unavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod db;
 mod error;
+pub mod licences;
 pub mod limiter;
 pub mod password;
 pub mod sites;
@@ -22,6 +23,8 @@ pub use error::Error;
 pub struct Services {
     pub repo: Arc<dyn Repo>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
+    /// Verifies licence codes; without it, redeeming answers [`Error::Unavailable`].
+    pub licence_key: Option<licences::LicenceKey>,
 }
 
 impl Services {
@@ -29,6 +32,12 @@ impl Services {
         Self {
             repo,
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
+            licence_key: None,
         }
+    }
+
+    pub fn with_licence_key(mut self, key: Option<licences::LicenceKey>) -> Self {
+        self.licence_key = key;
+        self
     }
 }

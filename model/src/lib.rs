@@ -4,9 +4,12 @@
 //! (`error.*` in `locales/*.json`) so each side can show the user's language.
 
 pub mod account;
+pub mod capability;
+pub mod licence;
 pub mod site;
 
 pub use account::{Account, Role};
+pub use capability::{ActiveLicence, Capability};
 pub use site::{PriceArea, SiteAccess, SiteDetails, SiteInput, SiteMember, SiteSummary};
 
 /// A rejected field: which one, and the message key that says why.

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use backend::licences::LicenceKey;
+
 #[derive(Clone)]
 pub struct Config {
     /// `AMPWISE_ADDR`: where to listen.
@@ -23,6 +25,10 @@ pub struct Config {
     pub log_json: bool,
     /// `AMPWISE_DEMO`: create the demo account and site at start-up if missing, and print the login.
     pub demo: bool,
+    /// `AMPWISE_PUBLIC_URL`: the address users reach the site at; licence QR codes link to it.
+    pub public_url: String,
+    /// `AMPWISE_LICENCE_KEY`: hex, at least 32 bytes; signs and verifies licence codes.
+    pub licence_key: Option<LicenceKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -36,6 +42,8 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("log_json", &self.log_json)
             .field("demo", &self.demo)
+            .field("public_url", &self.public_url)
+            .field("licence_key", &self.licence_key)
             .finish()
     }
 }
@@ -51,6 +59,8 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             log_json: false,
             demo: false,
+            public_url: "http://127.0.0.1:3000".into(),
+            licence_key: None,
         }
     }
 }
@@ -152,6 +162,18 @@ impl Config {
                 .map(|v| flag("AMPWISE_DEMO", v))
                 .transpose()?
                 .unwrap_or(d.demo),
+            public_url: get("AMPWISE_PUBLIC_URL")
+                .map(|v| v.trim().trim_end_matches('/').to_string())
+                .unwrap_or(d.public_url),
+            licence_key: get("AMPWISE_LICENCE_KEY")
+                .map(|v| {
+                    LicenceKey::from_hex(&v).map_err(|problem| ConfigError {
+                        name: "AMPWISE_LICENCE_KEY",
+                        value: "***".into(),
+                        problem,
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -202,6 +224,7 @@ mod tests {
     #[case::days_word("AMPWISE_SESSION_DAYS", "week")]
     #[case::timeout_negative("AMPWISE_REQUEST_TIMEOUT_SECS", "-1")]
     #[case::log_format("AMPWISE_LOG_FORMAT", "xml")]
+    #[case::licence_key_short("AMPWISE_LICENCE_KEY", "abcd")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");
@@ -215,5 +238,17 @@ mod tests {
             !shown.contains("s3cret") && shown.contains("***"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn licence_key_is_read_and_never_shown() {
+        let hex = "c0ffee".repeat(11);
+        let c = config(&[("AMPWISE_LICENCE_KEY", &hex)]).unwrap();
+        assert!(c.licence_key.is_some());
+        assert!(!format!("{c:?}").contains("c0ffee"));
+        let err = config(&[("AMPWISE_LICENCE_KEY", "c0ffee")])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("c0ffee"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod licences;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -68,7 +69,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
                 backend::db::redact_url(&config.database_url)
             )
         })?;
-    let services = Services::new(db.repo());
+    let services = Services::new(db.repo()).with_licence_key(config.licence_key.clone());
     let shutdown = CancellationToken::new();
 
     let leptos_options = LeptosOptions::builder()

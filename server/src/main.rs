@@ -1,10 +1,67 @@
+use std::path::PathBuf;
+
 use anyhow::Context;
+use clap::{Parser, Subcommand};
 use server::Config;
 use tracing_subscriber::EnvFilter;
 
+/// Ampwise: power management for home EV chargers. Settings come from the environment
+/// (see ampwise.env.example).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Integration licences: mint, list, revoke. Needs AMPWISE_LICENCE_KEY.
+    #[command(subcommand)]
+    Licences(LicenceCommand),
+}
+
+#[derive(Subcommand)]
+enum LicenceCommand {
+    /// Mint new codes: prints them, and writes printable A4 sheets with --sheet.
+    Mint {
+        /// What the licence unlocks: charge-amps.
+        #[arg(long, default_value = "charge-amps")]
+        capability: String,
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+        /// Write SVG sheets PREFIX-1.svg, PREFIX-2.svg, … (eight cards to an A4 page).
+        #[arg(long, value_name = "PREFIX")]
+        sheet: Option<PathBuf>,
+    },
+    /// List minted codes with their state.
+    List,
+    /// Revoke a code; whoever redeemed it loses the capability.
+    Revoke { code: String },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     let config = Config::from_env().context("reading the configuration")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {}
+        Command::Licences(LicenceCommand::Mint {
+            capability,
+            count,
+            sheet,
+        }) => {
+            return server::licences::mint(&config, &capability, count, sheet.as_deref())
+                .await
+                .map(drop);
+        }
+        Command::Licences(LicenceCommand::List) => return server::licences::list(&config).await,
+        Command::Licences(LicenceCommand::Revoke { code }) => {
+            return server::licences::revoke(&config, &code).await;
+        }
+    }
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);

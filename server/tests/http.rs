@@ -395,6 +395,7 @@ async fn serve_stops_when_told_and_keeps_what_it_acknowledged() {
     let app = server::build(&config).await.unwrap();
     let reply = TestApp {
         router: app.router,
+        state: app.state,
         config,
         dir,
     }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use model::site::ValidSite;
-use model::{Account, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary};
+use model::{
+    Account, ActiveLicence, Capability, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary,
+};
 
 pub use sqlite::SqliteRepo;
 
@@ -79,6 +81,40 @@ pub trait Repo: Send + Sync + 'static {
     /// Returns whether there was a grant to remove.
     async fn revoke(&self, site_id: i64, account_id: i64) -> Result<bool, StoreError>;
     async fn members(&self, site_id: i64) -> Result<Vec<SiteMember>, StoreError>;
+
+    /// Records a minted code for the operator's list.
+    async fn record_minted_licence(
+        &self,
+        serial: i64,
+        code: &str,
+        capability: Capability,
+    ) -> Result<(), StoreError>;
+    /// Every minted code with who redeemed it and whether it was revoked, newest first.
+    async fn minted_licences(&self) -> Result<Vec<MintedLicence>, StoreError>;
+    /// Fails with [`StoreError::Conflict`] when the serial was redeemed before (by anyone).
+    async fn redeem_licence(
+        &self,
+        serial: i64,
+        code: &str,
+        capability: Capability,
+        account_id: i64,
+    ) -> Result<(), StoreError>;
+    async fn licence_holder(&self, serial: i64) -> Result<Option<i64>, StoreError>;
+    async fn licence_revoked(&self, serial: i64) -> Result<bool, StoreError>;
+    /// Returns whether it was not revoked before.
+    async fn revoke_licence(&self, serial: i64) -> Result<bool, StoreError>;
+    /// The account's redeemed, unrevoked licences.
+    async fn active_licences(&self, account_id: i64) -> Result<Vec<ActiveLicence>, StoreError>;
+}
+
+/// A minted licence code as the operator's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedLicence {
+    pub code: String,
+    pub capability: String,
+    pub minted_at: String,
+    pub redeemed_by: Option<String>,
+    pub revoked: bool,
 }
 
 /// An open database: the backend-specific pool, for the pieces that need it (the session store),

@@ -3,11 +3,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use model::site::ValidSite;
-use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary};
+use model::{
+    Account, ActiveLicence, Capability, PriceArea, Role, SiteAccess, SiteDetails, SiteMember,
+    SiteSummary,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{FromRow, SqlitePool};
 
-use super::{Credentials, Repo, StoreError};
+use super::{Credentials, MintedLicence, Repo, StoreError};
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone)]
@@ -316,5 +319,123 @@ impl Repo for SqliteRepo {
             .into_iter()
             .map(|(account_id, email)| SiteMember { account_id, email })
             .collect())
+    }
+
+    async fn record_minted_licence(
+        &self,
+        serial: i64,
+        code: &str,
+        capability: Capability,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO licences_minted (serial, code, capability) VALUES (?, ?, ?)")
+            .bind(serial)
+            .bind(code)
+            .bind(capability.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn minted_licences(&self) -> Result<Vec<MintedLicence>, StoreError> {
+        let rows: Vec<(String, String, String, Option<String>, bool)> = sqlx::query_as(
+            "SELECT m.code, m.capability, m.minted_at, a.email,
+                    EXISTS (SELECT 1 FROM licence_revocations v WHERE v.serial = m.serial)
+             FROM licences_minted m
+             LEFT JOIN licence_redemptions r ON r.serial = m.serial
+             LEFT JOIN accounts a ON a.id = r.account_id
+             ORDER BY m.minted_at DESC, m.code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(code, capability, minted_at, redeemed_by, revoked)| MintedLicence {
+                    code,
+                    capability,
+                    minted_at,
+                    redeemed_by,
+                    revoked,
+                },
+            )
+            .collect())
+    }
+
+    async fn redeem_licence(
+        &self,
+        serial: i64,
+        code: &str,
+        capability: Capability,
+        account_id: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO licence_redemptions (serial, code, capability, account_id) VALUES (?, ?, ?, ?)")
+            .bind(serial)
+            .bind(code)
+            .bind(capability.as_str())
+            .bind(account_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+        Ok(())
+    }
+
+    async fn licence_holder(&self, serial: i64) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT account_id FROM licence_redemptions WHERE serial = ?")
+                .bind(serial)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn licence_revoked(&self, serial: i64) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM licence_revocations WHERE serial = ?)",
+            )
+            .bind(serial)
+            .fetch_one(&self.pool)
+            .await?,
+        )
+    }
+
+    async fn revoke_licence(&self, serial: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO licence_revocations (serial) VALUES (?) ON CONFLICT DO NOTHING",
+        )
+        .bind(serial)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn active_licences(&self, account_id: i64) -> Result<Vec<ActiveLicence>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT r.capability, r.code, r.redeemed_at FROM licence_redemptions r
+             WHERE r.account_id = ?
+               AND NOT EXISTS (SELECT 1 FROM licence_revocations v WHERE v.serial = r.serial)
+             ORDER BY r.redeemed_at",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(capability, code, redeemed_at)| {
+                let capability = Capability::parse(&capability)
+                    .ok_or_else(|| StoreError::Corrupt(format!("licence {code} capability")))?;
+                Ok(ActiveLicence {
+                    capability,
+                    code,
+                    redeemed_at,
+                })
+            })
+            .collect()
     }
 }

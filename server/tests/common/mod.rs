@@ -17,6 +17,7 @@ pub const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
 
 pub struct TestApp {
     pub router: Router,
+    pub state: server::AppState,
     pub config: Config,
     pub dir: tempfile::TempDir,
 }
@@ -40,6 +41,7 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
     Config {
         database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
         site_root: site,
+        licence_key: Some(licence_key()),
         ..Config::default()
     }
 }
@@ -48,9 +50,10 @@ impl TestApp {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = test_config(&dir);
-        let router = server::build(&config).await.unwrap().router;
+        let built = server::build(&config).await.unwrap();
         Self {
-            router,
+            router: built.router,
+            state: built.state,
             config,
             dir,
         }
@@ -141,6 +144,11 @@ impl TestApp {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         reply.json().as_i64().unwrap()
     }
+}
+
+/// The key the test server verifies licence codes with.
+pub fn licence_key() -> backend::licences::LicenceKey {
+    backend::licences::LicenceKey::from_hex(&"5a".repeat(32)).unwrap()
 }
 
 pub fn site_form(name: &str, fuse: &str) -> String {
