@@ -1,6 +1,6 @@
 // Starts the real server binary on a free port with a database of its own, and waits on its
 // readiness endpoint (never a fixed sleep).
-import { spawn, ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -12,8 +12,13 @@ const siteRoot = path.join(root, 'target', 'site');
 
 export interface Server {
   url: string;
+  /** Runs `ampwise ARGS…` (the operator CLI) against this server's database and key. */
+  cli(...args: string[]): string;
   stop(): Promise<void>;
 }
+
+/** The test servers' licence key (a test value; real keys come from the operator's secrets). */
+const LICENCE_KEY = '5a'.repeat(32);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,22 +53,23 @@ export async function startServer(): Promise<Server> {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ampwise-e2e-'));
   let output = '';
-  const child = spawn(binary, [], {
-    env: {
-      ...process.env,
-      AMPWISE_ADDR: `127.0.0.1:${port}`,
-      AMPWISE_DATABASE_URL: `sqlite://${path.join(dataDir, 'ampwise.db')}`,
-      AMPWISE_SITE_ROOT: siteRoot,
-      RUST_LOG: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = {
+    ...process.env,
+    AMPWISE_ADDR: `127.0.0.1:${port}`,
+    AMPWISE_DATABASE_URL: `sqlite://${path.join(dataDir, 'ampwise.db')}`,
+    AMPWISE_SITE_ROOT: siteRoot,
+    AMPWISE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    AMPWISE_LICENCE_KEY: LICENCE_KEY,
+    RUST_LOG: 'warn',
+  };
+  const child = spawn(binary, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   await waitReady(url, child, () => output);
   return {
     url,
+    cli: (...args: string[]) => execFileSync(binary, args, { env, encoding: 'utf8' }),
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

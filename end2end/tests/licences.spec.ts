@@ -1,0 +1,75 @@
+import { expect, test } from '@playwright/test';
+import { open, signUp, uniqueEmail } from './helpers';
+import { Server, startServer } from './server';
+
+let server: Server;
+test.beforeAll(async () => {
+  server = await startServer();
+});
+test.afterAll(async () => {
+  await server.stop();
+});
+
+test.use({ locale: 'en-GB' });
+
+test('an installer redeems licences by typing the code and by the QR link', async ({ page }) => {
+  const [typed, linked] = server.cli('licences', 'mint', '--count', '2').trim().split('\n');
+  expect(typed).toMatch(/^[2-9A-Z]{5}(-[2-9A-Z]{5}){3}$/);
+
+  await signUp(page, server.url, uniqueEmail('ivan'), 'installer');
+  await open(page, `${server.url}/settings/licences`);
+  await expect(page.getByText('No licences yet')).toBeVisible();
+
+  // A mistyped character is caught in the browser, with a message that says so.
+  const field = page.getByLabel('Licence code');
+  const mistyped = typed.slice(0, 3) + (typed[3] === '2' ? '3' : '2') + typed.slice(4);
+  await field.fill(mistyped);
+  await page.getByRole('button', { name: 'Redeem' }).click();
+  await expect(page.getByTestId('form-error')).toHaveText('A character in the code is mistyped. Compare it with the printed code.');
+
+  // Typed as a person would from paper: lower case, no dashes. The field formats it.
+  await field.fill('');
+  await field.pressSequentially(typed.toLowerCase().replaceAll('-', ''));
+  await expect(field).toHaveValue(typed);
+  await page.getByRole('button', { name: 'Redeem' }).click();
+  await expect(page.getByRole('status')).toHaveText('Licence redeemed: Charge Amps integration is now active on your account.');
+  await expect(page.getByTestId('licences')).toContainText(typed);
+
+  // The same code again: already active on this account.
+  await field.fill(typed);
+  await page.getByRole('button', { name: 'Redeem' }).click();
+  await expect(page.getByTestId('form-error')).toHaveText('This licence is already active on your account.');
+
+  // The QR code's link opens this page with the code filled in.
+  await open(page, `${server.url}/settings/licences?code=${linked}`);
+  await expect(page.getByLabel('Licence code')).toHaveValue(linked);
+  await page.getByRole('button', { name: 'Redeem' }).click();
+  await expect(page.getByRole('status')).toBeVisible();
+  await expect(page.getByTestId('licences').locator('li')).toHaveCount(2);
+
+  // The operator revokes one; it disappears from the account.
+  server.cli('licences', 'revoke', typed);
+  await open(page, `${server.url}/settings/licences`);
+  await expect(page.getByTestId('licences').locator('li')).toHaveCount(1);
+  await expect(page.getByTestId('licences')).toContainText(linked);
+});
+
+test('a code redeemed by one account is refused for another', async ({ browser }) => {
+  const [code] = server.cli('licences', 'mint').trim().split('\n');
+  for (const [who, message] of [
+    ['first', null],
+    ['second', 'This licence has already been redeemed by another account.'],
+  ] as const) {
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const page = await context.newPage();
+    await signUp(page, server.url, uniqueEmail(who), 'installer');
+    await open(page, `${server.url}/settings/licences?code=${code}`);
+    await page.getByRole('button', { name: 'Redeem' }).click();
+    if (message) {
+      await expect(page.getByTestId('form-error')).toHaveText(message);
+    } else {
+      await expect(page.getByRole('status')).toBeVisible();
+    }
+    await context.close();
+  }
+});
