@@ -39,3 +39,10 @@ ensure_chromium() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   fi
 }
+
+# The native packages, built and tested in one cargo invocation with one feature set. Building
+# the server binary on its own (`cargo build -p server`) would leave out the dev-dependencies,
+# resolve features differently and rebuild most of the dependency tree: run.sh and test.sh both
+# build through this so each reuses the other's work.
+NATIVE=(-p model -p backend -p app -p server --features app/ssr)
+build_native() { cargo test "${NATIVE[@]}" --no-run; }

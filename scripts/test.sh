@@ -14,16 +14,15 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy: server side (app with ssr)"
-cargo clippy -p model -p backend -p app -p server --features app/ssr --all-targets -- -D warnings
+cargo clippy "${NATIVE[@]}" --all-targets -- -D warnings
 step "clippy: browser side (app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
-step "unit and integration tests"
-cargo test -p model -p backend -p app -p server --features app/ssr
+step "unit and integration tests (also builds target/debug/ampwise)"
+cargo test "${NATIVE[@]}"
 
-step "site build (wasm) and server binary"
+step "site build (wasm)"
 scripts/build-site.sh
-cargo build -p server
 
 step "browser tests (Playwright, Debian's Chromium)"
 (cd end2end && npx playwright test)

@@ -65,6 +65,47 @@ pub fn use_auth() -> Auth {
     expect_context::<Auth>()
 }
 
+/// Where a signed-out visitor is sent: the login page, remembering the page they asked for (a
+/// scanned licence link, say) in `next`.
+fn login_then_back() -> String {
+    let location = leptos_router::hooks::use_location();
+    let path = location.pathname.get_untracked();
+    let search = location.search.get_untracked();
+    let here = match search.trim_start_matches('?') {
+        "" => path,
+        query => format!("{path}?{query}"),
+    };
+    if here == "/" {
+        "/login".to_string()
+    } else {
+        format!("/login?next={}", encode_component(&here))
+    }
+}
+
+/// Where the login and sign-up pages send someone who is signed in: `next` when it is a path on
+/// this site (never another host), else the overview.
+fn after_login() -> String {
+    let query = leptos_router::hooks::use_query_map();
+    let next = query.read_untracked().get("next").unwrap_or_default();
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/".to_string()
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
+fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -98,21 +139,21 @@ pub fn App() -> impl IntoView {
                     path=path!("/login")
                     view=LoginPage
                     condition=move || auth.signed_in().map(|yes| !yes)
-                    redirect_path=|| "/"
+                    redirect_path=after_login
                     ssr=SsrMode::Async
                 />
                 <ProtectedRoute
                     path=path!("/signup")
                     view=SignupPage
                     condition=move || auth.signed_in().map(|yes| !yes)
-                    redirect_path=|| "/"
+                    redirect_path=after_login
                     ssr=SsrMode::Async
                 />
                 <ProtectedParentRoute
                     path=path!("")
                     view=AppLayout
                     condition=move || auth.signed_in()
-                    redirect_path=|| "/login"
+                    redirect_path=login_then_back
                     ssr=SsrMode::Async
                 >
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
@@ -129,5 +170,18 @@ pub fn App() -> impl IntoView {
                 </ProtectedParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_component;
+
+    #[test]
+    fn next_is_encoded_as_one_query_value() {
+        assert_eq!(
+            encode_component("/settings/licences?code=A2B3C-D4E5F"),
+            "%2Fsettings%2Flicences%3Fcode%3DA2B3C-D4E5F"
+        );
     }
 }

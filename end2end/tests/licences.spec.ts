@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { open, signUp, uniqueEmail } from './helpers';
+import { open, PASSWORD, signUp, uniqueEmail } from './helpers';
 import { Server, startServer } from './server';
 
 let server: Server;
@@ -72,4 +72,30 @@ test('a code redeemed by one account is refused for another', async ({ browser }
     }
     await context.close();
   }
+});
+
+test('a signed-out installer who scans the QR code logs in and lands on the code', async ({ browser }) => {
+  const [code] = server.cli('licences', 'mint').trim().split('\n');
+  const email = uniqueEmail('eva');
+  const setup = await browser.newContext({ locale: 'en-GB' });
+  await signUp(await setup.newPage(), server.url, email, 'installer');
+  await setup.close();
+
+  const context = await browser.newContext({ locale: 'en-GB' });
+  const page = await context.newPage();
+  await open(page, `${server.url}/settings/licences?code=${code}`);
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page).toHaveURL(/\/settings\/licences\?code=/);
+  await expect(page.getByLabel('Licence code')).toHaveValue(code);
+  await context.close();
+});
+
+test('a login link cannot send anyone to another site', async ({ page }) => {
+  const email = uniqueEmail('mallory-target');
+  await signUp(page, server.url, email);
+  await open(page, `${server.url}/login?next=//evil.example/phish`);
+  await expect(page).toHaveURL(`${server.url}/`);
 });

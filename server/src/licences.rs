@@ -149,10 +149,11 @@ pub fn sheet_pages(codes: &[String], capability: Capability, public_url: &str) -
                 );
                 let _ = write!(
                     svg,
-                    r##"<text x="6" y="{cy}" font-size="4.6" font-family="DejaVu Sans Mono, Menlo, monospace" letter-spacing="0.3">{}</text><text x="6" y="{sy}" font-size="2.5" fill="#555">Skanna eller skriv koden i Ampwise: Inställningar → Licenser. / Scan or type the code in Ampwise: Settings → Licences.</text></g>"##,
+                    r##"<text x="6" y="{cy}" font-size="4.6" font-family="DejaVu Sans Mono, Menlo, monospace" letter-spacing="0.3">{}</text><text x="6" y="{sy}" font-size="2.5" fill="#555">Skanna eller skriv koden i Ampwise: Inställningar → Licenser.</text><text x="6" y="{sy2}" font-size="2.5" fill="#555">Scan or type the code in Ampwise: Settings → Licences.</text></g>"##,
                     esc(code),
                     cy = 6.0 + QR_MM + 8.0,
-                    sy = 6.0 + QR_MM + 14.0
+                    sy = 6.0 + QR_MM + 14.0,
+                    sy2 = 6.0 + QR_MM + 17.5
                 );
             }
             svg.push_str("</svg>\n");
