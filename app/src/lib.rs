@@ -7,6 +7,7 @@ mod components;
 pub mod error;
 pub mod i18n;
 mod pages;
+pub mod scan;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};

@@ -553,6 +553,118 @@ pub fn MonitorsPage() -> impl IntoView {
     view! { <EmptyState title="monitors.empty_title" body="monitors.empty_body" /> }
 }
 
+/// Camera and photo scanning. Shown once the page has hydrated: without the wasm they could
+/// not work.
+#[component]
+fn Scanner(on_found: Callback<String>) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = RwSignal::new(None::<&'static str>);
+    let scanning = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+    let video = NodeRef::<leptos::html::Video>::new();
+
+    #[cfg(feature = "hydrate")]
+    let (start, stop, on_photo) = {
+        use crate::scan::browser;
+        let stream = StoredValue::new_local(None::<web_sys::MediaStream>);
+        let interval = StoredValue::new_local(None::<leptos::prelude::IntervalHandle>);
+        let stop = move || {
+            if let Some(handle) = interval.try_update_value(Option::take).flatten() {
+                handle.clear();
+            }
+            if let Some(s) = stream.try_update_value(Option::take).flatten() {
+                browser::stop_camera(&s);
+            }
+            scanning.set(false);
+        };
+        on_cleanup(stop);
+        let start = move || {
+            error.set(None);
+            scanning.set(true);
+            leptos::task::spawn_local(async move {
+                let Some(element) = video.get_untracked() else {
+                    return;
+                };
+                match browser::start_camera(&element).await {
+                    Ok(s) => {
+                        stream.set_value(Some(s));
+                        let handle = set_interval_with_handle(
+                            move || {
+                                let found =
+                                    video.get_untracked().and_then(|v| browser::scan_video(&v));
+                                if let Some(text) = found {
+                                    stop();
+                                    on_found.run(text);
+                                }
+                            },
+                            std::time::Duration::from_millis(200),
+                        );
+                        interval.set_value(handle.ok());
+                    }
+                    Err(key) => {
+                        error.set(Some(key));
+                        scanning.set(false);
+                    }
+                }
+            });
+        };
+        let on_photo = move |ev: leptos::ev::Event| {
+            use wasm_bindgen::JsCast;
+            error.set(None);
+            let input = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+            let Some(file) = input
+                .as_ref()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0))
+            else {
+                return;
+            };
+            if let Some(input) = input {
+                input.set_value("");
+            }
+            leptos::task::spawn_local(async move {
+                match browser::scan_file(file).await {
+                    Ok(text) => on_found.run(text),
+                    Err(key) => error.set(Some(key)),
+                }
+            });
+        };
+        (start, stop, on_photo)
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let (start, stop, on_photo) = {
+        let _ = on_found; // scanning happens in the browser only
+        (|| (), || (), |_: leptos::ev::Event| ())
+    };
+
+    view! {
+        <Show when=move || hydrated.get()>
+            <div class="scanner">
+                <div class="actions">
+                    <button type="button" class="btn btn-secondary" on:click=move |_| start() disabled=move || scanning.get()>
+                        {t!(i18n, "scan.camera")}
+                    </button>
+                    <label class="btn btn-secondary">
+                        {t!(i18n, "scan.photo")}
+                        <input type="file" accept="image/*" class="visually-hidden" data-testid="scan-photo" on:change=on_photo />
+                    </label>
+                </div>
+                {move || error.get().map(|key| view! { <p class="alert alert-error" role="alert" data-testid="scan-error">{i18n.t(key)}</p> })}
+            </div>
+        </Show>
+        <div class="viewfinder" class:hidden=move || !scanning.get()>
+            <video node_ref=video muted=true playsinline=true autoplay=true data-testid="viewfinder"></video>
+            <p class="muted">{t!(i18n, "scan.point")}</p>
+            <button type="button" class="btn btn-small btn-secondary" on:click=move |_| stop()>
+                {t!(i18n, "scan.stop")}
+            </button>
+        </div>
+    }
+}
+
 /// Settings → Licences: the account's licences, and redeeming a code (typed, or from the QR
 /// code's link, which opens this page with `?code=`).
 #[component]
@@ -575,6 +687,21 @@ pub fn LicencesPage() -> impl IntoView {
     Effect::new(move || {
         if let Some(Ok(_)) = redeem.value().get() {
             code.set(String::new());
+        }
+    });
+    // A scanned code is redeemed at once when it reads; otherwise it is shown with the reason.
+    let on_found = Callback::new(move |text: String| {
+        let scanned = model::licence::format_partial(model::licence::from_scan(&text));
+        code.set(scanned.clone());
+        match model::licence::decode(&scanned) {
+            Ok(_) => {
+                local_error.set(None);
+                redeem.dispatch(api::RedeemLicence { code: scanned });
+            }
+            Err(e) => local_error.set(Some(AppError::Invalid {
+                field: "code".into(),
+                key: e.key().into(),
+            })),
         }
     });
     view! {
@@ -611,6 +738,8 @@ pub fn LicencesPage() -> impl IntoView {
         </Suspense>
         <section class="card form-card">
             <h2>{t!(i18n, "licences.redeem_title")}</h2>
+            <p class="muted">{t!(i18n, "scan.intro")}</p>
+            <Scanner on_found />
             <ActionForm
                 action=redeem
                 attr:class="stack"
