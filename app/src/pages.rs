@@ -791,9 +791,40 @@ pub fn LicencesPage() -> impl IntoView {
     }
 }
 
+/// Settings → Reporters. *Charge Amps Charge Control* needs the integration licence: without it
+/// the page says which licence is missing and links to Licences.
 #[component]
 pub fn ReportersPage() -> impl IntoView {
-    view! { <EmptyState title="reporters.empty_title" body="reporters.empty_body" /> }
+    let i18n = use_i18n();
+    let licences = Resource::new(|| (), |_| api::list_licences());
+    view! {
+        <EmptyState title="reporters.empty_title" body="reporters.empty_body" />
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let licensed = match licences.await {
+                    Ok(list) => list.iter().any(|l| l.capability == model::Capability::ChargeAmps),
+                    Err(error) => return view! { <LoadError error /> }.into_any(),
+                };
+                view! {
+                    <section class="card" data-testid="charge-amps-gate">
+                        <h3>{t!(i18n, "reporters.charge_amps")}</h3>
+                        {if licensed {
+                            view! { <p>{t!(i18n, "reporters.licence_active")}</p> }.into_any()
+                        } else {
+                            view! {
+                                <p>{t!(i18n, "reporters.licence_missing")}</p>
+                                <A href="/settings/licences" attr:class="btn btn-primary">
+                                    {t!(i18n, "reporters.get_licence")}
+                                </A>
+                            }
+                                .into_any()
+                        }}
+                    </section>
+                }
+                    .into_any()
+            })}
+        </Suspense>
+    }
 }
 
 #[component]

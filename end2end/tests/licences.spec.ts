@@ -17,7 +17,11 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   expect(typed).toMatch(/^[2-9A-Z]{5}(-[2-9A-Z]{5}){3}$/);
 
   await signUp(page, server.url, uniqueEmail('ivan'), 'installer');
-  await open(page, `${server.url}/settings/licences`);
+  // Without the licence, Reporters says which licence is missing and links to Licences.
+  await open(page, `${server.url}/settings/reporters`);
+  await expect(page.getByTestId('charge-amps-gate')).toContainText('need a Charge Amps integration licence');
+  await page.getByRole('link', { name: 'Redeem a licence' }).click();
+  await expect(page).toHaveURL(/\/settings\/licences$/);
   await expect(page.getByText('No licences yet')).toBeVisible();
 
   // A mistyped character is caught in the browser, with a message that says so.
@@ -34,6 +38,9 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await page.getByRole('button', { name: 'Redeem' }).click();
   await expect(page.getByRole('status')).toHaveText('Licence redeemed: Charge Amps integration is now active on your account.');
   await expect(page.getByTestId('licences')).toContainText(typed);
+  await page.getByRole('link', { name: 'Reporters' }).click();
+  await expect(page.getByTestId('charge-amps-gate')).toContainText('licence is active');
+  await page.getByRole('link', { name: 'Licences' }).click();
 
   // The same code again: already active on this account.
   await field.fill(typed);
