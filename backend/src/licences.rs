@@ -31,7 +31,7 @@ impl LicenceKey {
     /// From hex text (64 or more hex digits).
     pub fn from_hex(text: &str) -> Result<Self, &'static str> {
         let text = text.trim();
-        if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("expected hexadecimal digits");
         }
         let bytes: Vec<u8> = (0..text.len())
