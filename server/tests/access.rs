@@ -135,8 +135,13 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 "{call:?} as {user:?} changed who has access"
             );
         }
-        if expected == 302 {
-            assert_eq!(reply.headers.get("location").unwrap(), "/login");
+        if let (302, Call::Page(path)) = (expected, call) {
+            // To the login page, which sends them back here afterwards.
+            let next = fill(path).replace('/', "%2F");
+            assert_eq!(
+                reply.headers.get("location").unwrap(),
+                &format!("/login?next={next}")
+            );
         }
     }
 }
