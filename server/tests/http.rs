@@ -3,7 +3,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode, header};
+use axum::http::{StatusCode, header};
 use common::{PASSWORD, TestApp, enc, session_cookie};
 use rstest::rstest;
 
@@ -151,26 +151,20 @@ async fn malformed_request_is_a_clear_4xx() {
 async fn log_in_is_rate_limited_per_account() {
     let app = TestApp::new().await;
     app.sign_up("anna@example.se", "owner").await;
-    let attempt = |from: &'static str| {
-        let app = &app;
-        async move {
-            app.request(
-                Method::POST,
-                "/api/log_in",
-                None,
-                Some("email=anna%40example.se&password=guess-guess-guess"),
-                false,
-                from,
-            )
-            .await
-        }
-    };
     // Five guesses, each from another address, then the account is locked for a while.
     for n in 1..=5 {
-        let from: &'static str = Box::leak(format!("192.0.2.{n}:5000").into_boxed_str());
-        assert_eq!(attempt(from).await.status, StatusCode::UNAUTHORIZED);
+        let reply = app
+            .log_in_from(
+                "anna@example.se",
+                "guess-guess-guess",
+                &format!("192.0.2.{n}:5000"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
-    let reply = attempt("192.0.2.99:5000").await;
+    let reply = app
+        .log_in_from("anna@example.se", "guess-guess-guess", "192.0.2.99:5000")
+        .await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     let wait = reply.json()["RateLimited"]["retry_after_secs"]
         .as_u64()
@@ -178,17 +172,7 @@ async fn log_in_is_rate_limited_per_account() {
     assert!((1..=12).contains(&wait), "{wait}");
     // Even the right password waits: the limit is on attempts.
     let right = app
-        .request(
-            Method::POST,
-            "/api/log_in",
-            None,
-            Some(&format!(
-                "email=anna%40example.se&password={}",
-                enc(PASSWORD)
-            )),
-            false,
-            "192.0.2.100:5000",
-        )
+        .log_in_from("anna@example.se", PASSWORD, "192.0.2.100:5000")
         .await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS);
 }
@@ -197,39 +181,21 @@ async fn log_in_is_rate_limited_per_account() {
 async fn log_in_is_rate_limited_per_address() {
     let app = TestApp::new().await;
     for n in 0..20 {
-        let form = format!("email=user{n}%40example.se&password=guess-guess-guess");
         let reply = app
-            .request(
-                Method::POST,
-                "/api/log_in",
-                None,
-                Some(&form),
-                false,
+            .log_in_from(
+                &format!("user{n}@example.se"),
+                "guess-guess-guess",
                 "198.51.100.7:5000",
             )
             .await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     }
     let reply = app
-        .request(
-            Method::POST,
-            "/api/log_in",
-            None,
-            Some("email=user99%40example.se&password=x"),
-            false,
-            "198.51.100.7:5000",
-        )
+        .log_in_from("user99@example.se", "x", "198.51.100.7:5000")
         .await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     let elsewhere = app
-        .request(
-            Method::POST,
-            "/api/log_in",
-            None,
-            Some("email=user99%40example.se&password=x"),
-            false,
-            "198.51.100.8:5000",
-        )
+        .log_in_from("user99@example.se", "x", "198.51.100.8:5000")
         .await;
     assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
 }

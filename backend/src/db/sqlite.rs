@@ -99,8 +99,12 @@ impl SiteRow {
     }
 }
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+/// A unique-constraint violation is [`StoreError::Conflict`]; anything else is a database error.
+fn conflict_or_error(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => err.into(),
+    }
 }
 
 /// Sites `?1` may see: owned, or granted. `is_owner` tells which.
@@ -132,13 +136,7 @@ impl Repo for SqliteRepo {
         .bind(role.as_str())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(conflict_or_error)?;
         Ok(Account {
             id,
             email: email.to_string(),
@@ -333,13 +331,7 @@ impl Repo for SqliteRepo {
             .bind(capability.as_str())
             .execute(&self.pool)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(conflict_or_error)?;
         Ok(())
     }
 
@@ -382,7 +374,7 @@ impl Repo for SqliteRepo {
             .bind(account_id)
             .execute(&self.pool)
             .await
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { e.into() })?;
+            .map_err(conflict_or_error)?;
         Ok(())
     }
 

@@ -109,6 +109,13 @@ impl TestApp {
         .await
     }
 
+    /// A login attempt from the client address `from`.
+    pub async fn log_in_from(&self, email: &str, password: &str, from: &str) -> Reply {
+        let form = format!("email={}&password={}", enc(email), enc(password));
+        self.request(Method::POST, "/api/log_in", None, Some(&form), false, from)
+            .await
+    }
+
     /// Loads a page as a browser navigation does.
     pub async fn page(&self, path: &str, cookie: Option<&str>) -> Reply {
         self.request(Method::GET, path, cookie, None, true, "127.0.0.1:40000")
