@@ -303,6 +303,46 @@ async fn site_bundle_is_served() {
 }
 
 #[tokio::test]
+async fn bundle_is_gzipped_for_browsers_that_ask() {
+    let app = TestApp::new().await;
+    let css = "body { margin: 0 }\n".repeat(100);
+    std::fs::write(app.config.site_root.join("pkg").join("big.css"), &css).unwrap();
+    let req = |encoding: Option<&str>| {
+        let mut req = axum::http::Request::get("/pkg/big.css");
+        if let Some(encoding) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, encoding);
+        }
+        req.body(axum::body::Body::empty()).unwrap()
+    };
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let gzipped = app
+        .router
+        .clone()
+        .oneshot(req(Some("gzip, br")))
+        .await
+        .unwrap();
+    assert_eq!(
+        gzipped.headers().get(header::CONTENT_ENCODING).unwrap(),
+        "gzip"
+    );
+    let size = gzipped
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .len();
+    assert!(size < css.len() / 10, "{size} bytes for {}", css.len());
+    let plain = app.router.clone().oneshot(req(None)).await.unwrap();
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(
+        plain.into_body().collect().await.unwrap().to_bytes(),
+        css.as_bytes()
+    );
+}
+
+#[tokio::test]
 async fn start_up_fails_when_a_migration_fails() {
     let dir = tempfile::tempdir().unwrap();
     let config = common::test_config(&dir);
