@@ -42,6 +42,9 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub db: Database,
+    /// Cancelled at shutdown: every background loop and every long-lived response (the SSE
+    /// streams to come) ends on it, so graceful shutdown is not held open.
+    pub shutdown: CancellationToken,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -50,12 +53,10 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// A built server: its router, the database it uses, and the token that stops its background
-/// tasks and open streams.
+/// A built server: its router and the state behind it.
 pub struct Ampwise {
     pub router: Router,
     pub state: AppState,
-    pub shutdown: CancellationToken,
 }
 
 /// Opens the database (creating and migrating it; an error here must stop start-up) and
@@ -109,6 +110,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         leptos_options: leptos_options.clone(),
         services: services.clone(),
         db,
+        shutdown,
     };
     let context = {
         let services = services.clone();
@@ -133,11 +135,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state.clone());
-    Ok(Ampwise {
-        router,
-        state,
-        shutdown,
-    })
+    Ok(Ampwise { router, state })
 }
 
 /// A server-function call whose arguments could not be decoded never reaches our code:
@@ -186,7 +184,7 @@ pub async fn serve(
             .await
             .context("seeding the demo account")?;
     }
-    let token = ampwise.shutdown.clone();
+    let token = ampwise.state.shutdown.clone();
     tokio::spawn({
         let token = token.clone();
         async move {
