@@ -83,6 +83,16 @@ fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// `path` with the current page's query, so `?next=…` survives switching between logging in and
+/// signing up.
+fn keep_query(path: &'static str) -> impl Fn() -> String + Send + Sync + 'static {
+    let location = leptos_router::hooks::use_location();
+    move || match location.search.get().trim_start_matches('?') {
+        "" => path.to_string(),
+        query => format!("{path}?{query}"),
+    }
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -111,7 +121,7 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="switch-auth">
-                {t!(i18n, "auth.no_account")} " " <A href="/signup">{t!(i18n, "auth.sign_up")}</A>
+                {t!(i18n, "auth.no_account")} " " <A href=keep_query("/signup")>{t!(i18n, "auth.sign_up")}</A>
             </p>
         </AuthFrame>
     }
@@ -170,7 +180,7 @@ pub fn SignupPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="switch-auth">
-                {t!(i18n, "auth.have_account")} " " <A href="/login">{t!(i18n, "auth.log_in")}</A>
+                {t!(i18n, "auth.have_account")} " " <A href=keep_query("/login")>{t!(i18n, "auth.log_in")}</A>
             </p>
         </AuthFrame>
     }

@@ -100,6 +100,22 @@ test('a signed-out installer who scans the QR code logs in and lands on the code
   await context.close();
 });
 
+test('a new installer who scans the QR code signs up and lands on the code', async ({ browser }) => {
+  const [code] = server.cli('licences', 'mint').trim().split('\n');
+  const context = await browser.newContext({ locale: 'en-GB' });
+  const page = await context.newPage();
+  await open(page, `${server.url}/settings/licences?code=${code}`);
+  await page.getByRole('link', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/signup\?next=/);
+  await page.getByLabel('E-mail address').fill(uniqueEmail('newbie'));
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Installer').check();
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/settings\/licences\?code=/);
+  await expect(page.getByLabel('Licence code')).toHaveValue(code);
+  await context.close();
+});
+
 test('a login link cannot send anyone to another site', async ({ page }) => {
   const email = uniqueEmail('mallory-target');
   await signUp(page, server.url, email);
