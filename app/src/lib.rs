@@ -96,7 +96,7 @@ fn after_login() -> String {
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
-fn encode_component(s: &str) -> String {
+pub fn encode_component(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -11,14 +11,7 @@ use rstest::rstest;
 async fn session_cookie_is_http_only_and_same_site() {
     let app = TestApp::new().await;
     let reply = app
-        .call(
-            "sign_up",
-            None,
-            &format!(
-                "email=anna%40example.se&password={}&role=owner",
-                enc(PASSWORD)
-            ),
-        )
+        .sign_up_reply("anna@example.se", PASSWORD, "owner")
         .await;
     assert_eq!(reply.status, StatusCode::OK);
     let set_cookie = reply
@@ -99,17 +92,7 @@ async fn refused_sign_up(
     #[case] key: &str,
 ) {
     let app = TestApp::new().await;
-    let reply = app
-        .call(
-            "sign_up",
-            None,
-            &format!(
-                "email={}&password={}&role={role}",
-                enc(email),
-                enc(password)
-            ),
-        )
-        .await;
+    let reply = app.sign_up_reply(email, password, role).await;
     assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
     assert_eq!(reply.json()["Invalid"]["key"], key);
     // Nothing was created: the address is still free.
@@ -121,14 +104,7 @@ async fn taken_email_is_a_conflict() {
     let app = TestApp::new().await;
     app.sign_up("anna@example.se", "owner").await;
     let reply = app
-        .call(
-            "sign_up",
-            None,
-            &format!(
-                "email=ANNA%40example.se&password={}&role=owner",
-                enc(PASSWORD)
-            ),
-        )
+        .sign_up_reply("ANNA@example.se", PASSWORD, "owner")
         .await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.json(), serde_json::json!("EmailTaken"));

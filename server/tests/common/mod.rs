@@ -122,19 +122,19 @@ impl TestApp {
             .await
     }
 
+    /// The sign-up server function as the form calls it.
+    pub async fn sign_up_reply(&self, email: &str, password: &str, role: &str) -> Reply {
+        let form = format!(
+            "email={}&password={}&role={role}",
+            enc(email),
+            enc(password)
+        );
+        self.call("sign_up", None, &form).await
+    }
+
     /// Signs up and returns the session cookie (`name=value`) and the account id.
     pub async fn sign_up(&self, email: &str, role: &str) -> (String, i64) {
-        let reply = self
-            .call(
-                "sign_up",
-                None,
-                &format!(
-                    "email={}&password={}&role={role}",
-                    enc(email),
-                    enc(PASSWORD)
-                ),
-            )
-            .await;
+        let reply = self.sign_up_reply(email, PASSWORD, role).await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -165,16 +165,7 @@ pub fn site_form(name: &str, fuse: &str) -> String {
     )
 }
 
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use app::encode_component as enc;
 
 /// `ampwise_session=…` from the reply's Set-Cookie.
 pub fn session_cookie(reply: &Reply) -> String {
