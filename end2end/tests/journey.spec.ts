@@ -1,20 +1,14 @@
 import { expect, test } from '@playwright/test';
 import { accountMenu, open, PASSWORD, signUp, uniqueEmail } from './helpers';
-import { Server, startServer } from './server';
+import { serverForThisFile } from './server';
 
-let server: Server;
-test.beforeAll(async () => {
-  server = await startServer();
-});
-test.afterAll(async () => {
-  await server.stop();
-});
+const server = serverForThisFile();
 
 test.describe('a Swedish household', () => {
   test.use({ locale: 'sv-SE' });
 
   test('signs up, creates a site, sees it on the overview, switches to English and back, logs out', async ({ page }) => {
-    await signUp(page, server.url, uniqueEmail('anna'));
+    await signUp(page, server().url, uniqueEmail('anna'));
 
     // The browser speaks Swedish, so the app does.
     await expect(page.locator('html')).toHaveAttribute('lang', 'sv');
@@ -44,7 +38,7 @@ test.describe('a Swedish household', () => {
     await expect(page.locator('html')).toHaveAttribute('lang', 'en');
 
     // The choice is remembered: a fresh page load is English although the browser says Swedish.
-    await open(page, `${server.url}/`);
+    await open(page, `${server().url}/`);
     await expect(page.getByRole('heading', { name: 'Your sites' })).toBeVisible();
 
     await accountMenu(page);
@@ -57,7 +51,7 @@ test.describe('a Swedish household', () => {
     await expect(page.getByRole('heading', { name: 'Logga in' })).toBeVisible();
 
     // Signed out means signed out: the overview sends us back to the login page.
-    await open(page, `${server.url}/`);
+    await open(page, `${server().url}/`);
     await expect(page).toHaveURL(/\/login$/);
   });
 });
@@ -67,18 +61,18 @@ test.describe('an English-speaking user', () => {
 
   test('gets clear messages for a weak password, a taken e-mail and a wrong password', async ({ page }) => {
     const email = uniqueEmail('bo');
-    await open(page, `${server.url}/signup`);
+    await open(page, `${server().url}/signup`);
     await page.getByLabel('E-mail address').fill(email);
     await page.getByLabel('Password').fill('password1234');
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect(page.getByTestId('form-error')).toHaveText('That password is too easy to guess. Try a few unrelated words.');
 
-    await signUp(page, server.url, email);
+    await signUp(page, server().url, email);
     await accountMenu(page);
     await page.getByRole('button', { name: 'Log out' }).click();
     await expect(page).toHaveURL(/\/login$/);
 
-    await open(page, `${server.url}/signup`);
+    await open(page, `${server().url}/signup`);
     await page.getByLabel('E-mail address').fill(email.toUpperCase());
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();

@@ -1,24 +1,18 @@
 import { expect, test } from '@playwright/test';
 import { open, PASSWORD, signUp, uniqueEmail } from './helpers';
-import { Server, startServer } from './server';
+import { serverForThisFile } from './server';
 
-let server: Server;
-test.beforeAll(async () => {
-  server = await startServer();
-});
-test.afterAll(async () => {
-  await server.stop();
-});
+const server = serverForThisFile();
 
 test.use({ locale: 'en-GB' });
 
 test('an installer redeems licences by typing the code and by the QR link', async ({ page }) => {
-  const [typed, linked] = server.cli('licences', 'mint', '--count', '2').trim().split('\n');
+  const [typed, linked] = server().cli('licences', 'mint', '--count', '2').trim().split('\n');
   expect(typed).toMatch(/^[2-9A-Z]{5}(-[2-9A-Z]{5}){3}$/);
 
-  await signUp(page, server.url, uniqueEmail('ivan'), 'installer');
+  await signUp(page, server().url, uniqueEmail('ivan'), 'installer');
   // Without the licence, Reporters says which licence is missing and links to Licences.
-  await open(page, `${server.url}/settings/reporters`);
+  await open(page, `${server().url}/settings/reporters`);
   await expect(page.getByTestId('charge-amps-gate')).toContainText('need a Charge Amps integration licence');
   await page.getByRole('link', { name: 'Redeem a licence' }).click();
   await expect(page).toHaveURL(/\/settings\/licences$/);
@@ -48,29 +42,29 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await expect(page.getByTestId('form-error')).toHaveText('This licence is already active on your account.');
 
   // The QR code's link opens this page with the code filled in.
-  await open(page, `${server.url}/settings/licences?code=${linked}`);
+  await open(page, `${server().url}/settings/licences?code=${linked}`);
   await expect(page.getByLabel('Licence code')).toHaveValue(linked);
   await page.getByRole('button', { name: 'Redeem' }).click();
   await expect(page.getByRole('status')).toBeVisible();
   await expect(page.getByTestId('licences').locator('li')).toHaveCount(2);
 
   // The operator revokes one; it disappears from the account.
-  server.cli('licences', 'revoke', typed);
-  await open(page, `${server.url}/settings/licences`);
+  server().cli('licences', 'revoke', typed);
+  await open(page, `${server().url}/settings/licences`);
   await expect(page.getByTestId('licences').locator('li')).toHaveCount(1);
   await expect(page.getByTestId('licences')).toContainText(linked);
 });
 
 test('a code redeemed by one account is refused for another', async ({ browser }) => {
-  const [code] = server.cli('licences', 'mint').trim().split('\n');
+  const [code] = server().cli('licences', 'mint').trim().split('\n');
   for (const [who, message] of [
     ['first', null],
     ['second', 'This licence has already been redeemed by another account.'],
   ] as const) {
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();
-    await signUp(page, server.url, uniqueEmail(who), 'installer');
-    await open(page, `${server.url}/settings/licences?code=${code}`);
+    await signUp(page, server().url, uniqueEmail(who), 'installer');
+    await open(page, `${server().url}/settings/licences?code=${code}`);
     await page.getByRole('button', { name: 'Redeem' }).click();
     if (message) {
       await expect(page.getByTestId('form-error')).toHaveText(message);
@@ -82,15 +76,15 @@ test('a code redeemed by one account is refused for another', async ({ browser }
 });
 
 test('a signed-out installer who scans the QR code logs in and lands on the code', async ({ browser }) => {
-  const [code] = server.cli('licences', 'mint').trim().split('\n');
+  const [code] = server().cli('licences', 'mint').trim().split('\n');
   const email = uniqueEmail('eva');
   const setup = await browser.newContext({ locale: 'en-GB' });
-  await signUp(await setup.newPage(), server.url, email, 'installer');
+  await signUp(await setup.newPage(), server().url, email, 'installer');
   await setup.close();
 
   const context = await browser.newContext({ locale: 'en-GB' });
   const page = await context.newPage();
-  await open(page, `${server.url}/settings/licences?code=${code}`);
+  await open(page, `${server().url}/settings/licences?code=${code}`);
   await expect(page).toHaveURL(/\/login\?next=/);
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
@@ -101,10 +95,10 @@ test('a signed-out installer who scans the QR code logs in and lands on the code
 });
 
 test('a new installer who scans the QR code signs up and lands on the code', async ({ browser }) => {
-  const [code] = server.cli('licences', 'mint').trim().split('\n');
+  const [code] = server().cli('licences', 'mint').trim().split('\n');
   const context = await browser.newContext({ locale: 'en-GB' });
   const page = await context.newPage();
-  await open(page, `${server.url}/settings/licences?code=${code}`);
+  await open(page, `${server().url}/settings/licences?code=${code}`);
   await page.getByRole('link', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/signup\?next=/);
   await page.getByLabel('E-mail address').fill(uniqueEmail('newbie'));
@@ -118,7 +112,7 @@ test('a new installer who scans the QR code signs up and lands on the code', asy
 
 test('a login link cannot send anyone to another site', async ({ page }) => {
   const email = uniqueEmail('mallory-target');
-  await signUp(page, server.url, email);
-  await open(page, `${server.url}/login?next=//evil.example/phish`);
-  await expect(page).toHaveURL(`${server.url}/`);
+  await signUp(page, server().url, email);
+  await open(page, `${server().url}/login?next=//evil.example/phish`);
+  await expect(page).toHaveURL(`${server().url}/`);
 });

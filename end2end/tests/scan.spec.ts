@@ -4,16 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { open, signUp, uniqueEmail } from './helpers';
 import { qrY4m } from './qr';
-import { Server, startServer } from './server';
+import { serverForThisFile } from './server';
 
-let server: Server;
+const server = serverForThisFile();
 let dir: string;
-test.beforeAll(async () => {
-  server = await startServer();
+test.beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ampwise-scan-'));
 });
-test.afterAll(async () => {
-  await server.stop();
+test.afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -22,21 +20,21 @@ test.use({ locale: 'en-GB' });
 const redeemed = 'Licence redeemed: Charge Amps integration is now active on your account.';
 
 function mintLink(): { code: string; link: string } {
-  const [code] = server.cli('licences', 'mint').trim().split('\n');
-  return { code, link: `${server.url}/settings/licences?code=${code}` };
+  const [code] = server().cli('licences', 'mint').trim().split('\n');
+  return { code, link: `${server().url}/settings/licences?code=${code}` };
 }
 
 test('redeem by a photo of the printed sheet', async ({ page }, testInfo) => {
   // The operator's real A4 sheet (SVG), rendered by the browser and photographed as a PNG.
   const prefix = path.join(dir, `sheet-${testInfo.project.name}`);
-  const [code] = server.cli('licences', 'mint', '--sheet', prefix).trim().split('\n');
+  const [code] = server().cli('licences', 'mint', '--sheet', prefix).trim().split('\n');
   const photo = path.join(dir, `sheet-${testInfo.project.name}.png`);
   await page.setViewportSize({ width: 794, height: 1123 });
   await page.goto(`file://${prefix}-1.svg`);
   await page.screenshot({ path: photo });
   await page.setViewportSize(testInfo.project.use.viewport!);
-  await signUp(page, server.url, uniqueEmail('photo'), 'installer');
-  await open(page, `${server.url}/settings/licences`);
+  await signUp(page, server().url, uniqueEmail('photo'), 'installer');
+  await open(page, `${server().url}/settings/licences`);
   await page.getByTestId('scan-photo').setInputFiles(photo);
   await expect(page.getByRole('status')).toHaveText(redeemed);
   await expect(page.getByTestId('licences')).toContainText(code);
@@ -46,8 +44,8 @@ test('a photo without a QR code says so', async ({ page }) => {
   // A picture, but of nothing: one grey pixel.
   const blank = path.join(dir, 'blank.png');
   fs.writeFileSync(blank, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAWk1v8QAAAABJRU5ErkJggg==', 'base64'));
-  await signUp(page, server.url, uniqueEmail('blank'), 'installer');
-  await open(page, `${server.url}/settings/licences`);
+  await signUp(page, server().url, uniqueEmail('blank'), 'installer');
+  await open(page, `${server().url}/settings/licences`);
   await page.getByTestId('scan-photo').setInputFiles(blank);
   await expect(page.getByTestId('scan-error')).toHaveText(
     'No QR code was found in the photo. Take it closer, straight on and in good light.',
@@ -70,8 +68,8 @@ test('redeem by the camera', async ({}, testInfo) => {
   });
   const context = await browser.newContext({ locale: 'en-GB', viewport: testInfo.project.use.viewport });
   const page = await context.newPage();
-  await signUp(page, server.url, uniqueEmail('camera'), 'installer');
-  await open(page, `${server.url}/settings/licences`);
+  await signUp(page, server().url, uniqueEmail('camera'), 'installer');
+  await open(page, `${server().url}/settings/licences`);
   await page.getByRole('button', { name: 'Scan with the camera' }).click();
   await expect(page.getByRole('status')).toHaveText(redeemed);
   await expect(page.getByTestId('licences')).toContainText(code);
@@ -82,8 +80,8 @@ test('redeem by the camera', async ({}, testInfo) => {
 
 test('a refused camera says what to do instead', async ({ page }) => {
   // Playwright's Chromium denies the camera unless permission is granted.
-  await signUp(page, server.url, uniqueEmail('nocam'), 'installer');
-  await open(page, `${server.url}/settings/licences`);
+  await signUp(page, server().url, uniqueEmail('nocam'), 'installer');
+  await open(page, `${server().url}/settings/licences`);
   await page.getByRole('button', { name: 'Scan with the camera' }).click();
   await expect(page.getByTestId('scan-error')).toHaveText(
     /^(Ampwise may not use the camera\.|No camera was found\.)/,

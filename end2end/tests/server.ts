@@ -1,5 +1,6 @@
 // Starts the real server binary on a free port with a database of its own, and waits on its
 // readiness endpoint (never a fixed sleep).
+import { test } from '@playwright/test';
 import { execFileSync, spawn, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -78,5 +79,20 @@ export async function startServer(): Promise<Server> {
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A server for the calling spec file: started before its first test, stopped after its last. */
+export function serverForThisFile(): () => Server {
+  let server: Server | undefined;
+  test.beforeAll(async () => {
+    server = await startServer();
+  });
+  test.afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('server not started yet');
+    return server;
   };
 }
