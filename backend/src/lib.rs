@@ -11,7 +11,9 @@ mod error;
 pub mod licences;
 pub mod limiter;
 pub mod password;
+pub mod readings;
 pub mod sites;
+pub mod telegram;
 
 use std::sync::Arc;
 

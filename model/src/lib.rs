@@ -6,10 +6,12 @@
 pub mod account;
 pub mod capability;
 pub mod licence;
+pub mod monitor;
 pub mod site;
 
 pub use account::{Account, Role};
 pub use capability::{ActiveLicence, Capability};
+pub use monitor::{Monitor, MonitorKind, MonitorStatus};
 pub use site::{PriceArea, SiteAccess, SiteDetails, SiteInput, SiteMember, SiteSummary};
 
 /// A rejected field: which one, and the message key that says why.

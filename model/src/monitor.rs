@@ -1,0 +1,346 @@
+//! Monitors (the energy meter on a house's mains), their readings as the browser sees them, and
+//! the history series built from rollups. Times are milliseconds since the Unix epoch, UTC; the
+//! server adds local-time labels where a page needs them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::FieldError;
+
+/// How a monitor delivers its readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MonitorKind {
+    /// Ampwise's JSON API: `POST /api/v1/monitors/{id}/readings`.
+    Http,
+    /// Raw P1 / HAN smart-meter telegrams: `POST /api/v1/monitors/{id}/telegrams`.
+    P1,
+}
+
+impl MonitorKind {
+    pub const ALL: [MonitorKind; 2] = [MonitorKind::Http, MonitorKind::P1];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MonitorKind::Http => "http",
+            MonitorKind::P1 => "p1",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or(FieldError::new("kind", "error.monitor_kind_invalid"))
+    }
+
+    /// The ingest path below `/api/v1/monitors/{id}/`.
+    pub const fn ingest_path(self) -> &'static str {
+        match self {
+            MonitorKind::Http => "readings",
+            MonitorKind::P1 => "telegrams",
+        }
+    }
+}
+
+/// Online, offline or never seen, from the time of the last reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MonitorStatus {
+    Online,
+    Offline,
+    NeverSeen,
+}
+
+/// A monitor that has not reported for this many of its usual intervals is offline.
+pub const OFFLINE_AFTER_INTERVALS: i64 = 3;
+/// The interval assumed before a monitor has reported twice (ms).
+pub const DEFAULT_INTERVAL_MS: i64 = 10_000;
+
+impl MonitorStatus {
+    /// `last_ms`: the newest reading's time; `interval_ms`: how often the monitor usually reports.
+    pub fn at(now_ms: i64, last_ms: Option<i64>, interval_ms: i64) -> Self {
+        match last_ms {
+            None => MonitorStatus::NeverSeen,
+            Some(last) if now_ms - last <= OFFLINE_AFTER_INTERVALS * interval_ms.max(1000) => {
+                MonitorStatus::Online
+            }
+            Some(_) => MonitorStatus::Offline,
+        }
+    }
+
+    pub const fn key(self) -> &'static str {
+        match self {
+            MonitorStatus::Online => "monitor.status_online",
+            MonitorStatus::Offline => "monitor.status_offline",
+            MonitorStatus::NeverSeen => "monitor.status_never",
+        }
+    }
+
+    pub const fn class(self) -> &'static str {
+        match self {
+            MonitorStatus::Online => "status-online",
+            MonitorStatus::Offline => "status-offline",
+            MonitorStatus::NeverSeen => "status-never",
+        }
+    }
+}
+
+/// A monitor as the settings page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Monitor {
+    pub id: i64,
+    pub site_id: i64,
+    pub site_name: String,
+    pub name: String,
+    pub phases: u8,
+    pub kind: MonitorKind,
+    /// Whether this monitor measures the site's total consumption.
+    pub is_total: bool,
+    /// The newest reading (ms UTC), if any.
+    pub last_ms: Option<i64>,
+    /// The monitor's usual interval between readings (ms).
+    pub interval_ms: i64,
+}
+
+impl Monitor {
+    pub fn status(&self, now_ms: i64) -> MonitorStatus {
+        MonitorStatus::at(now_ms, self.last_ms, self.interval_ms)
+    }
+}
+
+const MAX_NAME_LEN: usize = 100;
+
+/// The add-monitor form, every field still text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorInput {
+    pub site_id: String,
+    pub name: String,
+    pub phases: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidMonitor {
+    pub site_id: i64,
+    pub name: String,
+    pub phases: u8,
+    pub kind: MonitorKind,
+}
+
+impl MonitorInput {
+    pub fn validate(&self) -> Result<ValidMonitor, FieldError> {
+        let site_id = self
+            .site_id
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| FieldError::new("site_id", "error.monitor_site_required"))?;
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(FieldError::new("name", "error.name_required"));
+        }
+        if name.chars().count() > MAX_NAME_LEN {
+            return Err(FieldError::new("name", "error.name_long"));
+        }
+        let phases = match self.phases.trim() {
+            "1" => 1,
+            "3" => 3,
+            _ => return Err(FieldError::new("phases", "error.phases_invalid")),
+        };
+        Ok(ValidMonitor {
+            site_id,
+            name: name.to_string(),
+            phases,
+            kind: MonitorKind::parse(&self.kind)?,
+        })
+    }
+}
+
+/// A newly made or rotated device token: shown once, stored only as a hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceToken {
+    pub monitor_id: i64,
+    pub token: String,
+}
+
+/// One reading on the live graph. `seq` orders readings by arrival and is the SSE event id.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LivePoint {
+    pub seq: i64,
+    /// ms UTC.
+    pub ts: i64,
+    /// Current per phase (A); `None` for phases a single-phase monitor does not have.
+    pub i: [Option<f64>; 3],
+}
+
+/// What the live panel starts from: server-rendered, then kept up to date by the event stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSnapshot {
+    pub monitor: Monitor,
+    pub main_fuse_a: u16,
+    /// The server's clock when the snapshot was taken (ms UTC).
+    pub now_ms: i64,
+    /// The site's UTC offset now (seconds), for clock labels.
+    pub utc_offset_s: i32,
+    /// The readings of the last [`LIVE_WINDOW_MS`], oldest first.
+    pub points: Vec<LivePoint>,
+    /// The newest `seq` the snapshot saw; the stream continues after it.
+    pub last_seq: i64,
+}
+
+/// The live graph's window: 15 minutes.
+pub const LIVE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// Headroom per phase: main fuse − measured current. Export (negative current) does not add
+/// headroom above the fuse.
+pub fn headroom(main_fuse_a: u16, current_a: f64) -> f64 {
+    f64::from(main_fuse_a) - current_a.max(0.0)
+}
+
+/// A history page's span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistoryView {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl HistoryView {
+    pub const ALL: [HistoryView; 4] = [
+        HistoryView::Day,
+        HistoryView::Week,
+        HistoryView::Month,
+        HistoryView::Year,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HistoryView::Day => "day",
+            HistoryView::Week => "week",
+            HistoryView::Month => "month",
+            HistoryView::Year => "year",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub const fn key(self) -> &'static str {
+        match self {
+            HistoryView::Day => "history.day",
+            HistoryView::Week => "history.week",
+            HistoryView::Month => "history.month",
+            HistoryView::Year => "history.year",
+        }
+    }
+}
+
+/// The rollup a history bucket comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Minute,
+    Hour,
+    /// A local calendar day of the site (23, 24 or 25 hours).
+    Day,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 3] = [Resolution::Minute, Resolution::Hour, Resolution::Day];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Resolution::Minute => "m",
+            Resolution::Hour => "h",
+            Resolution::Day => "d",
+        }
+    }
+}
+
+/// Per-phase current over a bucket (A).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PhaseStats {
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
+/// One bucket of a history series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryBucket {
+    /// Bucket start, ms UTC.
+    pub start: i64,
+    /// The start in the site's local time, ISO 8601 with offset (for CSV and labels).
+    pub local: String,
+    pub readings: i64,
+    pub phases: [Option<PhaseStats>; 3],
+    /// Imported energy (kWh): from the meter's counters where it has them, else estimated from
+    /// power.
+    pub import_kwh: f64,
+    pub export_kwh: f64,
+}
+
+/// A history page: the span, its buckets and totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub monitor_id: i64,
+    pub monitor_name: String,
+    pub view: HistoryView,
+    pub resolution: Resolution,
+    /// The first local day of the span, `YYYY-MM-DD`.
+    pub from: String,
+    /// The day after the span, `YYYY-MM-DD`.
+    pub to: String,
+    /// The span before and after this one (their first days), for paging.
+    pub previous: String,
+    pub next: String,
+    pub buckets: Vec<HistoryBucket>,
+    pub import_kwh: f64,
+    pub export_kwh: f64,
+    pub main_fuse_a: u16,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::never(None, MonitorStatus::NeverSeen)]
+    #[case::just_now(Some(100_000), MonitorStatus::Online)]
+    #[case::three_intervals_ago(Some(100_000 - 30_000), MonitorStatus::Online)]
+    #[case::past_three_intervals(Some(100_000 - 30_001), MonitorStatus::Offline)]
+    fn status_follows_the_last_reading(#[case] last: Option<i64>, #[case] want: MonitorStatus) {
+        assert_eq!(MonitorStatus::at(100_000, last, 10_000), want);
+    }
+
+    #[rstest]
+    #[case::import(20, 12.5, 7.5)]
+    #[case::over_the_fuse(20, 23.0, -3.0)]
+    #[case::export_adds_nothing(20, -8.0, 20.0)]
+    fn headroom_per_phase(#[case] fuse: u16, #[case] current: f64, #[case] want: f64) {
+        assert_eq!(headroom(fuse, current), want);
+    }
+
+    fn input(site: &str, name: &str, phases: &str, kind: &str) -> MonitorInput {
+        MonitorInput {
+            site_id: site.into(),
+            name: name.into(),
+            phases: phases.into(),
+            kind: kind.into(),
+        }
+    }
+
+    #[rstest]
+    #[case::http_three_phase(input("4", "Mains", "3", "http"), None)]
+    #[case::p1_single_phase(input("4", " Mains ", "1", "p1"), None)]
+    #[case::no_site(input("", "Mains", "3", "http"), Some("site_id"))]
+    #[case::no_name(input("4", " ", "3", "http"), Some("name"))]
+    #[case::two_phases(input("4", "Mains", "2", "http"), Some("phases"))]
+    #[case::unknown_kind(input("4", "Mains", "3", "mqtt"), Some("kind"))]
+    fn monitor_form(#[case] input: MonitorInput, #[case] failing: Option<&str>) {
+        assert_eq!(input.validate().err().map(|e| e.field), failing);
+    }
+}
