@@ -8,16 +8,20 @@ pub mod access;
 pub mod accounts;
 pub mod db;
 mod error;
+pub mod ingest;
 pub mod licences;
 pub mod limiter;
+pub mod live;
+pub mod monitors;
 pub mod password;
 pub mod readings;
+pub mod rollup;
 pub mod sites;
 pub mod telegram;
 
 use std::sync::Arc;
 
-pub use db::{Database, Repo, StoreError};
+pub use db::{Database, MonitorRepo, Repo, StoreError};
 pub use error::Error;
 
 /// Everything a request handler needs, cheap to clone.
@@ -27,15 +31,37 @@ pub struct Services {
     pub login_limiter: Arc<limiter::LoginLimiter>,
     /// Verifies licence codes; without it, redeeming answers [`Error::Unavailable`].
     pub licence_key: Option<licences::LicenceKey>,
+    pub monitors: Arc<dyn MonitorRepo>,
+    /// The one writer of readings.
+    pub ingest: ingest::Ingestor,
+    /// New readings to the live streams.
+    pub hub: Arc<live::Hub>,
+    /// How long raw readings are kept (days); rollups are kept for years.
+    pub raw_retention_days: i64,
 }
 
+/// Raw readings are kept this many days unless configured otherwise.
+pub const DEFAULT_RAW_RETENTION_DAYS: i64 = 7;
+
 impl Services {
-    pub fn new(repo: Arc<dyn Repo>) -> Self {
+    /// Needs a Tokio runtime: it starts the readings writer.
+    pub fn new(db: &Database) -> Self {
+        let monitors = db.monitor_repo();
+        let hub = Arc::new(live::Hub::default());
         Self {
-            repo,
+            repo: db.repo(),
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
             licence_key: None,
+            ingest: ingest::Ingestor::start(monitors.clone(), hub.clone()),
+            monitors,
+            hub,
+            raw_retention_days: DEFAULT_RAW_RETENTION_DAYS,
         }
+    }
+
+    pub fn with_raw_retention_days(mut self, days: i64) -> Self {
+        self.raw_retention_days = days;
+        self
     }
 
     pub fn with_licence_key(mut self, key: Option<licences::LicenceKey>) -> Self {

@@ -10,8 +10,8 @@ async fn services() -> (Services, LicenceKey, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let key = LicenceKey::from_hex(&"5a".repeat(32)).unwrap();
-    let services = Services::new(Database::connect(&url).await.unwrap().repo())
-        .with_licence_key(Some(key.clone()));
+    let services =
+        Services::new(&Database::connect(&url).await.unwrap()).with_licence_key(Some(key.clone()));
     (services, key, dir)
 }
 

@@ -9,7 +9,7 @@ async fn services() -> (Services, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Database::connect(&url).await.unwrap();
-    (Services::new(db.repo()), dir)
+    (Services::new(&db), dir)
 }
 
 async fn account(s: &Services, email: &str, role: Role) -> Account {
@@ -171,14 +171,14 @@ async fn data_survives_reopening_the_database() {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let id = {
         let db = Database::connect(&url).await.unwrap();
-        let s = Services::new(db.repo());
+        let s = Services::new(&db);
         let anna = account(&s, "anna@example.se", Role::Owner).await;
         let id = sites::create(&s, &anna, &villa(), "").await.unwrap();
         db.close().await;
         id
     };
     let db = Database::connect(&url).await.unwrap();
-    let s = Services::new(db.repo());
+    let s = Services::new(&db);
     let anna = accounts::log_in(&s, "anna@example.se", PASSWORD, None)
         .await
         .unwrap();

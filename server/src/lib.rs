@@ -71,7 +71,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
                 backend::db::redact_url(&config.database_url)
             )
         })?;
-    let services = Services::new(db.repo()).with_licence_key(config.licence_key.clone());
+    let services = Services::new(&db).with_licence_key(config.licence_key.clone());
     let shutdown = CancellationToken::new();
 
     let leptos_options = LeptosOptions::builder()

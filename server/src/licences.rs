@@ -28,7 +28,7 @@ async fn open(config: &Config) -> anyhow::Result<(Services, LicenceKey)> {
     let db = Database::connect(&config.database_url)
         .await
         .context("opening the database")?;
-    Ok((Services::new(db.repo()), key))
+    Ok((Services::new(&db), key))
 }
 
 /// Mints `count` codes, prints them one a line, and writes the A4 sheets when asked.

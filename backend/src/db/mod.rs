@@ -2,7 +2,9 @@
 //! backend is chosen from the database URL; start-up runs the embedded migrations and fails if
 //! they fail.
 
+pub mod monitors;
 mod sqlite;
+mod sqlite_monitors;
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use model::{
     Account, ActiveLicence, Capability, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary,
 };
 
+pub use monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
 pub use sqlite::SqliteRepo;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,8 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("writing readings failed: {0}")]
+    WriteFailed(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
 }
@@ -135,6 +140,12 @@ impl Database {
     }
 
     pub fn repo(&self) -> Arc<dyn Repo> {
+        match self {
+            Database::Sqlite(repo) => Arc::new(repo.clone()),
+        }
+    }
+
+    pub fn monitor_repo(&self) -> Arc<dyn MonitorRepo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
         }

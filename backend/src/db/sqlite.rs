@@ -8,7 +8,8 @@ use model::{
     SiteSummary,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{ConnectOptions, FromRow, SqliteConnection, SqlitePool};
+use std::sync::Arc;
 
 use super::{Credentials, MintedLicence, Repo, StoreError};
 
@@ -16,6 +17,8 @@ use super::{Credentials, MintedLicence, Repo, StoreError};
 #[derive(Clone)]
 pub struct SqliteRepo {
     pool: SqlitePool,
+    /// The connection readings are written through: `synchronous = FULL`, one writer at a time.
+    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -33,10 +36,21 @@ impl SqliteRepo {
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let writer = options
+            .synchronous(SqliteSynchronous::Full)
+            .connect()
+            .await?;
+        Ok(Self {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+        })
+    }
+
+    pub(super) fn writer(&self) -> &tokio::sync::Mutex<SqliteConnection> {
+        &self.writer
     }
 
     pub fn pool(&self) -> &SqlitePool {

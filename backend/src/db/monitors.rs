@@ -1,0 +1,85 @@
+//! Storage of monitors, readings and rollups, behind its own trait so the ingest path stays
+//! apart from accounts and sites.
+
+use async_trait::async_trait;
+use jiff::tz::TimeZone;
+use model::monitor::{LivePoint, Resolution, ValidMonitor};
+use model::{Monitor, MonitorKind};
+
+use super::StoreError;
+use crate::readings::Reading;
+use crate::rollup::Agg;
+
+/// A monitor with what its pages need from its site.
+#[derive(Debug, Clone)]
+pub struct MonitorRecord {
+    pub monitor: Monitor,
+    pub time_zone: String,
+    pub main_fuse_a: u16,
+}
+
+/// What the ingest API needs to accept a device's request.
+#[derive(Debug, Clone)]
+pub struct DeviceRecord {
+    pub id: i64,
+    pub phases: u8,
+    pub kind: MonitorKind,
+    pub token_hash: Vec<u8>,
+    pub time_zone: String,
+}
+
+/// One request's readings, to be stored together with other requests' in one transaction.
+#[derive(Debug, Clone)]
+pub struct WriteJob {
+    pub monitor_id: i64,
+    pub tz: TimeZone,
+    pub readings: Vec<Reading>,
+}
+
+#[async_trait]
+pub trait MonitorRepo: Send + Sync + 'static {
+    /// Creates the monitor; it becomes the site's total-consumption monitor when the site has
+    /// none yet.
+    async fn create_monitor(
+        &self,
+        monitor: &ValidMonitor,
+        token_hash: &[u8],
+    ) -> Result<i64, StoreError>;
+    /// Every monitor on the sites `account_id` may work on, by site and name.
+    async fn monitors_for(&self, account_id: i64) -> Result<Vec<MonitorRecord>, StoreError>;
+    async fn monitor(&self, monitor_id: i64) -> Result<Option<MonitorRecord>, StoreError>;
+    /// The site's total-consumption monitor, if it has one.
+    async fn total_monitor(&self, site_id: i64) -> Result<Option<MonitorRecord>, StoreError>;
+    async fn device(&self, monitor_id: i64) -> Result<Option<DeviceRecord>, StoreError>;
+    async fn set_token(&self, monitor_id: i64, token_hash: &[u8]) -> Result<(), StoreError>;
+    async fn set_total_monitor(&self, site_id: i64, monitor_id: i64) -> Result<(), StoreError>;
+    async fn delete_monitor(&self, monitor_id: i64) -> Result<(), StoreError>;
+    /// The newest reading times of a monitor, newest first (for its usual interval).
+    async fn recent_times(&self, monitor_id: i64, count: i64) -> Result<Vec<i64>, StoreError>;
+
+    /// Stores the jobs' readings and their rollups in one durable transaction. Per job: the
+    /// readings that were new (a (monitor, time) seen before is skipped), or that job's error;
+    /// the outer error means nothing was stored.
+    async fn store_readings(
+        &self,
+        jobs: &[WriteJob],
+    ) -> Result<Vec<Result<Vec<LivePoint>, StoreError>>, StoreError>;
+    /// Readings with `seq > after_seq` and `ts >= since`, in arrival order, at most `limit`.
+    async fn live_points(
+        &self,
+        monitor_id: i64,
+        after_seq: i64,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<LivePoint>, StoreError>;
+    /// Rollups with `from <= start < to`, oldest first.
+    async fn rollups(
+        &self,
+        monitor_id: i64,
+        resolution: Resolution,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Agg)>, StoreError>;
+    /// Deletes raw readings older than `cutoff` (ms UTC); rollups stay. Returns how many.
+    async fn delete_raw_before(&self, cutoff: i64) -> Result<u64, StoreError>;
+}

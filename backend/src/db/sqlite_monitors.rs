@@ -1,0 +1,479 @@
+//! [`MonitorRepo`] on SQLite. Readings are written through one dedicated connection with
+//! `synchronous = FULL`: a commit is on disk before the ingest API answers.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use model::monitor::{LivePoint, Resolution, ValidMonitor};
+use model::{Monitor, MonitorKind};
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+
+use super::monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
+use super::{SqliteRepo, StoreError};
+use crate::rollup::{Agg, aggregate};
+
+#[derive(FromRow)]
+struct MonitorRow {
+    id: i64,
+    site_id: i64,
+    site_name: String,
+    name: String,
+    phases: i64,
+    kind: String,
+    is_total: bool,
+    last_ts: Option<i64>,
+    time_zone: String,
+    main_fuse_a: i64,
+}
+
+const MONITORS: &str = "
+    SELECT m.id, m.site_id, s.name AS site_name, m.name, m.phases, m.kind,
+           coalesce(s.total_monitor_id = m.id, 0) AS is_total, m.last_ts,
+           s.time_zone, s.main_fuse_a
+    FROM monitors m JOIN sites s ON s.id = m.site_id";
+
+impl MonitorRow {
+    fn into_record(self, interval_ms: i64) -> Result<MonitorRecord, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("monitor {} {what}", self.id));
+        Ok(MonitorRecord {
+            monitor: Monitor {
+                id: self.id,
+                site_id: self.site_id,
+                site_name: self.site_name,
+                name: self.name,
+                phases: u8::try_from(self.phases).map_err(|_| corrupt("phases"))?,
+                kind: MonitorKind::parse(&self.kind).map_err(|_| corrupt("kind"))?,
+                is_total: self.is_total,
+                last_ms: self.last_ts,
+                interval_ms,
+            },
+            time_zone: self.time_zone,
+            main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("main_fuse_a"))?,
+        })
+    }
+}
+
+/// The usual interval of a monitor: the median gap between its newest readings.
+pub fn usual_interval(newest_first: &[i64]) -> i64 {
+    let mut gaps: Vec<i64> = newest_first
+        .windows(2)
+        .map(|w| w[0] - w[1])
+        .filter(|g| *g > 0)
+        .collect();
+    if gaps.is_empty() {
+        return model::monitor::DEFAULT_INTERVAL_MS;
+    }
+    gaps.sort_unstable();
+    gaps[gaps.len() / 2]
+}
+
+/// How many readings' times the usual interval is taken from.
+const INTERVAL_SAMPLE: i64 = 11;
+
+impl SqliteRepo {
+    async fn records(&self, rows: Vec<MonitorRow>) -> Result<Vec<MonitorRecord>, StoreError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let times = self.recent_times(row.id, INTERVAL_SAMPLE).await?;
+            out.push(row.into_record(usual_interval(&times))?);
+        }
+        Ok(out)
+    }
+}
+
+/// Columns of one reading row; 14 binds each, so a statement stays far below SQLite's limit of
+/// 32,766 variables.
+const ROWS_PER_INSERT: usize = 1000;
+
+#[derive(FromRow)]
+struct RollupRow {
+    start: i64,
+    n: i64,
+    ts_min: i64,
+    ts_max: i64,
+    i1_min: Option<f64>,
+    i1_max: Option<f64>,
+    i1_sum: Option<f64>,
+    i2_min: Option<f64>,
+    i2_max: Option<f64>,
+    i2_sum: Option<f64>,
+    i3_min: Option<f64>,
+    i3_max: Option<f64>,
+    i3_sum: Option<f64>,
+    p_sum: f64,
+    import_min: Option<f64>,
+    import_max: Option<f64>,
+    export_min: Option<f64>,
+    export_max: Option<f64>,
+}
+
+fn triple(a: Option<f64>, b: Option<f64>, c: Option<f64>) -> Option<(f64, f64, f64)> {
+    Some((a?, b?, c?))
+}
+
+fn pair(a: Option<f64>, b: Option<f64>) -> Option<(f64, f64)> {
+    Some((a?, b?))
+}
+
+impl RollupRow {
+    fn into_agg(self) -> (i64, Agg) {
+        (
+            self.start,
+            Agg {
+                n: self.n,
+                ts_min: self.ts_min,
+                ts_max: self.ts_max,
+                current: [
+                    triple(self.i1_min, self.i1_max, self.i1_sum),
+                    triple(self.i2_min, self.i2_max, self.i2_sum),
+                    triple(self.i3_min, self.i3_max, self.i3_sum),
+                ],
+                p_sum: self.p_sum,
+                import: pair(self.import_min, self.import_max),
+                export: pair(self.export_min, self.export_max),
+            },
+        )
+    }
+}
+
+/// Merges a batch's aggregate into the stored row: the same arithmetic as [`Agg::merge`].
+/// SQLite's two-argument min/max return NULL when either side is NULL, hence the coalesces.
+const UPSERT_ROLLUP: &str = "
+    INSERT INTO rollups (monitor_id, period, start, n, ts_min, ts_max,
+        i1_min, i1_max, i1_sum, i2_min, i2_max, i2_sum, i3_min, i3_max, i3_sum,
+        p_sum, import_min, import_max, export_min, export_max)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (monitor_id, period, start) DO UPDATE SET
+        n = n + excluded.n,
+        ts_min = min(ts_min, excluded.ts_min),
+        ts_max = max(ts_max, excluded.ts_max),
+        i1_min = min(coalesce(i1_min, excluded.i1_min), coalesce(excluded.i1_min, i1_min)),
+        i1_max = max(coalesce(i1_max, excluded.i1_max), coalesce(excluded.i1_max, i1_max)),
+        i1_sum = coalesce(i1_sum, 0) + coalesce(excluded.i1_sum, 0),
+        i2_min = min(coalesce(i2_min, excluded.i2_min), coalesce(excluded.i2_min, i2_min)),
+        i2_max = max(coalesce(i2_max, excluded.i2_max), coalesce(excluded.i2_max, i2_max)),
+        i2_sum = CASE WHEN i2_sum IS NULL AND excluded.i2_sum IS NULL THEN NULL
+                      ELSE coalesce(i2_sum, 0) + coalesce(excluded.i2_sum, 0) END,
+        i3_min = min(coalesce(i3_min, excluded.i3_min), coalesce(excluded.i3_min, i3_min)),
+        i3_max = max(coalesce(i3_max, excluded.i3_max), coalesce(excluded.i3_max, i3_max)),
+        i3_sum = CASE WHEN i3_sum IS NULL AND excluded.i3_sum IS NULL THEN NULL
+                      ELSE coalesce(i3_sum, 0) + coalesce(excluded.i3_sum, 0) END,
+        p_sum = p_sum + excluded.p_sum,
+        import_min = min(coalesce(import_min, excluded.import_min), coalesce(excluded.import_min, import_min)),
+        import_max = max(coalesce(import_max, excluded.import_max), coalesce(excluded.import_max, import_max)),
+        export_min = min(coalesce(export_min, excluded.export_min), coalesce(excluded.export_min, export_min)),
+        export_max = max(coalesce(export_max, excluded.export_max), coalesce(excluded.export_max, export_max))";
+
+/// One job inside the shared transaction (under its own savepoint, by the caller).
+async fn store_job(
+    conn: &mut SqliteConnection,
+    job: &WriteJob,
+) -> Result<Vec<LivePoint>, StoreError> {
+    let mut inserted: Vec<LivePoint> = Vec::with_capacity(job.readings.len());
+    for chunk in job.readings.chunks(ROWS_PER_INSERT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO readings (monitor_id, ts, i1, i2, i3, v1, v2, v3, p1, p2, p3, \
+             import_kwh, export_kwh, derived) ",
+        );
+        query.push_values(chunk, |mut row, r| {
+            row.push_bind(job.monitor_id).push_bind(r.ts);
+            for i in r.current_a {
+                row.push_bind(i);
+            }
+            for v in r.voltage_v {
+                row.push_bind(v);
+            }
+            for p in r.power_w {
+                row.push_bind(p);
+            }
+            row.push_bind(r.import_kwh)
+                .push_bind(r.export_kwh)
+                .push_bind(r.derived);
+        });
+        query.push(" ON CONFLICT (monitor_id, ts) DO NOTHING RETURNING seq, ts");
+        let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(&mut *conn).await?;
+        let by_ts: HashMap<i64, &crate::readings::Reading> =
+            chunk.iter().rev().map(|r| (r.ts, r)).collect();
+        for (seq, ts) in rows {
+            if let Some(r) = by_ts.get(&ts) {
+                inserted.push(LivePoint {
+                    seq,
+                    ts,
+                    i: r.current_a,
+                });
+            }
+        }
+    }
+    if inserted.is_empty() {
+        return Ok(inserted);
+    }
+    inserted.sort_unstable_by_key(|p| p.seq);
+    let new_ts: std::collections::HashSet<i64> = inserted.iter().map(|p| p.ts).collect();
+    let mut seen = std::collections::HashSet::with_capacity(new_ts.len());
+    let fresh = job
+        .readings
+        .iter()
+        .filter(|r| new_ts.contains(&r.ts) && seen.insert(r.ts));
+    for ((resolution, start), agg) in aggregate(&job.tz, fresh) {
+        let [c1, c2, c3] = agg.current;
+        let mut q = sqlx::query(UPSERT_ROLLUP)
+            .bind(job.monitor_id)
+            .bind(resolution.code())
+            .bind(start)
+            .bind(agg.n)
+            .bind(agg.ts_min)
+            .bind(agg.ts_max);
+        for c in [c1, c2, c3] {
+            q = q
+                .bind(c.map(|c| c.0))
+                .bind(c.map(|c| c.1))
+                .bind(c.map(|c| c.2));
+        }
+        q.bind(agg.p_sum)
+            .bind(agg.import.map(|e| e.0))
+            .bind(agg.import.map(|e| e.1))
+            .bind(agg.export.map(|e| e.0))
+            .bind(agg.export.map(|e| e.1))
+            .execute(&mut *conn)
+            .await?;
+    }
+    let newest = inserted.iter().map(|p| p.ts).max();
+    sqlx::query("UPDATE monitors SET last_ts = max(coalesce(last_ts, ?1), ?1) WHERE id = ?2")
+        .bind(newest)
+        .bind(job.monitor_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(inserted)
+}
+
+#[async_trait]
+impl MonitorRepo for SqliteRepo {
+    async fn create_monitor(
+        &self,
+        monitor: &ValidMonitor,
+        token_hash: &[u8],
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO monitors (site_id, name, phases, kind, token_hash)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(monitor.site_id)
+        .bind(&monitor.name)
+        .bind(i64::from(monitor.phases))
+        .bind(monitor.kind.as_str())
+        .bind(token_hash)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE sites SET total_monitor_id = ? WHERE id = ? AND total_monitor_id IS NULL",
+        )
+        .bind(id)
+        .bind(monitor.site_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn monitors_for(&self, account_id: i64) -> Result<Vec<MonitorRecord>, StoreError> {
+        let rows: Vec<MonitorRow> = sqlx::query_as(&format!(
+            "{MONITORS}
+             WHERE s.owner_id = ?1
+                OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1)
+             ORDER BY s.name, m.name, m.id"
+        ))
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?;
+        self.records(rows).await
+    }
+
+    async fn monitor(&self, monitor_id: i64) -> Result<Option<MonitorRecord>, StoreError> {
+        let rows: Vec<MonitorRow> = sqlx::query_as(&format!("{MONITORS} WHERE m.id = ?"))
+            .bind(monitor_id)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(self.records(rows).await?.pop())
+    }
+
+    async fn total_monitor(&self, site_id: i64) -> Result<Option<MonitorRecord>, StoreError> {
+        let rows: Vec<MonitorRow> = sqlx::query_as(&format!(
+            "{MONITORS} WHERE s.id = ? AND s.total_monitor_id = m.id"
+        ))
+        .bind(site_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(self.records(rows).await?.pop())
+    }
+
+    async fn device(&self, monitor_id: i64) -> Result<Option<DeviceRecord>, StoreError> {
+        let row: Option<(i64, i64, String, Vec<u8>, String)> = sqlx::query_as(
+            "SELECT m.id, m.phases, m.kind, m.token_hash, s.time_zone
+             FROM monitors m JOIN sites s ON s.id = m.site_id WHERE m.id = ?",
+        )
+        .bind(monitor_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(id, phases, kind, token_hash, time_zone)| {
+            let corrupt = || StoreError::Corrupt(format!("monitor {id}"));
+            Ok(DeviceRecord {
+                id,
+                phases: u8::try_from(phases).map_err(|_| corrupt())?,
+                kind: MonitorKind::parse(&kind).map_err(|_| corrupt())?,
+                token_hash,
+                time_zone,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_token(&self, monitor_id: i64, token_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE monitors SET token_hash = ? WHERE id = ?")
+            .bind(token_hash)
+            .bind(monitor_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn set_total_monitor(&self, site_id: i64, monitor_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sites SET total_monitor_id = ?1
+             WHERE id = ?2 AND EXISTS (SELECT 1 FROM monitors WHERE id = ?1 AND site_id = ?2)",
+        )
+        .bind(monitor_id)
+        .bind(site_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_monitor(&self, monitor_id: i64) -> Result<(), StoreError> {
+        // Readings and rollups go with it (ON DELETE CASCADE); in one transaction through the
+        // writer so no ingest batch interleaves.
+        let mut conn = self.writer().lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        sqlx::query("DELETE FROM monitors WHERE id = ?")
+            .bind(monitor_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recent_times(&self, monitor_id: i64, count: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT ts FROM readings WHERE monitor_id = ? ORDER BY ts DESC LIMIT ?",
+        )
+        .bind(monitor_id)
+        .bind(count)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    async fn store_readings(
+        &self,
+        jobs: &[WriteJob],
+    ) -> Result<Vec<Result<Vec<LivePoint>, StoreError>>, StoreError> {
+        let mut conn = self.writer().lock().await;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            // A savepoint per job: one job's failure (its monitor was just deleted, say) does
+            // not take the others with it.
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            match store_job(&mut savepoint, job).await {
+                Ok(points) => {
+                    savepoint.commit().await?;
+                    results.push(Ok(points));
+                }
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    results.push(Err(e));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn live_points(
+        &self,
+        monitor_id: i64,
+        after_seq: i64,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<LivePoint>, StoreError> {
+        let rows: Vec<(i64, i64, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
+            "SELECT seq, ts, i1, i2, i3 FROM readings
+             WHERE monitor_id = ? AND seq > ? AND ts >= ? ORDER BY seq LIMIT ?",
+        )
+        .bind(monitor_id)
+        .bind(after_seq)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, ts, i1, i2, i3)| LivePoint {
+                seq,
+                ts,
+                i: [i1, i2, i3],
+            })
+            .collect())
+    }
+
+    async fn rollups(
+        &self,
+        monitor_id: i64,
+        resolution: Resolution,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, Agg)>, StoreError> {
+        let rows: Vec<RollupRow> = sqlx::query_as(
+            "SELECT start, n, ts_min, ts_max, i1_min, i1_max, i1_sum, i2_min, i2_max, i2_sum,
+                    i3_min, i3_max, i3_sum, p_sum, import_min, import_max, export_min, export_max
+             FROM rollups WHERE monitor_id = ? AND period = ? AND start >= ? AND start < ?
+             ORDER BY start",
+        )
+        .bind(monitor_id)
+        .bind(resolution.code())
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(RollupRow::into_agg).collect())
+    }
+
+    async fn delete_raw_before(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM monitors")
+            .fetch_all(self.pool())
+            .await?;
+        let mut deleted = 0;
+        for id in ids {
+            // Per monitor, so the (monitor_id, ts) index does the work; through the writer so
+            // ingest batches are not kept waiting on a busy lock.
+            let mut conn = self.writer().lock().await;
+            deleted += sqlx::query("DELETE FROM readings WHERE monitor_id = ? AND ts < ?")
+                .bind(id)
+                .bind(cutoff)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usual_interval;
+
+    #[test]
+    fn the_usual_interval_ignores_one_gap() {
+        assert_eq!(usual_interval(&[100, 90, 80, 20, 10, 0]), 10);
+        assert_eq!(usual_interval(&[5]), model::monitor::DEFAULT_INTERVAL_MS);
+    }
+}

@@ -1,0 +1,47 @@
+//! Fan-out of newly stored readings to the live streams watching a monitor, in this process.
+//! Only committed readings are published, so a stream never shows what a restart would lose;
+//! a stream that falls behind (or reconnects) catches up from the database by `seq`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use model::monitor::LivePoint;
+use tokio::sync::broadcast;
+
+/// Batches a slow viewer may fall behind before it re-reads from the database.
+const CAPACITY: usize = 256;
+
+pub type Points = Arc<[LivePoint]>;
+
+#[derive(Default)]
+pub struct Hub {
+    channels: Mutex<HashMap<i64, broadcast::Sender<Points>>>,
+}
+
+impl Hub {
+    pub fn subscribe(&self, monitor_id: i64) -> broadcast::Receiver<Points> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels
+            .entry(monitor_id)
+            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .subscribe()
+    }
+
+    pub fn publish(&self, monitor_id: i64, points: Points) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = channels.get(&monitor_id)
+            && sender.send(points).is_err()
+        {
+            // Nobody is watching any more.
+            channels.remove(&monitor_id);
+        }
+    }
+
+    /// How many streams watch the monitor.
+    pub fn viewers(&self, monitor_id: i64) -> usize {
+        let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels
+            .get(&monitor_id)
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+}

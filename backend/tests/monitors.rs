@@ -1,0 +1,311 @@
+//! Monitors against a real SQLite database: registration, device tokens, ingest (idempotent,
+//! out of order, group-committed), rollups and history, live fan-out, and who may see what.
+
+use backend::monitors::{self, DeviceRefusal};
+use backend::readings::Reading;
+use backend::{Database, Error, Services, accounts, sites};
+use jiff::Timestamp;
+use model::monitor::{HistoryView, MonitorInput};
+use model::{Account, Role, SiteInput};
+
+const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
+
+struct World {
+    s: Services,
+    anna: Account,
+    site: i64,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let s = Services::new(&Database::connect(&url).await.unwrap());
+    let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner)
+        .await
+        .unwrap();
+    let site = sites::create(&s, &anna, &site_input("Villa Ek"), "")
+        .await
+        .unwrap();
+    World {
+        s,
+        anna,
+        site,
+        _dir: dir,
+    }
+}
+
+fn site_input(name: &str) -> SiteInput {
+    SiteInput {
+        name: name.into(),
+        address: "Ekvägen 3, Uppsala".into(),
+        time_zone: "Europe/Stockholm".into(),
+        price_area: "SE3".into(),
+        main_fuse_a: "20".into(),
+    }
+}
+
+fn monitor_input(site: i64, name: &str) -> MonitorInput {
+    MonitorInput {
+        site_id: site.to_string(),
+        name: name.into(),
+        phases: "3".into(),
+        kind: "http".into(),
+    }
+}
+
+fn reading(ts: i64, i: [f64; 3], import: f64) -> Reading {
+    Reading {
+        ts,
+        current_a: i.map(Some),
+        import_kwh: Some(import),
+        export_kwh: Some(0.0),
+        ..Reading::default()
+    }
+}
+
+fn minutes_ago(m: i64) -> i64 {
+    // Whole minutes, so the test's readings fall in predictable buckets.
+    (monitors::now_ms() / 60_000 - m) * 60_000
+}
+
+#[tokio::test]
+async fn the_first_monitor_measures_the_total_until_another_is_chosen() {
+    let w = world().await;
+    let first = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
+        .await
+        .unwrap();
+    let second = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Garage"))
+        .await
+        .unwrap();
+    let totals = |list: Vec<model::Monitor>| {
+        list.into_iter()
+            .map(|m| (m.name, m.is_total))
+            .collect::<Vec<_>>()
+    };
+    let list = monitors::list(&w.s, &w.anna).await.unwrap();
+    assert_eq!(
+        totals(list),
+        [("Garage".to_string(), false), ("Mains".to_string(), true)]
+    );
+    monitors::make_total(&w.s, &w.anna, second.monitor_id)
+        .await
+        .unwrap();
+    let list = monitors::list(&w.s, &w.anna).await.unwrap();
+    assert_eq!(
+        totals(list),
+        [("Garage".to_string(), true), ("Mains".to_string(), false)]
+    );
+    assert_ne!(first.token, second.token);
+}
+
+#[tokio::test]
+async fn a_token_speaks_for_its_own_monitor_only_and_rotating_retires_it() {
+    let w = world().await;
+    let a = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "A"))
+        .await
+        .unwrap();
+    let b = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "B"))
+        .await
+        .unwrap();
+    let refusal = |r: Result<Result<_, DeviceRefusal>, Error>| r.unwrap().err();
+    assert_eq!(
+        refusal(monitors::authorize(&w.s, a.monitor_id, Some(&a.token)).await),
+        None
+    );
+    assert_eq!(
+        refusal(monitors::authorize(&w.s, b.monitor_id, Some(&a.token)).await),
+        Some(DeviceRefusal::WrongToken)
+    );
+    assert_eq!(
+        refusal(monitors::authorize(&w.s, a.monitor_id, None).await),
+        Some(DeviceRefusal::MissingToken)
+    );
+    assert_eq!(
+        refusal(monitors::authorize(&w.s, 999, Some(&a.token)).await),
+        Some(DeviceRefusal::UnknownMonitor)
+    );
+    let rotated = monitors::rotate_token(&w.s, &w.anna, a.monitor_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        refusal(monitors::authorize(&w.s, a.monitor_id, Some(&a.token)).await),
+        Some(DeviceRefusal::WrongToken)
+    );
+    assert_eq!(
+        refusal(monitors::authorize(&w.s, a.monitor_id, Some(&rotated.token)).await),
+        None
+    );
+}
+
+#[tokio::test]
+async fn readings_are_stored_once_in_any_order_and_rolled_up() {
+    let w = world().await;
+    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
+        .await
+        .unwrap();
+    let device = monitors::authorize(&w.s, token.monitor_id, Some(&token.token))
+        .await
+        .unwrap()
+        .unwrap();
+    let t = minutes_ago(10);
+    let batch = vec![
+        reading(t + 20_000, [12.0, 2.0, -3.0], 100.2),
+        reading(t, [8.0, 1.0, -1.0], 100.0),
+        reading(t + 10_000, [10.0, 3.0, -2.0], 100.1),
+    ];
+    let first = monitors::ingest(&w.s, &device, batch.clone())
+        .await
+        .unwrap();
+    assert_eq!((first.stored, first.duplicates), (3, 0));
+    let again = monitors::ingest(&w.s, &device, batch).await.unwrap();
+    assert_eq!((again.stored, again.duplicates), (0, 3));
+    let late = monitors::ingest(
+        &w.s,
+        &device,
+        vec![reading(t + 30_000, [6.0, 2.0, -2.0], 100.3)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(late.stored, 1);
+
+    let history = monitors::history(&w.s, &w.anna, token.monitor_id, HistoryView::Day, None)
+        .await
+        .unwrap();
+    let minute = history
+        .buckets
+        .iter()
+        .find(|b| b.start == t)
+        .expect("the minute's bucket");
+    assert_eq!(minute.readings, 4, "duplicates are not counted twice");
+    let l1 = minute.phases[0].unwrap();
+    assert_eq!((l1.min, l1.mean, l1.max), (6.0, 9.0, 12.0));
+    let l3 = minute.phases[2].unwrap();
+    assert_eq!((l3.min, l3.max), (-3.0, -1.0));
+    assert!(
+        (history.import_kwh - 0.3).abs() < 1e-9,
+        "{}",
+        history.import_kwh
+    );
+
+    let snapshot = monitors::snapshot(&w.s, &w.anna, w.site)
+        .await
+        .unwrap()
+        .unwrap();
+    let times: Vec<i64> = snapshot.points.iter().map(|p| p.ts - t).collect();
+    assert_eq!(times, [20_000, 0, 10_000, 30_000], "arrival order");
+    assert_eq!(snapshot.last_seq, snapshot.points[3].seq);
+}
+
+#[tokio::test]
+async fn concurrent_requests_are_all_stored_and_published_after_commit() {
+    let w = world().await;
+    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
+        .await
+        .unwrap();
+    let device = monitors::authorize(&w.s, token.monitor_id, Some(&token.token))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut live = w.s.hub.subscribe(token.monitor_id);
+    let t = minutes_ago(30);
+    let tasks: Vec<_> = (0..20)
+        .map(|k| {
+            let (s, device) = (w.s.clone(), device.clone());
+            tokio::spawn(async move {
+                let batch = (0..50)
+                    .map(|j| reading(t + (k * 50 + j) * 1000, [5.0, 5.0, 5.0], 1.0))
+                    .collect();
+                monitors::ingest(&s, &device, batch).await.unwrap().stored
+            })
+        })
+        .collect();
+    let mut stored = 0;
+    for task in tasks {
+        stored += task.await.unwrap();
+    }
+    assert_eq!(stored, 1000);
+    let mut published = 0;
+    while let Ok(points) = live.try_recv() {
+        published += points.len();
+    }
+    assert_eq!(published, 1000);
+}
+
+#[tokio::test]
+async fn nobody_reaches_a_monitor_on_a_site_that_is_not_theirs() {
+    let w = world().await;
+    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
+        .await
+        .unwrap();
+    let bo = accounts::sign_up(&w.s, "bo@example.se", PASSWORD, Role::Owner)
+        .await
+        .unwrap();
+    let id = token.monitor_id;
+    assert!(monitors::list(&w.s, &bo).await.unwrap().is_empty());
+    assert!(matches!(
+        monitors::get(&w.s, &bo, id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        monitors::history(&w.s, &bo, id, HistoryView::Day, None).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        monitors::snapshot(&w.s, &bo, w.site).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        monitors::rotate_token(&w.s, &bo, id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        monitors::delete(&w.s, &bo, id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        monitors::create(&w.s, &bo, &monitor_input(w.site, "Sneaky")).await,
+        Err(Error::Invalid(e)) if e.field == "site_id"
+    ));
+    // Anna's monitor is untouched.
+    assert!(
+        monitors::authorize(&w.s, id, Some(&token.token))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn raw_readings_past_retention_are_pruned_but_rollups_stay() {
+    let w = world().await;
+    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
+        .await
+        .unwrap();
+    let device = monitors::authorize(&w.s, token.monitor_id, Some(&token.token))
+        .await
+        .unwrap()
+        .unwrap();
+    let day = 86_400_000;
+    let old = minutes_ago(0) - 6 * day;
+    monitors::ingest(&w.s, &device, vec![reading(old, [4.0; 3], 1.0)])
+        .await
+        .unwrap();
+    let short = w.s.clone().with_raw_retention_days(5);
+    assert_eq!(monitors::prune(&short).await.unwrap(), 1);
+    let date = Timestamp::from_millisecond(old)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
+        .date()
+        .to_string();
+    let history = monitors::history(
+        &w.s,
+        &w.anna,
+        token.monitor_id,
+        HistoryView::Month,
+        Some(&date),
+    )
+    .await
+    .unwrap();
+    assert_eq!(history.buckets.iter().map(|b| b.readings).sum::<i64>(), 1);
+}
