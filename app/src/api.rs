@@ -3,7 +3,10 @@
 //! HTTP status that matches the error.
 
 use leptos::prelude::*;
-use model::{Account, ActiveLicence, Capability, SiteDetails, SiteInput, SiteMember, SiteSummary};
+use model::monitor::{DeviceToken, History, HistoryView, LiveSnapshot, MonitorInput};
+use model::{
+    Account, ActiveLicence, Capability, Monitor, SiteDetails, SiteInput, SiteMember, SiteSummary,
+};
 
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -246,6 +249,82 @@ pub async fn redeem_licence(code: String) -> Result<Capability, AppError> {
             Err(Refusal::AlreadyYours) => Err(refused("error.licence_already_yours")),
             Err(Refusal::Revoked) => Err(refused("error.licence_revoked")),
         }
+    })
+    .await
+}
+
+/// The monitors on every site the account may work on, and the server's clock (ms UTC) for
+/// their status.
+#[server(prefix = "/api", endpoint = "list_monitors")]
+pub async fn list_monitors() -> Result<(i64, Vec<Monitor>), AppError> {
+    handle(async {
+        let list = backend::monitors::list(&services()?, &require_account().await?).await?;
+        Ok((backend::monitors::now_ms(), list))
+    })
+    .await
+}
+
+/// Registers a monitor; the answer holds its device token, shown once.
+#[server(prefix = "/api", endpoint = "create_monitor")]
+pub async fn create_monitor(monitor: MonitorInput) -> Result<DeviceToken, AppError> {
+    handle(async {
+        Ok(backend::monitors::create(&services()?, &require_account().await?, &monitor).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "rotate_monitor_token")]
+pub async fn rotate_monitor_token(id: i64) -> Result<DeviceToken, AppError> {
+    handle(async {
+        Ok(backend::monitors::rotate_token(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "make_total_monitor")]
+pub async fn make_total_monitor(id: i64) -> Result<(), AppError> {
+    handle(async {
+        Ok(backend::monitors::make_total(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "delete_monitor")]
+pub async fn delete_monitor(id: i64) -> Result<(), AppError> {
+    handle(async {
+        Ok(backend::monitors::delete(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+/// The site's live panel: its total-consumption monitor and the last 15 minutes.
+#[server(prefix = "/api", endpoint = "site_live")]
+pub async fn site_live(site_id: i64) -> Result<Option<LiveSnapshot>, AppError> {
+    handle(async {
+        Ok(backend::monitors::snapshot(&services()?, &require_account().await?, site_id).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "monitor_history")]
+pub async fn monitor_history(
+    id: i64,
+    view: String,
+    date: Option<String>,
+) -> Result<History, AppError> {
+    handle(async {
+        let view = HistoryView::parse(&view).ok_or(AppError::Invalid {
+            field: "view".into(),
+            key: "error.request".into(),
+        })?;
+        Ok(backend::monitors::history(
+            &services()?,
+            &require_account().await?,
+            id,
+            view,
+            date.as_deref(),
+        )
+        .await?)
     })
     .await
 }

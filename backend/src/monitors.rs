@@ -119,7 +119,6 @@ pub enum DeviceRefusal {
     UnknownMonitor,
     MissingToken,
     WrongToken,
-    WrongKind,
 }
 
 /// The monitor a device speaks for, when its bearer token is that monitor's.
@@ -329,6 +328,32 @@ pub async fn history(
         buckets,
         main_fuse_a: record.main_fuse_a,
     })
+}
+
+/// The history as CSV (RFC 4180, `.` decimals, one row per bucket, local and UTC times).
+pub fn history_csv(history: &History) -> String {
+    use std::fmt::Write;
+    let mut out = String::from(
+        "start_local,start_utc,readings,\
+         l1_min_a,l1_mean_a,l1_max_a,l2_min_a,l2_mean_a,l2_max_a,l3_min_a,l3_mean_a,l3_max_a,\
+         import_kwh,export_kwh\r\n",
+    );
+    for b in &history.buckets {
+        let utc = Timestamp::from_millisecond(b.start)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let _ = write!(out, "{},{utc},{}", b.local, b.readings);
+        for phase in b.phases {
+            match phase {
+                Some(p) => {
+                    let _ = write!(out, ",{:.2},{:.2},{:.2}", p.min, p.mean, p.max);
+                }
+                None => out.push_str(",,,"),
+            }
+        }
+        let _ = write!(out, ",{:.3},{:.3}\r\n", b.import_kwh, b.export_kwh);
+    }
+    out
 }
 
 /// Deletes raw readings past the retention window; rollups stay.

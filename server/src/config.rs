@@ -29,6 +29,11 @@ pub struct Config {
     pub public_url: String,
     /// `AMPWISE_LICENCE_KEY`: hex, at least 32 bytes; signs and verifies licence codes.
     pub licence_key: Option<LicenceKey>,
+    /// `AMPWISE_RAW_RETENTION_DAYS`: raw readings are kept this many days (rollups for years).
+    pub raw_retention_days: i64,
+    /// `AMPWISE_DEMO_DEVICE_FILE`: with the demo, where to write the demo monitor's id and
+    /// device token (JSON) for the simulator.
+    pub demo_device_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -44,6 +49,8 @@ impl std::fmt::Debug for Config {
             .field("demo", &self.demo)
             .field("public_url", &self.public_url)
             .field("licence_key", &self.licence_key)
+            .field("raw_retention_days", &self.raw_retention_days)
+            .field("demo_device_file", &self.demo_device_file)
             .finish()
     }
 }
@@ -61,6 +68,8 @@ impl Default for Config {
             demo: false,
             public_url: "http://127.0.0.1:3000".into(),
             licence_key: None,
+            raw_retention_days: backend::DEFAULT_RAW_RETENTION_DAYS,
+            demo_device_file: None,
         }
     }
 }
@@ -131,6 +140,21 @@ impl Config {
             )?),
             None => d.request_timeout,
         };
+        let raw_retention_days = match get("AMPWISE_RAW_RETENTION_DAYS") {
+            Some(v) => parse::<i64>(
+                "AMPWISE_RAW_RETENTION_DAYS",
+                v.clone(),
+                "expected 1 to 3650",
+            )
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or(ConfigError {
+                name: "AMPWISE_RAW_RETENTION_DAYS",
+                value: v,
+                problem: "expected 1 to 3650",
+            })?,
+            None => d.raw_retention_days,
+        };
         let log_json = match get("AMPWISE_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
@@ -174,6 +198,8 @@ impl Config {
                     })
                 })
                 .transpose()?,
+            raw_retention_days,
+            demo_device_file: get("AMPWISE_DEMO_DEVICE_FILE").map(PathBuf::from),
         })
     }
 }
@@ -225,6 +251,8 @@ mod tests {
     #[case::timeout_negative("AMPWISE_REQUEST_TIMEOUT_SECS", "-1")]
     #[case::log_format("AMPWISE_LOG_FORMAT", "xml")]
     #[case::licence_key_short("AMPWISE_LICENCE_KEY", "abcd")]
+    #[case::retention_zero("AMPWISE_RAW_RETENTION_DAYS", "0")]
+    #[case::retention_words("AMPWISE_RAW_RETENTION_DAYS", "a week")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");

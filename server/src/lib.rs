@@ -5,6 +5,8 @@
 pub mod config;
 pub mod demo;
 pub mod licences;
+pub mod monitors;
+pub mod simulate;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,7 +73,9 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
                 backend::db::redact_url(&config.database_url)
             )
         })?;
-    let services = Services::new(&db).with_licence_key(config.licence_key.clone());
+    let services = Services::new(&db)
+        .with_licence_key(config.licence_key.clone())
+        .with_raw_retention_days(config.raw_retention_days);
     let shutdown = CancellationToken::new();
 
     let leptos_options = LeptosOptions::builder()
@@ -106,6 +110,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     .with_secure(config.secure_cookies)
     .with_expiry(Expiry::OnInactivity(time::Duration::days(config.session_days)));
 
+    spawn_pruning(services.clone(), shutdown.clone());
+
     let state = AppState {
         leptos_options: leptos_options.clone(),
         services: services.clone(),
@@ -120,6 +126,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .merge(monitors::routes())
         .leptos_routes_with_context(&state, routes, context, move || {
             shell(leptos_options.clone())
         })
@@ -136,6 +143,25 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .layer(TraceLayer::new_for_http())
         .with_state(state.clone());
     Ok(Ampwise { router, state })
+}
+
+/// How often raw readings past the retention window are deleted.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn spawn_pruning(services: Services, stop: CancellationToken) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = every.tick() => match backend::monitors::prune(&services).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
+                    Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
+                },
+            }
+        }
+    });
 }
 
 /// A server-function call whose arguments could not be decoded never reaches our code:
@@ -180,7 +206,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let ampwise = build(&config).await?;
     if config.demo {
-        demo::seed(&ampwise.state.services)
+        demo::seed(&ampwise.state.services, config.demo_device_file.as_deref())
             .await
             .context("seeding the demo account")?;
     }

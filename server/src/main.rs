@@ -21,6 +21,8 @@ enum Command {
     /// Integration licences: mint, list, revoke. Needs AMPWISE_LICENCE_KEY.
     #[command(subcommand)]
     Licences(LicenceCommand),
+    /// A simulated household's mains meter posting readings to a running server.
+    Simulate(server::simulate::SimulateArgs),
 }
 
 #[derive(Subcommand)]
@@ -45,9 +47,12 @@ enum LicenceCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Simulate(args)) = cli.command {
+        return server::simulate::run(args).await;
+    }
     let config = Config::from_env().context("reading the configuration")?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {}
+        Command::Serve | Command::Simulate(_) => {}
         Command::Licences(LicenceCommand::Mint {
             capability,
             count,

@@ -153,6 +153,70 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Registers a three-phase JSON monitor on the site; its id and device token.
+    pub async fn create_monitor(&self, cookie: &str, site_id: i64, name: &str) -> (i64, String) {
+        let form = format!(
+            "monitor[site_id]={site_id}&monitor[name]={}&monitor[phases]=3&monitor[kind]=http",
+            enc(name)
+        );
+        let reply = self.call("create_monitor", Some(cookie), &form).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let json = reply.json();
+        (
+            json["monitor_id"].as_i64().unwrap(),
+            json["token"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// A device's request to the ingest API.
+    pub async fn device_post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(token) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let mut req = req.body(body.into()).unwrap();
+        req.extensions_mut().insert(ConnectInfo(
+            "127.0.0.1:40001".parse::<SocketAddr>().unwrap(),
+        ));
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+}
+
+/// A JSON batch of three-phase readings at the given times (ms UTC), `current` on every phase.
+pub fn readings_json(times: &[i64], current: f64) -> String {
+    let readings: Vec<String> = times
+        .iter()
+        .map(|t| {
+            let ts = jiff::Timestamp::from_millisecond(*t).unwrap();
+            format!(r#"{{"ts":"{ts}","current_a":[{current},{current},{current}]}}"#)
+        })
+        .collect();
+    format!(r#"{{"readings":[{}]}}"#, readings.join(","))
+}
+
+/// Now, in ms UTC, rounded down to the second.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond() / 1000 * 1000
+}
+
 /// The key the test server verifies licence codes with.
 pub fn licence_key() -> backend::licences::LicenceKey {
     backend::licences::LicenceKey::from_hex(&"5a".repeat(32)).unwrap()

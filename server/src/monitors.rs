@@ -1,0 +1,336 @@
+//! The monitors' HTTP side: the devices' ingest API (JSON readings and P1 telegrams), the live
+//! stream (Server-Sent Events, resumable by `Last-Event-ID`) and the CSV export.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use app::api::ssr::ACCOUNT_KEY;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use backend::monitors::{self, DeviceRefusal};
+use backend::readings::{MAX_BODY_BYTES, MAX_READINGS_PER_REQUEST, Rejection};
+use backend::{Error, Services};
+use futures_util::Stream;
+use model::Account;
+use model::monitor::{HistoryView, LIVE_WINDOW_MS, LivePoint};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tower_sessions::Session;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/monitors/{id}/readings",
+            post(|state, path, headers, body| ingest(state, path, headers, body, false)),
+        )
+        .route(
+            "/api/v1/monitors/{id}/telegrams",
+            post(|state, path, headers, body| ingest(state, path, headers, body, true)),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/api/v1/monitors/{id}/live", get(live))
+        .route("/api/v1/monitors/{id}/history.csv", get(history_csv))
+}
+
+fn json_error(status: StatusCode, rejection: &Rejection) -> Response {
+    (status, axum::Json(rejection)).into_response()
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    json_error(status, &Rejection::new(message))
+}
+
+fn internal(e: Error) -> Response {
+    tracing::error!(error = %e, "monitor request failed");
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server could not store or read data just now; retry",
+    )
+}
+
+fn monitor_id(raw: &str) -> Result<i64, Response> {
+    raw.parse::<i64>().map_err(|_| {
+        refuse(
+            StatusCode::NOT_FOUND,
+            format!("no monitor {raw:?}: monitor ids are numbers"),
+        )
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    telegrams: bool,
+) -> Response {
+    let services = &state.services;
+    let id = match monitor_id(&raw_id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let device = match monitors::authorize(services, id, bearer(&headers)).await {
+        Err(e) => return internal(e),
+        Ok(Err(refusal)) => {
+            let (status, message) = match refusal {
+                DeviceRefusal::UnknownMonitor => {
+                    (StatusCode::NOT_FOUND, format!("no monitor {id}"))
+                }
+                DeviceRefusal::MissingToken => (
+                    StatusCode::UNAUTHORIZED,
+                    "missing device token: send Authorization: Bearer <token>".to_string(),
+                ),
+                DeviceRefusal::WrongToken => (
+                    StatusCode::UNAUTHORIZED,
+                    format!("this token is not monitor {id}'s (was it rotated?)"),
+                ),
+            };
+            let mut response = refuse(status, message);
+            if status == StatusCode::UNAUTHORIZED {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            return response;
+        }
+        Ok(Ok(device)) => device,
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body is over {} MiB: send at most {MAX_READINGS_PER_REQUEST} readings per request",
+                    MAX_BODY_BYTES / (1024 * 1024)
+                ),
+            );
+        }
+        Err(rejection) => return refuse(rejection.status(), rejection.body_text()),
+    };
+    let readings = match monitors::decode(services, &device, telegrams, &body) {
+        Ok(readings) => readings,
+        Err(rejection) => {
+            let status = if rejection.error.starts_with("malformed JSON") {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            return json_error(status, &rejection);
+        }
+    };
+    match monitors::ingest(services, &device, readings).await {
+        Ok(outcome) => (StatusCode::OK, axum::Json(outcome)).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// The signed-in account of a browser request, if any.
+async fn account(services: &Services, session: &Session) -> Result<Option<Account>, Error> {
+    let id: Option<i64> = session
+        .get(ACCOUNT_KEY)
+        .await
+        .map_err(|e| Error::Store(backend::StoreError::Corrupt(format!("session: {e}"))))?;
+    match id {
+        Some(id) => backend::accounts::current(services, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Who may read the monitor: a signed-in account that may work on its site.
+async fn viewer(state: &AppState, session: &Session, raw_id: &str) -> Result<i64, Response> {
+    let id = monitor_id(raw_id)?;
+    let Some(actor) = account(&state.services, session).await.map_err(internal)? else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "log in first"));
+    };
+    match monitors::get(&state.services, &actor, id).await {
+        Ok(_) => Ok(id),
+        Err(Error::NotFound | Error::Forbidden) => {
+            Err(refuse(StatusCode::NOT_FOUND, format!("no monitor {id}")))
+        }
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct LiveQuery {
+    /// The `seq` to continue after, for the first connection (reconnects send Last-Event-ID).
+    after: Option<i64>,
+}
+
+/// Readings the stream sends from the database at most at once.
+const CATCH_UP_LIMIT: i64 = 2000;
+
+/// `GET /api/v1/monitors/{id}/live`: every new reading as an event whose id is its `seq`.
+async fn live(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<LiveQuery>,
+) -> Response {
+    let id = match viewer(&state, &session, &raw_id).await {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let resume_from = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(query.after)
+        .unwrap_or(0);
+    // Subscribe before reading the backlog: a reading committed in between is in one or the
+    // other (or both: `seq` filters the duplicate), never in neither.
+    let receiver = state.services.hub.subscribe(id);
+    let stream = LiveStream {
+        services: state.services.clone(),
+        monitor_id: id,
+        receiver,
+        pending: VecDeque::new(),
+        last_sent: resume_from,
+        needs_catch_up: true,
+    };
+    let shutdown = state.shutdown.clone();
+    let events = futures_util::stream::unfold(stream, |mut s| async move {
+        let point = s.next().await?;
+        Some((point, s))
+    });
+    let events = futures_util::StreamExt::take_until(
+        events,
+        Box::pin(async move { shutdown.cancelled_owned().await }),
+    );
+    let mut response = Sse::new(as_events(events))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+fn as_events(
+    points: impl Stream<Item = LivePoint> + Send + 'static,
+) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+    futures_util::StreamExt::map(points, |p| {
+        let data = serde_json::to_string(&p).unwrap_or_default();
+        Ok(Event::default().id(p.seq.to_string()).data(data))
+    })
+}
+
+struct LiveStream {
+    services: Services,
+    monitor_id: i64,
+    receiver: broadcast::Receiver<backend::live::Points>,
+    pending: VecDeque<LivePoint>,
+    last_sent: i64,
+    needs_catch_up: bool,
+}
+
+impl LiveStream {
+    /// The next reading after `last_sent`; `None` ends the stream.
+    async fn next(&mut self) -> Option<LivePoint> {
+        loop {
+            if let Some(point) = self.pending.pop_front() {
+                if point.seq > self.last_sent {
+                    self.last_sent = point.seq;
+                    return Some(point);
+                }
+                continue;
+            }
+            if self.needs_catch_up {
+                let since = monitors::now_ms() - LIVE_WINDOW_MS;
+                match self
+                    .services
+                    .monitors
+                    .live_points(self.monitor_id, self.last_sent, since, CATCH_UP_LIMIT)
+                    .await
+                {
+                    Ok(points) => {
+                        self.needs_catch_up = points.len() as i64 == CATCH_UP_LIMIT;
+                        self.pending.extend(points);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "live stream could not catch up; closing it");
+                        return None;
+                    }
+                }
+            }
+            match self.receiver.recv().await {
+                Ok(points) => self.pending.extend(points.iter().copied()),
+                // Fell behind the channel: read what was missed from the database.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.needs_catch_up = true,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    view: Option<String>,
+    date: Option<String>,
+}
+
+/// `GET /api/v1/monitors/{id}/history.csv?view=day|week|month|year&date=YYYY-MM-DD`.
+async fn history_csv(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    session: Session,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let id = match viewer(&state, &session, &raw_id).await {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    let view_name = query.view.as_deref().unwrap_or("day");
+    let Some(view) = HistoryView::parse(view_name) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!("view {view_name:?}: use day, week, month or year"),
+        );
+    };
+    let Some(actor) = account(&state.services, &session).await.ok().flatten() else {
+        return refuse(StatusCode::UNAUTHORIZED, "log in first");
+    };
+    let history =
+        match monitors::history(&state.services, &actor, id, view, query.date.as_deref()).await {
+            Ok(h) => h,
+            Err(Error::Invalid(_)) => {
+                return refuse(StatusCode::BAD_REQUEST, "date: use YYYY-MM-DD");
+            }
+            Err(e) => return internal(e),
+        };
+    let csv = backend::monitors::history_csv(&history);
+    let filename = format!(
+        "ampwise-monitor-{id}-{}-{}.csv",
+        view.as_str(),
+        history.from
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response()
+}
