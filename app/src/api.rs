@@ -3,7 +3,7 @@
 //! HTTP status that matches the error.
 
 use leptos::prelude::*;
-use model::monitor::{DeviceToken, History, HistoryView, LiveSnapshot, MonitorInput};
+use model::monitor::{DeviceToken, History, LiveSnapshot, MonitorInput};
 use model::{
     Account, ActiveLicence, Capability, Monitor, SiteDetails, SiteInput, SiteMember, SiteSummary,
 };
@@ -313,7 +313,7 @@ pub async fn monitor_history(
     date: Option<String>,
 ) -> Result<History, AppError> {
     handle(async {
-        let view = HistoryView::parse(&view).ok_or(AppError::Invalid {
+        let view = model::monitor::HistoryView::parse(&view).ok_or(AppError::Invalid {
             field: "view".into(),
             key: "error.request".into(),
         })?;

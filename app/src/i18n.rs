@@ -130,6 +130,33 @@ impl I18n {
     }
 }
 
+/// A number with `decimals` decimals as the language writes it: Swedish with a decimal comma
+/// and a real minus sign (CLDR), English with a point.
+pub fn format_number(lang: Lang, value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    // -0.0 rounds to "-0.0": no sign for nothing.
+    let text = if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    };
+    match lang {
+        Lang::En => text,
+        Lang::Sv => text.replace('.', ",").replace('-', "\u{2212}"),
+    }
+}
+
+impl I18n {
+    /// Reactive: a number in the current language.
+    pub fn num(&self, value: f64, decimals: usize) -> String {
+        format_number(self.lang.get(), value, decimals)
+    }
+}
+
 pub fn use_i18n() -> I18n {
     expect_context::<I18n>()
 }
@@ -183,6 +210,28 @@ pub fn request_lang(headers: &http::HeaderMap) -> Lang {
     };
     Lang::from_cookie_header(&header(http::header::COOKIE))
         .unwrap_or_else(|| Lang::from_accept_language(&header(http::header::ACCEPT_LANGUAGE)))
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::en(Lang::En, 12.345, 1, "12.3")]
+    #[case::sv_decimal_comma(Lang::Sv, 12.345, 1, "12,3")]
+    #[case::sv_minus(Lang::Sv, -3.25, 2, "\u{2212}3,25")]
+    #[case::en_minus(Lang::En, -3.25, 2, "-3.25")]
+    #[case::no_negative_zero(Lang::Sv, -0.04, 1, "0,0")]
+    #[case::whole(Lang::Sv, 20.0, 0, "20")]
+    fn numbers_follow_the_language(
+        #[case] lang: Lang,
+        #[case] value: f64,
+        #[case] decimals: usize,
+        #[case] want: &str,
+    ) {
+        assert_eq!(format_number(lang, value, decimals), want);
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod api;
 mod components;
 pub mod error;
 pub mod i18n;
+mod monitors;
 mod pages;
 pub mod scan;
 
@@ -159,12 +160,13 @@ pub fn App() -> impl IntoView {
                 >
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
+                    <Route path=path!("monitors/:id/history") view=monitors::HistoryPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
                         <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
                         <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
                         <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
-                        <Route path=path!("monitors") view=MonitorsPage />
+                        <Route path=path!("monitors") view=monitors::MonitorsPage ssr=SsrMode::Async />
                         <Route path=path!("licences") view=LicencesPage />
                         <Route path=path!("reporters") view=ReportersPage />
                     </ParentRoute>

@@ -273,9 +273,11 @@ pub fn SitePage() -> impl IntoView {
     let i18n = use_i18n();
     let id = site_id();
     let site = Resource::new(id, load_site);
+    let live = crate::monitors::live_resource(id);
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
+                let live = live.await;
                 match site.await {
                     Ok(site) => {
                         let name = site.name.clone();
@@ -304,11 +306,7 @@ pub fn SitePage() -> impl IntoView {
                                     <dd>{site.time_zone.clone()}</dd>
                                 </div>
                             </dl>
-                            <EmptyState title="site.live_empty_title" body="site.live_empty_body">
-                                <A href="/settings/monitors" attr:class="btn btn-secondary">
-                                    {t!(i18n, "site.add_monitor")}
-                                </A>
-                            </EmptyState>
+                            <crate::monitors::LivePanel live />
                         }
                             .into_any()
                     }
@@ -556,11 +554,6 @@ pub fn EditSitePage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-#[component]
-pub fn MonitorsPage() -> impl IntoView {
-    view! { <EmptyState title="monitors.empty_title" body="monitors.empty_body" /> }
 }
 
 /// Camera and photo scanning. Shown once the page has hydrated: without the wasm they could
