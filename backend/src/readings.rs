@@ -132,7 +132,7 @@ pub fn check(reading: &Reading, limits: &Limits) -> Result<(), (String, String)>
                     ),
                 ));
             }
-            (Some(i), true) if !(i.abs() <= MAX_CURRENT_A) => {
+            (Some(i), true) if !(-MAX_CURRENT_A..=MAX_CURRENT_A).contains(&i) => {
                 return Err((
                     format!("current_a[{phase}]"),
                     format!("{i} A is outside ±{MAX_CURRENT_A} A"),
@@ -149,7 +149,7 @@ pub fn check(reading: &Reading, limits: &Limits) -> Result<(), (String, String)>
             ));
         }
         if let Some(p) = reading.power_w[phase]
-            && !(p.abs() <= MAX_POWER_W)
+            && !(-MAX_POWER_W..=MAX_POWER_W).contains(&p)
         {
             return Err((
                 format!("power_w[{phase}]"),

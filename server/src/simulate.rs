@@ -248,7 +248,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures += 1;
-                if failures == 1 || failures % 30 == 0 {
+                if failures == 1 || failures.is_multiple_of(30) {
                     eprintln!(
                         "simulator: {e:#} (keeping {} readings to resend)",
                         batch.len()

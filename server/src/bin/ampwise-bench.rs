@@ -1,0 +1,516 @@
+//! Benchmarks against the real server binary over real HTTP (see BENCHMARKS.md):
+//!
+//! - ingest: readings/s through `POST /api/v1/monitors/{id}/readings` in batches, durable
+//!   (acknowledged = committed with `synchronous = FULL`), and beside it, in the same run, plain
+//!   SQLite inserts of the same rows;
+//! - sse: reading → viewer latency (p50 / p99) with 1, 100 and 5,000 viewers of one monitor, and
+//!   the server's resident memory while they are connected;
+//! - history: a year of minute readings on one monitor, then the year's daily series (and a
+//!   month, a day) through the server function the history page calls.
+//!
+//! Run: `cargo build --release -p server && target/release/ampwise-bench all`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use serde::Serialize;
+use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
+
+#[derive(Serialize, Clone)]
+struct WireReading {
+    ts: String,
+    current_a: [f64; 3],
+    voltage_v: [f64; 3],
+    power_w: [f64; 3],
+    import_kwh: f64,
+    export_kwh: f64,
+}
+
+#[derive(Serialize)]
+struct Batch<'a> {
+    readings: &'a [WireReading],
+}
+
+fn reading(ts_ms: i64, k: i64) -> WireReading {
+    let i = [
+        5.0 + (k % 17) as f64 * 0.5,
+        3.0 + (k % 11) as f64 * 0.25,
+        4.0 + (k % 7) as f64,
+    ];
+    WireReading {
+        ts: jiff::Timestamp::from_millisecond(ts_ms)
+            .unwrap()
+            .to_string(),
+        current_a: i,
+        voltage_v: [231.0, 230.5, 229.8],
+        power_w: i.map(|i| (i * 230.0 * 0.96_f64).round()),
+        import_kwh: 10_000.0 + k as f64 * 0.001,
+        export_kwh: 0.0,
+    }
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond() / 1000 * 1000
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+    cookie: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or("/tmp".into()))?;
+        let binary = std::env::current_exe()?.with_file_name("ampwise");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut child = Command::new(&binary)
+            .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
+            .env(
+                "AMPWISE_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("bench.db").display()),
+            )
+            .env("AMPWISE_SITE_ROOT", dir.path())
+            .env("AMPWISE_RAW_RETENTION_DAYS", "400")
+            .env("AMPWISE_REQUEST_TIMEOUT_SECS", "120")
+            .env("RUST_LOG", "warn,server=info")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        while let Some(line) = lines.next_line().await? {
+            if line.contains("Ampwise is listening") {
+                break;
+            }
+        }
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let reply = client
+            .post(format!("{base}/api/sign_up"))
+            .form(&[
+                ("email", "bench@example.se"),
+                ("password", PASSWORD),
+                ("role", "owner"),
+            ])
+            .send()
+            .await?;
+        let cookie = reply
+            .headers()
+            .get("set-cookie")
+            .context("no session cookie")?
+            .to_str()?
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        Ok(Self {
+            child,
+            base,
+            client,
+            cookie,
+            _dir: dir,
+        })
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let Some(pid) = self.child.id() else { return 0 };
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    async fn call(&self, name: &str, form: &[(&str, &str)]) -> anyhow::Result<serde_json::Value> {
+        let reply = self
+            .client
+            .post(format!("{}/api/{name}", self.base))
+            .header("cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await?;
+        let status = reply.status();
+        let body = reply.text().await?;
+        if !status.is_success() {
+            bail!("{name}: {status} {body}");
+        }
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    /// A site with `n` monitors: (monitor id, token) each.
+    async fn monitors(&self, n: usize) -> anyhow::Result<Vec<(i64, String)>> {
+        let site = self
+            .call(
+                "create_site",
+                &[
+                    ("site[name]", "Bench"),
+                    ("site[address]", ""),
+                    ("site[time_zone]", "Europe/Stockholm"),
+                    ("site[price_area]", "SE3"),
+                    ("site[main_fuse_a]", "25"),
+                ],
+            )
+            .await?
+            .as_i64()
+            .context("site id")?
+            .to_string();
+        let mut out = Vec::new();
+        for k in 0..n {
+            let name = format!("Monitor {k}");
+            let device = self
+                .call(
+                    "create_monitor",
+                    &[
+                        ("monitor[site_id]", &site),
+                        ("monitor[name]", &name),
+                        ("monitor[phases]", "3"),
+                        ("monitor[kind]", "http"),
+                    ],
+                )
+                .await?;
+            out.push((
+                device["monitor_id"].as_i64().context("id")?,
+                device["token"].as_str().context("token")?.to_string(),
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn post(
+        &self,
+        monitor: i64,
+        token: &str,
+        readings: &[WireReading],
+    ) -> anyhow::Result<u64> {
+        let reply = self
+            .client
+            .post(format!("{}/api/v1/monitors/{monitor}/readings", self.base))
+            .bearer_auth(token)
+            .json(&Batch { readings })
+            .send()
+            .await?;
+        let status = reply.status();
+        let body: serde_json::Value = reply.json().await?;
+        if !status.is_success() {
+            bail!("ingest: {status} {body}");
+        }
+        Ok(body["stored"].as_u64().unwrap_or(0))
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Batches for `monitors`, `per_monitor` readings each, one a second ending now.
+fn workload(
+    monitors: &[(i64, String)],
+    per_monitor: i64,
+    batch: usize,
+) -> Vec<(i64, String, Vec<WireReading>)> {
+    let end = now_ms() - 60_000;
+    let mut jobs = Vec::new();
+    for (m, (id, token)) in monitors.iter().enumerate() {
+        let readings: Vec<WireReading> = (0..per_monitor)
+            .map(|k| reading(end - (per_monitor - k) * 1000, k + m as i64))
+            .collect();
+        for chunk in readings.chunks(batch) {
+            jobs.push((*id, token.clone(), chunk.to_vec()));
+        }
+    }
+    // Interleave the monitors, as devices would arrive.
+    jobs.sort_by_key(|(id, _, r)| (r[0].ts.clone(), *id));
+    jobs
+}
+
+async fn ingest(batch: usize, concurrency: usize) -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let monitors = server.monitors(20).await?;
+    let jobs = workload(&monitors, 25_000, batch);
+    let total: usize = jobs.iter().map(|j| j.2.len()).sum();
+    let server = Arc::new(server);
+    let started = Instant::now();
+    let stored: u64 = futures_util::stream::iter(jobs.clone())
+        .map(|(id, token, readings)| {
+            let server = server.clone();
+            async move { server.post(id, &token, &readings).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<u64>>>()?
+        .into_iter()
+        .sum();
+    let elapsed = started.elapsed().as_secs_f64();
+    if stored as usize != total {
+        bail!("stored {stored} of {total}");
+    }
+    let rss = server.rss_kib();
+    println!(
+        "ingest over HTTP: {total} readings, batches of {batch}, {concurrency} in flight, 20 monitors: {:.2} s = {:.0} readings/s (server RSS {} MiB)",
+        elapsed,
+        total as f64 / elapsed,
+        rss / 1024
+    );
+
+    // The same rows straight into SQLite: one multi-row INSERT per batch, one transaction per
+    // batch, synchronous = FULL, no HTTP, no JSON, no rollups.
+    let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or("/tmp".into()))?;
+    let raw = raw_sqlite(dir.path(), &jobs).await?;
+    println!(
+        "raw SQLite inserts of the same rows (same batches, WAL, synchronous=FULL): {:.2} s = {:.0} rows/s",
+        raw,
+        total as f64 / raw
+    );
+    Ok(())
+}
+
+async fn raw_sqlite(dir: &Path, jobs: &[(i64, String, Vec<WireReading>)]) -> anyhow::Result<f64> {
+    let url = format!("sqlite://{}", dir.join("raw.db").display());
+    let mut conn = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()?
+        .create_if_missing(true)
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+        .connect()
+        .await?;
+    sqlx::query(
+        "CREATE TABLE readings (seq INTEGER PRIMARY KEY, monitor_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+         i1 REAL, i2 REAL, i3 REAL, v1 REAL, v2 REAL, v3 REAL, p1 REAL, p2 REAL, p3 REAL,
+         import_kwh REAL, export_kwh REAL, derived INTEGER NOT NULL DEFAULT 0, UNIQUE (monitor_id, ts))",
+    )
+    .execute(&mut conn)
+    .await?;
+    let rows: Vec<(i64, i64, WireReading)> = jobs
+        .iter()
+        .flat_map(|(id, _, rs)| {
+            rs.iter().map(move |r| {
+                let ts = r.ts.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+                (*id, ts, r.clone())
+            })
+        })
+        .collect();
+    let batch = jobs.first().map_or(1, |j| j.2.len());
+    let started = Instant::now();
+    for chunk in rows.chunks(batch) {
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO readings (monitor_id, ts, i1, i2, i3, v1, v2, v3, p1, p2, p3, import_kwh, export_kwh) ",
+        );
+        q.push_values(chunk, |mut b, (id, ts, r)| {
+            b.push_bind(*id).push_bind(*ts);
+            for v in r.current_a.iter().chain(&r.voltage_v).chain(&r.power_w) {
+                b.push_bind(*v);
+            }
+            b.push_bind(r.import_kwh).push_bind(r.export_kwh);
+        });
+        q.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
+    let server = Arc::new(Server::start().await?);
+    let (monitor, token) = server.monitors(1).await?.remove(0);
+    let idle_rss = server.rss_kib();
+    let sent: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let (connected_tx, mut connected_rx) = tokio::sync::mpsc::channel::<()>(viewers);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(viewers);
+    let url = format!("{}/api/v1/monitors/{monitor}/live", server.base);
+    for _ in 0..viewers {
+        let client = reqwest::Client::new();
+        let (url, cookie) = (url.clone(), server.cookie.clone());
+        let (sent, latencies) = (sent.clone(), latencies.clone());
+        let (connected, done) = (connected_tx.clone(), done_tx.clone());
+        tokio::spawn(async move {
+            let response = match client.get(&url).header("cookie", cookie).send().await {
+                Ok(r) if r.status().is_success() => r,
+                other => {
+                    eprintln!("viewer could not connect: {other:?}");
+                    return;
+                }
+            };
+            let _ = connected.send(()).await;
+            let mut stream = response.bytes_stream();
+            let mut buffer = String::new();
+            let mut got = 0;
+            while let Some(Ok(chunk)) = stream.next().await {
+                let arrived = Instant::now();
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) else {
+                        continue;
+                    };
+                    let Ok(point) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
+                        continue;
+                    };
+                    let ts = point["ts"].as_i64().unwrap_or_default();
+                    if let Some(at) = sent.lock().unwrap().get(&ts) {
+                        latencies
+                            .lock()
+                            .unwrap()
+                            .push(arrived.duration_since(*at).as_secs_f64() * 1000.0);
+                    }
+                    got += 1;
+                }
+                if got >= readings {
+                    break;
+                }
+            }
+            let _ = done.send(()).await;
+        });
+    }
+    drop(connected_tx);
+    drop(done_tx);
+    for _ in 0..viewers {
+        if connected_rx.recv().await.is_none() {
+            break;
+        }
+    }
+    let connected_rss = server.rss_kib();
+    let start = now_ms() - 10 * 60_000;
+    for k in 0..readings {
+        let ts = start + k as i64 * 1000;
+        sent.lock().unwrap().insert(ts, Instant::now());
+        server
+            .post(monitor, &token, &[reading(ts, k as i64)])
+            .await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let deadline = tokio::time::sleep(Duration::from_secs(60));
+    tokio::pin!(deadline);
+    let mut finished = 0;
+    while finished < viewers {
+        tokio::select! {
+            d = done_rx.recv() => { if d.is_none() { break; } finished += 1; }
+            _ = &mut deadline => break,
+        }
+    }
+    let mut all = latencies.lock().unwrap().clone();
+    all.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS {} MiB idle → {} MiB with viewers",
+        all.len(),
+        viewers * readings,
+        percentile(&all, 50.0),
+        percentile(&all, 99.0),
+        all.last().copied().unwrap_or(f64::NAN),
+        idle_rss / 1024,
+        connected_rss / 1024
+    );
+    Ok(())
+}
+
+async fn history() -> anyhow::Result<()> {
+    let server = Server::start().await?;
+    let (monitor, token) = server.monitors(1).await?.remove(0);
+    // A year of one reading a minute, ending now: every minute, hour and day rollup of a year.
+    let end = now_ms() / 60_000 * 60_000 - 60_000;
+    let minutes = 365 * 24 * 60;
+    let started = Instant::now();
+    let mut k = 0i64;
+    let server = Arc::new(server);
+    let batches: Vec<Vec<WireReading>> = (0..minutes)
+        .collect::<Vec<i64>>()
+        .chunks(5000)
+        .map(|c| {
+            c.iter()
+                .map(|m| {
+                    k += 1;
+                    reading(end - (minutes - m) * 60_000, k)
+                })
+                .collect()
+        })
+        .collect();
+    let stored: u64 = futures_util::stream::iter(batches)
+        .map(|b| {
+            let (server, token) = (server.clone(), token.clone());
+            async move { server.post(monitor, &token, &b).await }
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<u64>>>()?
+        .into_iter()
+        .sum();
+    let load = started.elapsed().as_secs_f64();
+    println!(
+        "history: loaded a year of minute readings ({stored}) in {load:.1} s ({:.0} readings/s, batches of 5000)",
+        stored as f64 / load
+    );
+    let id = monitor.to_string();
+    for (view, runs) in [("year", 50), ("month", 50), ("week", 50), ("day", 50)] {
+        let mut times = Vec::new();
+        let mut buckets = 0;
+        for _ in 0..runs {
+            let started = Instant::now();
+            let h = server
+                .call("monitor_history", &[("id", &id), ("view", view)])
+                .await?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            buckets = h["buckets"].as_array().map_or(0, Vec::len);
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "history {view}: {buckets} buckets, over HTTP (server fn, JSON): p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&times, 50.0),
+            percentile(&times, 99.0)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    let binary: PathBuf = std::env::current_exe()?.with_file_name("ampwise");
+    if !binary.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p server",
+            binary.display()
+        );
+    }
+    if matches!(what.as_str(), "ingest" | "all") {
+        for (batch, concurrency) in [(1000, 8), (100, 16)] {
+            ingest(batch, concurrency).await?;
+        }
+    }
+    if matches!(what.as_str(), "sse" | "all") {
+        for (viewers, readings) in [(1, 100), (100, 100), (5000, 50)] {
+            sse(viewers, readings).await?;
+        }
+    }
+    if matches!(what.as_str(), "history" | "all") {
+        history().await?;
+    }
+    Ok(())
+}
