@@ -15,6 +15,8 @@ mkdir -p data
 export AMPWISE_DATABASE_URL="${AMPWISE_DATABASE_URL:-sqlite://data/ampwise.db}"
 export AMPWISE_SITE_ROOT="${AMPWISE_SITE_ROOT:-$PWD/target/site}"
 export AMPWISE_DEMO="${AMPWISE_DEMO:-true}"
+# The demo monitor's id and device token, for the household simulator below.
+export AMPWISE_DEMO_DEVICE_FILE="${AMPWISE_DEMO_DEVICE_FILE:-data/demo-device.json}"
 # The key that signs licence codes: made once per local data folder, never committed.
 if [ -z "${AMPWISE_LICENCE_KEY:-}" ]; then
   [ -s data/licence.key ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > data/licence.key
@@ -33,7 +35,18 @@ trap cleanup INT TERM EXIT
 
 target/debug/ampwise &
 pids+=($!)
-step "Ampwise: http://${AMPWISE_ADDR:-127.0.0.1:3000} (Ctrl-C stops everything)"
+url="http://${AMPWISE_ADDR:-127.0.0.1:3000}"
+until curl -fsS "$url/readyz" >/dev/null 2>&1; do
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "the server stopped" >&2; exit 1; }
+  sleep 0.2
+done
+# A simulated household on the demo site's mains: two days of history, then a reading every
+# 2 s. Extra load (chargers): curl -X PUT localhost:3001/extra-load -d '{"current_a":[16,16,16]}'
+#   -H 'Content-Type: application/json'
+target/debug/ampwise simulate --url "$url" --device-file "$AMPWISE_DEMO_DEVICE_FILE" \
+  --interval 2 --backfill-hours 48 --control "${AMPWISE_SIMULATOR_CONTROL:-127.0.0.1:3001}" &
+pids+=($!)
+step "Ampwise: $url (Ctrl-C stops everything)"
 echo "Licence codes for this local system: scripts/licences.sh mint --count 8 --sheet data/licences"
 # Returns when any process ends; the trap then stops the others.
 wait -n "${pids[@]}"

@@ -46,6 +46,14 @@ enum Call {
 #[case::delete_site(Call::Fn("delete_site", "id={id}"),                                 [200, 403, 404, 404, 404, 401])]
 #[case::site_page(Call::Page("/sites/{id}"),                                            [200, 200, 404, 404, 404, 302])]
 #[case::site_settings_page(Call::Page("/settings/sites/{id}"),                          [200, 200, 404, 404, 404, 302])]
+#[case::site_live(Call::Fn("site_live", "site_id={id}"),                                [200, 200, 404, 404, 404, 401])]
+#[case::create_monitor(Call::Fn("create_monitor", "{new_monitor}"),                     [200, 200, 422, 422, 422, 401])]
+#[case::rotate_token(Call::Fn("rotate_monitor_token", "id={monitor}"),                  [200, 200, 404, 404, 404, 401])]
+#[case::make_total(Call::Fn("make_total_monitor", "id={monitor}"),                      [200, 200, 404, 404, 404, 401])]
+#[case::delete_monitor(Call::Fn("delete_monitor", "id={monitor}"),                      [200, 200, 404, 404, 404, 401])]
+#[case::monitor_history(Call::Fn("monitor_history", "id={monitor}&view=day"),           [200, 200, 404, 404, 404, 401])]
+#[case::history_page(Call::Page("/monitors/{monitor}/history"),                         [200, 200, 404, 404, 404, 302])]
+#[case::history_csv(Call::Page("/api/v1/monitors/{monitor}/history.csv"),               [200, 200, 404, 404, 404, 401])]
 #[tokio::test]
 async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
     let app = TestApp::new().await;
@@ -80,6 +88,8 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
+        let (monitor, token) = app.create_monitor(&owner, id, "Mains").await;
+
         let cookie = match user {
             Owner => Some(owner.as_str()),
             GrantedInstaller => Some(granted.as_str()),
@@ -93,6 +103,11 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 .replace("{granted}", &granted_id.to_string())
                 .replace("{other_installer}", "other%40installer.se")
                 .replace("{site}", &site_form("Renamed", "35"))
+                .replace("{monitor}", &monitor.to_string())
+                .replace(
+                    "{new_monitor}",
+                    &format!("monitor[site_id]={id}&monitor[name]=Garage&monitor[phases]=1&monitor[kind]=p1"),
+                )
         };
         let reply = match call {
             Call::Fn(name, form) => app.call(name, cookie, &fill(form)).await,
@@ -133,6 +148,32 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 members.as_array().unwrap().len(),
                 1,
                 "{call:?} as {user:?} changed who has access"
+            );
+            let monitors = app.call("list_monitors", Some(&owner), "").await.json();
+            let names: Vec<&str> = monitors[1]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["site_id"] == id)
+                .map(|m| m["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                ["Mains"],
+                "{call:?} as {user:?} changed the monitors"
+            );
+            let post = app
+                .device_post(
+                    &format!("/api/v1/monitors/{monitor}/readings"),
+                    Some(&token),
+                    "application/json",
+                    common::readings_json(&[common::now_ms()], 1.0),
+                )
+                .await;
+            assert_eq!(
+                post.status,
+                StatusCode::OK,
+                "{call:?} as {user:?} changed the token"
             );
         }
         if let (302, Call::Page(path)) = (expected, call) {
