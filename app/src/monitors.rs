@@ -131,7 +131,7 @@ pub fn MonitorsPage() -> impl IntoView {
                             .map(|m: Monitor| {
                                 let id = m.id;
                                 let status = m.status(now);
-                                let last = m.last_ms.map(|ms| clock_time(ms, 0) + " UTC");
+                                let last = m.last_local.clone();
                                 view! {
                                     <li class="monitor" data-testid="monitor">
                                         <div>

@@ -100,6 +100,9 @@ pub struct Monitor {
     pub last_ms: Option<i64>,
     /// The monitor's usual interval between readings (ms).
     pub interval_ms: i64,
+    /// The newest reading in the site's local time: `HH:MM:SS` when it was today, else
+    /// `YYYY-MM-DD HH:MM`.
+    pub last_local: Option<String>,
 }
 
 impl Monitor {

@@ -46,11 +46,27 @@ impl MonitorRow {
                 is_total: self.is_total,
                 last_ms: self.last_ts,
                 interval_ms,
+                last_local: self.last_ts.and_then(|ts| local_time(ts, &self.time_zone)),
             },
             time_zone: self.time_zone,
             main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("main_fuse_a"))?,
         })
     }
+}
+
+/// `ts` in the site's local time: the clock time when it is today there, else date and time.
+fn local_time(ts: i64, time_zone: &str) -> Option<String> {
+    let tz = jiff::tz::TimeZone::get(time_zone).ok()?;
+    let at = jiff::Timestamp::from_millisecond(ts)
+        .ok()?
+        .to_zoned(tz.clone());
+    let today = jiff::Timestamp::now().to_zoned(tz).date();
+    let format = if at.date() == today {
+        "%H:%M:%S"
+    } else {
+        "%Y-%m-%d %H:%M"
+    };
+    Some(at.strftime(format).to_string())
 }
 
 /// The usual interval of a monitor: the median gap between its newest readings.
