@@ -242,6 +242,7 @@ fn PhaseChart(
     fuse_a: u16,
     #[prop(into)] x_labels: Signal<Vec<(f64, String)>>,
     testid: &'static str,
+    phases: usize,
 ) -> impl IntoView {
     let i18n = use_i18n();
     const W: f64 = 600.0;
@@ -297,8 +298,9 @@ fn PhaseChart(
                     <text x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{format!("{v:.0}")}</text>
                 </g>
             }).collect_view()}
-            {move || x_labels.get().into_iter().map(|(f, label)| view! {
-                <text class="axis" x=x(f) y=H - 6.0 text-anchor="middle">{label}</text>
+            {move || x_labels.get().into_iter().map(|(f, label)| {
+                let anchor = if f < 0.05 { "start" } else if f > 0.95 { "end" } else { "middle" };
+                view! { <text class="axis" x=x(f) y=H - 4.0 text-anchor=anchor>{label}</text> }
             }).collect_view()}
             <line class="fuse" x1=LEFT x2=W - 8.0 y1=move || y(fuse) y2=move || y(fuse) data-testid="fuse-line" />
             <text class="fuse-label" x=W - 10.0 y=move || y(fuse) - 5.0 text-anchor="end">
@@ -306,6 +308,10 @@ fn PhaseChart(
             </text>
             {(0..3).map(|p| view! { <polyline class=format!("phase l{}", p + 1) points=move || line(p) data-testid=format!("line-l{}", p + 1) /> }).collect_view()}
         </svg>
+        <ul class="legend">
+            {(0..phases).map(|p| view! { <li class=format!("l{}", p + 1)>{PHASES[p]}</li> }).collect_view()}
+            <li class="fuse">{move || i18n.t_with("live.fuse_line", &[("amps", &fuse_a.to_string())])}</li>
+        </ul>
     }
 }
 
@@ -468,11 +474,7 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
                 {move || view! { <StatusBadge status=status() last=last_time() /> }}
             </div>
             <p class="muted">{format!("{} · ", monitor.name)}{t!(i18n, "live.window")}</p>
-            <PhaseChart series fuse_a=main_fuse_a x_labels testid="live-graph" />
-            <ul class="legend">
-                {(0..phases).map(|p| view! { <li class=format!("l{}", p + 1)>{PHASES[p]}</li> }).collect_view()}
-                <li class="fuse">{move || i18n.t_with("live.fuse_line", &[("amps", &main_fuse_a.to_string())])}</li>
-            </ul>
+            <PhaseChart series fuse_a=main_fuse_a x_labels testid="live-graph" phases />
             <dl class="phase-numbers">
                 {(0..phases)
                     .map(|p| {
@@ -546,35 +548,20 @@ fn HistoryView(history: History) -> impl IntoView {
     let view_name = history.view.as_str();
     let link =
         move |view: &str, date: &str| format!("/monitors/{id}/history?view={view}&date={date}");
-    let span = (
-        history.buckets.first().map(|b| b.start).unwrap_or(0),
-        history.buckets.last().map(|b| b.start).unwrap_or(1),
-    );
-    let width = (span.1 - span.0).max(1) as f64;
+    let width = (history.to_ms - history.from_ms).max(1) as f64;
     let mut series: [Vec<(f64, f64)>; 3] = Default::default();
+    let mut phases = 1;
     for b in &history.buckets {
-        let f = (b.start - span.0) as f64 / width;
+        let f = (b.start - history.from_ms) as f64 / width;
+        phases = phases.max(b.phases.iter().filter(|p| p.is_some()).count());
         for (p, stats) in b.phases.iter().enumerate() {
             if let Some(s) = stats {
                 series[p].push((f, s.mean));
             }
         }
     }
-    let label = |local: &str, view: HistoryView| match view {
-        HistoryView::Day => local.get(11..16).unwrap_or_default().to_string(),
-        HistoryView::Week | HistoryView::Month => local.get(5..10).unwrap_or_default().to_string(),
-        HistoryView::Year => local.get(0..7).unwrap_or_default().to_string(),
-    };
     let n = history.buckets.len();
-    let x_labels: Vec<(f64, String)> = (0..n.min(5))
-        .map(|k| {
-            let b = &history.buckets[(k * (n - 1) / 4).min(n - 1)];
-            (
-                (b.start - span.0) as f64 / width,
-                label(&b.local, history.view),
-            )
-        })
-        .collect();
+    let x_labels = history.ticks.clone();
     let csv = format!(
         "/api/v1/monitors/{id}/history.csv?view={view_name}&date={}",
         history.from
@@ -616,14 +603,15 @@ fn HistoryView(history: History) -> impl IntoView {
         } else {
             view! {
                 <section class="card">
-                    <PhaseChart series=Signal::stored(series) fuse_a=history.main_fuse_a x_labels=Signal::stored(x_labels) testid="history-graph" />
+                    <PhaseChart series=Signal::stored(series) fuse_a=history.main_fuse_a x_labels=Signal::stored(x_labels) testid="history-graph" phases />
                     <p class="muted">{t!(i18n, "history.mean_hint")}</p>
                 </section>
             }
                 .into_any()
         }}
         {show_table.then(|| view! {
-            <table class="card table">
+            <div class="card table-wrap">
+            <table class="table">
                 <thead>
                     <tr>
                         <th>{t!(i18n, "history.day")}</th>
@@ -648,6 +636,7 @@ fn HistoryView(history: History) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            </div>
         })}
     }
 }

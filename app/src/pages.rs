@@ -292,6 +292,7 @@ pub fn SitePage() -> impl IntoView {
                                     {t!(i18n, "site.edit")}
                                 </A>
                             </div>
+                            <crate::monitors::LivePanel live />
                             <dl class="facts-grid card">
                                 <div>
                                     <dt>{t!(i18n, "site.main_fuse")}</dt>
@@ -306,7 +307,6 @@ pub fn SitePage() -> impl IntoView {
                                     <dd>{site.time_zone.clone()}</dd>
                                 </div>
                             </dl>
-                            <crate::monitors::LivePanel live />
                         }
                             .into_any()
                     }

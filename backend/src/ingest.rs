@@ -8,7 +8,7 @@ use model::monitor::LivePoint;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{MonitorRepo, StoreError, WriteJob};
-use crate::live::Hub;
+use crate::live::{Framed, Hub};
 
 /// Most readings one transaction takes; more wait for the next.
 const MAX_GROUP_READINGS: usize = 50_000;
@@ -50,7 +50,9 @@ impl Ingestor {
                             if let Ok(points) = &result
                                 && !points.is_empty()
                             {
-                                hub.publish(job.monitor_id, points.as_slice().into());
+                                let framed: Vec<Framed> =
+                                    points.iter().copied().map(Framed::new).collect();
+                                hub.publish(job.monitor_id, framed.into());
                             }
                             let _ = reply.send(result);
                         }

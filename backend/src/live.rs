@@ -5,13 +5,31 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use model::monitor::LivePoint;
 use tokio::sync::broadcast;
 
 /// Batches a slow viewer may fall behind before it re-reads from the database.
 const CAPACITY: usize = 256;
 
-pub type Points = Arc<[LivePoint]>;
+/// A reading and its Server-Sent Event, framed once for every viewer.
+#[derive(Debug, Clone)]
+pub struct Framed {
+    pub point: LivePoint,
+    pub event: Bytes,
+}
+
+impl Framed {
+    pub fn new(point: LivePoint) -> Self {
+        let data = serde_json::to_string(&point).unwrap_or_default();
+        Self {
+            point,
+            event: Bytes::from(format!("id: {}\ndata: {data}\n\n", point.seq)),
+        }
+    }
+}
+
+pub type Points = Arc<[Framed]>;
 
 #[derive(Default)]
 pub struct Hub {

@@ -314,7 +314,11 @@ pub async fn history(
         }
         before = Some(agg);
     }
+    let ticks = ticks(view, first, end, &tz, from, to);
     Ok(History {
+        from_ms: from,
+        to_ms: to,
+        ticks,
         monitor_id,
         monitor_name: record.monitor.name,
         view,
@@ -328,6 +332,60 @@ pub async fn history(
         buckets,
         main_fuse_a: record.main_fuse_a,
     })
+}
+
+/// Axis labels for a span: every 6 hours of a day, every day of a week, weekly in a month,
+/// quarterly in a year; in local time.
+fn ticks(
+    view: HistoryView,
+    first: Date,
+    end: Date,
+    tz: &TimeZone,
+    from: i64,
+    to: i64,
+) -> Vec<(f64, String)> {
+    let at = |d: jiff::civil::DateTime| {
+        d.to_zoned(tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .ok()
+    };
+    let midnight = first.to_datetime(jiff::civil::Time::midnight());
+    let points: Vec<(jiff::civil::DateTime, String)> = match view {
+        HistoryView::Day => (0..=4)
+            .filter_map(|k| {
+                let t = midnight.checked_add((6 * k).hours()).ok()?;
+                Some((t, format!("{:02}:00", (6 * k) % 24)))
+            })
+            .collect(),
+        HistoryView::Week | HistoryView::Month => {
+            let step = if view == HistoryView::Week { 1 } else { 7 };
+            (0..)
+                .map(|k| first.checked_add((k * step).days()))
+                .take_while(|d| d.as_ref().is_ok_and(|d| *d <= end))
+                .filter_map(|d| d.ok())
+                .map(|d| {
+                    (
+                        d.to_datetime(jiff::civil::Time::midnight()),
+                        d.strftime("%m-%d").to_string(),
+                    )
+                })
+                .collect()
+        }
+        HistoryView::Year => (0..=4)
+            .filter_map(|k| {
+                let d = first.checked_add((3 * k).months()).ok()?;
+                Some((
+                    d.to_datetime(jiff::civil::Time::midnight()),
+                    d.strftime("%Y-%m").to_string(),
+                ))
+            })
+            .collect(),
+    };
+    let span = (to - from).max(1) as f64;
+    points
+        .into_iter()
+        .filter_map(|(t, label)| Some(((at(t)? - from) as f64 / span, label)))
+        .collect()
 }
 
 /// The history as CSV (RFC 4180, `.` decimals, one row per bucket, local and UTC times).
@@ -376,6 +434,20 @@ mod tests {
     fn spans(#[case] view: HistoryView, #[case] date: &str, #[case] from: &str, #[case] to: &str) {
         let (f, t) = span(view, date.parse().unwrap()).unwrap();
         assert_eq!((f.to_string().as_str(), t.to_string().as_str()), (from, to));
+    }
+
+    #[test]
+    fn a_day_has_ticks_every_six_hours_even_on_the_dst_day() {
+        let tz = TimeZone::get("Europe/Stockholm").unwrap();
+        let first: Date = "2026-03-29".parse().unwrap();
+        let (_, end) = span(HistoryView::Day, first).unwrap();
+        let ms = |d: Date| d.to_zoned(tz.clone()).unwrap().timestamp().as_millisecond();
+        let t = ticks(HistoryView::Day, first, end, &tz, ms(first), ms(end));
+        let labels: Vec<&str> = t.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["00:00", "06:00", "12:00", "18:00", "00:00"]);
+        // 23 hours: 06:00 local is 5 hours into the day.
+        assert!((t[1].0 - 5.0 / 23.0).abs() < 1e-9, "{t:?}");
+        assert_eq!(t[4].0, 1.0);
     }
 
     #[test]

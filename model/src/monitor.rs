@@ -299,6 +299,11 @@ pub struct History {
     /// The span before and after this one (their first days), for paging.
     pub previous: String,
     pub next: String,
+    /// The span in ms UTC: [from_ms, to_ms).
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Axis labels in the site's local time: (fraction of the span, label).
+    pub ticks: Vec<(f64, String)>,
     pub buckets: Vec<HistoryBucket>,
     pub import_kwh: f64,
     pub export_kwh: f64,

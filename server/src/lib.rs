@@ -122,6 +122,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         let services = services.clone();
         move || provide_context(services.clone())
     };
+    let live = monitors::live_routes().layer(sessions.clone());
     let routes = generate_route_list(App);
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -141,6 +142,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         // The default predicate leaves small bodies, images and event streams alone.
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .merge(live)
         .with_state(state.clone());
     Ok(Ampwise { router, state })
 }
@@ -219,6 +221,12 @@ pub async fn serve(
         }
     });
     tracing::info!(addr = %listener.local_addr()?, "Ampwise is listening");
+    // No Nagle delay: live events are small writes that must go out at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         ampwise

@@ -7,19 +7,18 @@ use std::time::Duration;
 
 use app::api::ssr::ACCOUNT_KEY;
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use backend::live::Framed;
 use backend::monitors::{self, DeviceRefusal};
 use backend::readings::{MAX_BODY_BYTES, MAX_READINGS_PER_REQUEST, Rejection};
 use backend::{Error, Services};
-use futures_util::Stream;
 use model::Account;
-use model::monitor::{HistoryView, LIVE_WINDOW_MS, LivePoint};
+use model::monitor::{HistoryView, LIVE_WINDOW_MS};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tower_sessions::Session;
@@ -37,8 +36,13 @@ pub fn routes() -> Router<AppState> {
             post(|state, path, headers, body| ingest(state, path, headers, body, true)),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .route("/api/v1/monitors/{id}/live", get(live))
         .route("/api/v1/monitors/{id}/history.csv", get(history_csv))
+}
+
+/// The live stream, kept apart from the router's tracing, compression and timeout layers: with
+/// thousands of viewers every event passes through whatever wraps the body.
+pub fn live_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/monitors/{id}/live", get(live))
 }
 
 fn json_error(status: StatusCode, rejection: &Rejection) -> Response {
@@ -207,51 +211,54 @@ async fn live(
         pending: VecDeque::new(),
         last_sent: resume_from,
         needs_catch_up: true,
+        keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE_EVERY)),
     };
+    tracing::debug!(monitor = id, after = resume_from, "live stream opened");
     let shutdown = state.shutdown.clone();
     let events = futures_util::stream::unfold(stream, |mut s| async move {
-        let point = s.next().await?;
-        Some((point, s))
+        let event = s.next().await?;
+        Some((Ok::<_, Infallible>(event), s))
     });
     let events = futures_util::StreamExt::take_until(
         events,
         Box::pin(async move { shutdown.cancelled_owned().await }),
     );
-    let mut response = Sse::new(as_events(events))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response();
-    response
-        .headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(events),
+    )
+        .into_response()
 }
 
-fn as_events(
-    points: impl Stream<Item = LivePoint> + Send + 'static,
-) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    futures_util::StreamExt::map(points, |p| {
-        let data = serde_json::to_string(&p).unwrap_or_default();
-        Ok(Event::default().id(p.seq.to_string()).data(data))
-    })
-}
+/// A comment line that keeps idle connections (and proxies) from timing out.
+const KEEP_ALIVE: &[u8] = b":\n\n";
+const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 
+/// The events of one viewer: readings after `last_sent`, from the database when catching up,
+/// then as the hub publishes them (framed once for all viewers).
 struct LiveStream {
     services: Services,
     monitor_id: i64,
     receiver: broadcast::Receiver<backend::live::Points>,
-    pending: VecDeque<LivePoint>,
+    pending: VecDeque<Framed>,
     last_sent: i64,
     needs_catch_up: bool,
+    /// One timer per stream, re-armed when it fires (not one per event).
+    keep_alive: std::pin::Pin<Box<tokio::time::Sleep>>,
 }
 
 impl LiveStream {
-    /// The next reading after `last_sent`; `None` ends the stream.
-    async fn next(&mut self) -> Option<LivePoint> {
+    /// The next event; `None` ends the stream.
+    async fn next(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(point) = self.pending.pop_front() {
-                if point.seq > self.last_sent {
-                    self.last_sent = point.seq;
-                    return Some(point);
+            if let Some(framed) = self.pending.pop_front() {
+                if framed.point.seq > self.last_sent {
+                    self.last_sent = framed.point.seq;
+                    return Some(framed.event);
                 }
                 continue;
             }
@@ -265,7 +272,7 @@ impl LiveStream {
                 {
                     Ok(points) => {
                         self.needs_catch_up = points.len() as i64 == CATCH_UP_LIMIT;
-                        self.pending.extend(points);
+                        self.pending.extend(points.into_iter().map(Framed::new));
                         continue;
                     }
                     Err(e) => {
@@ -274,8 +281,17 @@ impl LiveStream {
                     }
                 }
             }
-            match self.receiver.recv().await {
-                Ok(points) => self.pending.extend(points.iter().copied()),
+            let received = tokio::select! {
+                biased;
+                received = self.receiver.recv() => received,
+                () = &mut self.keep_alive => {
+                    let next = tokio::time::Instant::now() + KEEP_ALIVE_EVERY;
+                    self.keep_alive.as_mut().reset(next);
+                    return Some(Bytes::from_static(KEEP_ALIVE));
+                }
+            };
+            match received {
+                Ok(points) => self.pending.extend(points.iter().cloned()),
                 // Fell behind the channel: read what was missed from the database.
                 Err(broadcast::error::RecvError::Lagged(_)) => self.needs_catch_up = true,
                 Err(broadcast::error::RecvError::Closed) => return None,

@@ -129,6 +129,29 @@ impl Server {
         })
     }
 
+    /// CPU seconds the server process has used (user + system).
+    fn cpu_s(&self) -> f64 {
+        let Some(pid) = self.child.id() else {
+            return 0.0;
+        };
+        cpu_of(&format!("/proc/{pid}/stat"))
+    }
+
+    /// Of which in the kernel (system time).
+    fn sys_s(&self) -> f64 {
+        let Some(pid) = self.child.id() else {
+            return 0.0;
+        };
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after = text.rsplit(')').next().unwrap_or_default();
+        after
+            .split_whitespace()
+            .nth(12)
+            .and_then(|t| t.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 100.0
+    }
+
     fn rss_kib(&self) -> u64 {
         let Some(pid) = self.child.id() else { return 0 };
         std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -216,6 +239,21 @@ impl Server {
         }
         Ok(body["stored"].as_u64().unwrap_or(0))
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn cpu_of(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    let after = text.rsplit(')').next().unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -343,48 +381,84 @@ async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
     let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
     let (connected_tx, mut connected_rx) = tokio::sync::mpsc::channel::<()>(viewers);
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(viewers);
-    let url = format!("{}/api/v1/monitors/{monitor}/live", server.base);
+    let addr = server.base.trim_start_matches("http://").to_string();
     for _ in 0..viewers {
-        let client = reqwest::Client::new();
-        let (url, cookie) = (url.clone(), server.cookie.clone());
+        let (addr, cookie) = (addr.clone(), server.cookie.clone());
+        let path = format!("/api/v1/monitors/{monitor}/live");
         let (sent, latencies) = (sent.clone(), latencies.clone());
         let (connected, done) = (connected_tx.clone(), done_tx.clone());
         tokio::spawn(async move {
-            let response = match client.get(&url).header("cookie", cookie).send().await {
-                Ok(r) if r.status().is_success() => r,
-                other => {
-                    eprintln!("viewer could not connect: {other:?}");
-                    return;
-                }
+            // A minimal HTTP/1.1 client on a raw socket: the viewers share the two cores with
+            // the server, so they do as little as a browser's network thread would.
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let Ok(mut socket) = tokio::net::TcpStream::connect(&addr).await else {
+                eprintln!("viewer could not connect");
+                return;
             };
-            let _ = connected.send(()).await;
-            let mut stream = response.bytes_stream();
-            let mut buffer = String::new();
-            let mut got = 0;
-            while let Some(Ok(chunk)) = stream.next().await {
+            let _ = socket.set_nodelay(true);
+            let request = format!(
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
+            );
+            if socket.write_all(request.as_bytes()).await.is_err() {
+                return;
+            }
+            let mut buffer = vec![0u8; 16 * 1024];
+            let mut arrivals: Vec<(i64, Instant)> = Vec::with_capacity(readings);
+            let mut headers_seen = false;
+            let mut carry = Vec::new();
+            while arrivals.len() < readings {
+                let n = match socket.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
                 let arrived = Instant::now();
-                buffer.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(end) = buffer.find("\n\n") {
-                    let block: String = buffer.drain(..end + 2).collect();
-                    let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) else {
-                        continue;
-                    };
-                    let Ok(point) = serde_json::from_str::<serde_json::Value>(data.trim()) else {
-                        continue;
-                    };
-                    let ts = point["ts"].as_i64().unwrap_or_default();
-                    if let Some(at) = sent.lock().unwrap().get(&ts) {
-                        latencies
-                            .lock()
-                            .unwrap()
-                            .push(arrived.duration_since(*at).as_secs_f64() * 1000.0);
+                carry.extend_from_slice(&buffer[..n]);
+                if !headers_seen {
+                    if !carry.starts_with(b"HTTP/1.1 200") {
+                        eprintln!(
+                            "viewer refused: {}",
+                            String::from_utf8_lossy(&carry[..carry.len().min(80)])
+                        );
+                        return;
                     }
-                    got += 1;
+                    headers_seen = true;
+                    let _ = connected.send(()).await;
                 }
-                if got >= readings {
-                    break;
+                // Every complete `"ts":<digits>` in what has arrived.
+                let mut consumed = 0;
+                let text = &carry[..];
+                let mut at = 0;
+                while let Some(pos) = find(&text[at..], b"\"ts\":") {
+                    let start = at + pos + 5;
+                    let digits = text[start..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_digit())
+                        .count();
+                    if start + digits >= text.len() {
+                        break; // the number may continue in the next read
+                    }
+                    if let Ok(ts) = std::str::from_utf8(&text[start..start + digits])
+                        .unwrap_or("")
+                        .parse()
+                    {
+                        arrivals.push((ts, arrived));
+                    }
+                    at = start + digits;
+                    consumed = at;
+                }
+                carry.drain(..consumed);
+                if carry.len() > 64 * 1024 {
+                    carry.clear();
                 }
             }
+            let sent = sent.lock().unwrap().clone();
+            let mut mine: Vec<f64> = arrivals
+                .into_iter()
+                .filter_map(|(ts, at)| {
+                    Some(at.duration_since(*sent.get(&ts)?).as_secs_f64() * 1000.0)
+                })
+                .collect();
+            latencies.lock().unwrap().append(&mut mine);
             let _ = done.send(()).await;
         });
     }
@@ -396,6 +470,8 @@ async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
         }
     }
     let connected_rss = server.rss_kib();
+    let (server_cpu, own_cpu) = (server.cpu_s(), cpu_of("/proc/self/stat"));
+    let server_sys = server.sys_s();
     let start = now_ms() - 10 * 60_000;
     for k in 0..readings {
         let ts = start + k as i64 * 1000;
@@ -414,10 +490,13 @@ async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
             _ = &mut deadline => break,
         }
     }
+    let server_cpu = server.cpu_s() - server_cpu;
+    let server_sys = server.sys_s() - server_sys;
+    let own_cpu = cpu_of("/proc/self/stat") - own_cpu;
     let mut all = latencies.lock().unwrap().clone();
     all.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS {} MiB idle → {} MiB with viewers",
+        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS {} MiB idle → {} MiB with viewers; CPU while posting: server {server_cpu:.1} s ({server_sys:.1} s in the kernel), viewers {own_cpu:.1} s",
         all.len(),
         viewers * readings,
         percentile(&all, 50.0),
@@ -505,8 +584,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if matches!(what.as_str(), "sse" | "all") {
+        let only: Option<usize> = std::env::args().nth(2).and_then(|v| v.parse().ok());
         for (viewers, readings) in [(1, 100), (100, 100), (5000, 50)] {
-            sse(viewers, readings).await?;
+            if only.is_none_or(|v| v == viewers) {
+                sse(viewers, readings).await?;
+            }
         }
     }
     if matches!(what.as_str(), "history" | "all") {
