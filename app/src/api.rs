@@ -328,3 +328,18 @@ pub async fn monitor_history(
     })
     .await
 }
+
+/// The live panel for the overview: only when the account has exactly one site (a household);
+/// with several, each site's page has its own.
+#[server(prefix = "/api", endpoint = "overview_live")]
+pub async fn overview_live() -> Result<Option<LiveSnapshot>, AppError> {
+    handle(async {
+        let services = services()?;
+        let actor = require_account().await?;
+        match backend::sites::list(&services, &actor).await?.as_slice() {
+            [only] => Ok(backend::monitors::snapshot(&services, &actor, only.id).await?),
+            _ => Ok(None),
+        }
+    })
+    .await
+}

@@ -219,6 +219,7 @@ fn SiteCard(site: SiteSummary) -> impl IntoView {
 pub fn OverviewPage() -> impl IntoView {
     let i18n = use_i18n();
     let sites = Resource::new(|| (), |_| api::list_sites());
+    let live = Resource::new(|| (), |_| api::overview_live());
     view! {
         <Title text=move || i18n.t("nav.overview") />
         <div class="page-head">
@@ -241,7 +242,12 @@ pub fn OverviewPage() -> impl IntoView {
                             .into_any()
                     }
                     Ok(list) => {
+                        let live = match live.await {
+                            Ok(Some(snapshot)) => Some(view! { <crate::monitors::LivePanel live=Ok(Some(snapshot)) /> }),
+                            _ => None,
+                        };
                         view! {
+                            {live}
                             <ul class="site-grid">
                                 {list.into_iter().map(|site| view! { <SiteCard site /> }).collect_view()}
                             </ul>

@@ -64,6 +64,10 @@ test('an installer adds a monitor, a device posts with its token, and the live g
   await expect(live.getByTestId('headroom-l1')).toHaveText('headroom 2.7 A');
   await expect(line).not.toHaveAttribute('points', before!);
 
+  // A household with one site sees the same live panel on the overview.
+  await open(page, `${base}/`);
+  await expect(page.getByTestId('live-panel').getByTestId('current-l1')).toHaveText('17.3 A');
+
   // A wrong token changes nothing on the page.
   const refused = await request.post(url, {
     headers: { ...headers, Authorization: 'Bearer amp_wrong' },
@@ -73,7 +77,7 @@ test('an installer adds a monitor, a device posts with its token, and the live g
   expect((await refused.json()).error).toContain('not monitor');
 
   // History of the day has the readings; CSV is one click away.
-  await live.getByRole('link', { name: 'History' }).click();
+  await page.getByTestId('live-panel').getByRole('link', { name: 'History' }).click();
   await expect(page.getByTestId('history-graph')).toBeVisible();
   await expect(page.getByTestId('csv-link')).toHaveAttribute('href', new RegExp(`/api/v1/monitors/${monitorId}/history.csv\\?view=day`));
 });

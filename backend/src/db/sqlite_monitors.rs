@@ -100,6 +100,8 @@ impl SqliteRepo {
 /// Columns of one reading row; 14 binds each, so a statement stays far below SQLite's limit of
 /// 32,766 variables.
 const ROWS_PER_INSERT: usize = 1000;
+/// Rollup rows per upsert: 20 binds each.
+const ROLLUPS_PER_UPSERT: usize = 800;
 
 #[derive(FromRow)]
 struct RollupRow {
@@ -154,11 +156,11 @@ impl RollupRow {
 
 /// Merges a batch's aggregate into the stored row: the same arithmetic as [`Agg::merge`].
 /// SQLite's two-argument min/max return NULL when either side is NULL, hence the coalesces.
-const UPSERT_ROLLUP: &str = "
+const INSERT_ROLLUPS: &str = "
     INSERT INTO rollups (monitor_id, period, start, n, ts_min, ts_max,
         i1_min, i1_max, i1_sum, i2_min, i2_max, i2_sum, i3_min, i3_max, i3_sum,
-        p_sum, import_min, import_max, export_min, export_max)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        p_sum, import_min, import_max, export_min, export_max) ";
+const MERGE_ROLLUPS: &str = "
     ON CONFLICT (monitor_id, period, start) DO UPDATE SET
         n = n + excluded.n,
         ts_min = min(ts_min, excluded.ts_min),
@@ -230,28 +232,31 @@ async fn store_job(
         .readings
         .iter()
         .filter(|r| new_ts.contains(&r.ts) && seen.insert(r.ts));
-    for ((resolution, start), agg) in aggregate(&job.tz, fresh) {
-        let [c1, c2, c3] = agg.current;
-        let mut q = sqlx::query(UPSERT_ROLLUP)
-            .bind(job.monitor_id)
-            .bind(resolution.code())
-            .bind(start)
-            .bind(agg.n)
-            .bind(agg.ts_min)
-            .bind(agg.ts_max);
-        for c in [c1, c2, c3] {
-            q = q
-                .bind(c.map(|c| c.0))
-                .bind(c.map(|c| c.1))
-                .bind(c.map(|c| c.2));
-        }
-        q.bind(agg.p_sum)
-            .bind(agg.import.map(|e| e.0))
-            .bind(agg.import.map(|e| e.1))
-            .bind(agg.export.map(|e| e.0))
-            .bind(agg.export.map(|e| e.1))
-            .execute(&mut *conn)
-            .await?;
+    let buckets: Vec<_> = aggregate(&job.tz, fresh).into_iter().collect();
+    // Many buckets per statement: a sparse backfill (one reading a minute) makes one minute
+    // bucket per reading.
+    for chunk in buckets.chunks(ROLLUPS_PER_UPSERT) {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(INSERT_ROLLUPS);
+        query.push_values(chunk, |mut row, ((resolution, start), agg)| {
+            row.push_bind(job.monitor_id)
+                .push_bind(resolution.code())
+                .push_bind(*start)
+                .push_bind(agg.n)
+                .push_bind(agg.ts_min)
+                .push_bind(agg.ts_max);
+            for c in agg.current {
+                row.push_bind(c.map(|c| c.0))
+                    .push_bind(c.map(|c| c.1))
+                    .push_bind(c.map(|c| c.2));
+            }
+            row.push_bind(agg.p_sum)
+                .push_bind(agg.import.map(|e| e.0))
+                .push_bind(agg.import.map(|e| e.1))
+                .push_bind(agg.export.map(|e| e.0))
+                .push_bind(agg.export.map(|e| e.1));
+        });
+        query.push(MERGE_ROLLUPS);
+        query.build().execute(&mut *conn).await?;
     }
     let newest = inserted.iter().map(|p| p.ts).max();
     sqlx::query("UPDATE monitors SET last_ts = max(coalesce(last_ts, ?1), ?1) WHERE id = ?2")
