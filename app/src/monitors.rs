@@ -572,7 +572,13 @@ fn HistoryView(history: History) -> impl IntoView {
         <div class="page-head">
             <div>
                 <h1>{t!(i18n, "history.title")}</h1>
-                <p class="muted">{format!("{} · {} – {}", history.monitor_name, history.from, history.to)}</p>
+                <p class="muted" data-testid="history-span">
+                    {if history.from == history.last_day {
+                        format!("{} · {}", history.monitor_name, history.from)
+                    } else {
+                        format!("{} · {} – {}", history.monitor_name, history.from, history.last_day)
+                    }}
+                </p>
             </div>
             <a class="btn btn-secondary" href=csv download data-testid="csv-link">{t!(i18n, "history.csv")}</a>
         </div>

@@ -325,6 +325,7 @@ pub async fn history(
         resolution,
         from: first.to_string(),
         to: end.to_string(),
+        last_day: end.yesterday().map_err(invalid)?.to_string(),
         previous: previous.to_string(),
         next: end.to_string(),
         import_kwh: buckets.iter().map(|b| b.import_kwh).sum(),

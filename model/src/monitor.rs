@@ -296,6 +296,8 @@ pub struct History {
     pub from: String,
     /// The day after the span, `YYYY-MM-DD`.
     pub to: String,
+    /// The span's last day, `YYYY-MM-DD`.
+    pub last_day: String,
     /// The span before and after this one (their first days), for paging.
     pub previous: String,
     pub next: String,
