@@ -21,7 +21,7 @@ pub mod telegram;
 
 use std::sync::Arc;
 
-pub use db::{Database, MonitorRepo, Repo, StoreError};
+pub use db::{Database, DeviceRecord, MonitorRepo, Repo, StoreError};
 pub use error::Error;
 
 /// Everything a request handler needs, cheap to clone.

@@ -64,6 +64,20 @@ fn reading(ts: i64, i: [f64; 3], import: f64) -> Reading {
     }
 }
 
+impl World {
+    /// Registers a monitor on Anna's site: its token and what a device request resolves to.
+    async fn device(&self, name: &str) -> (model::monitor::DeviceToken, backend::DeviceRecord) {
+        let token = monitors::create(&self.s, &self.anna, &monitor_input(self.site, name))
+            .await
+            .unwrap();
+        let device = monitors::authorize(&self.s, token.monitor_id, Some(&token.token))
+            .await
+            .unwrap()
+            .unwrap();
+        (token, device)
+    }
+}
+
 fn minutes_ago(m: i64) -> i64 {
     // Whole minutes, so the test's readings fall in predictable buckets.
     (monitors::now_ms() / 60_000 - m) * 60_000
@@ -141,13 +155,7 @@ async fn a_token_speaks_for_its_own_monitor_only_and_rotating_retires_it() {
 #[tokio::test]
 async fn readings_are_stored_once_in_any_order_and_rolled_up() {
     let w = world().await;
-    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
-        .await
-        .unwrap();
-    let device = monitors::authorize(&w.s, token.monitor_id, Some(&token.token))
-        .await
-        .unwrap()
-        .unwrap();
+    let (token, device) = w.device("Mains").await;
     let t = minutes_ago(10);
     let batch = vec![
         reading(t + 20_000, [12.0, 2.0, -3.0], 100.2),
@@ -200,13 +208,7 @@ async fn readings_are_stored_once_in_any_order_and_rolled_up() {
 #[tokio::test]
 async fn concurrent_requests_are_all_stored_and_published_after_commit() {
     let w = world().await;
-    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
-        .await
-        .unwrap();
-    let device = monitors::authorize(&w.s, token.monitor_id, Some(&token.token))
-        .await
-        .unwrap()
-        .unwrap();
+    let (token, device) = w.device("Mains").await;
     let mut live = w.s.hub.subscribe(token.monitor_id);
     let t = minutes_ago(30);
     let tasks: Vec<_> = (0..20)
@@ -279,13 +281,7 @@ async fn nobody_reaches_a_monitor_on_a_site_that_is_not_theirs() {
 #[tokio::test]
 async fn raw_readings_past_retention_are_pruned_but_rollups_stay() {
     let w = world().await;
-    let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
-        .await
-        .unwrap();
-    let device = monitors::authorize(&w.s, token.monitor_id, Some(&token.token))
-        .await
-        .unwrap()
-        .unwrap();
+    let (token, device) = w.device("Mains").await;
     let day = 86_400_000;
     let old = minutes_ago(0) - 6 * day;
     monitors::ingest(&w.s, &device, vec![reading(old, [4.0; 3], 1.0)])

@@ -160,13 +160,17 @@ async fn account(services: &Services, session: &Session) -> Result<Option<Accoun
 
 /// Who may read the monitor: a signed-in account that may work on its site.
 #[allow(clippy::result_large_err)]
-async fn viewer(state: &AppState, session: &Session, raw_id: &str) -> Result<i64, Response> {
+async fn viewer(
+    state: &AppState,
+    session: &Session,
+    raw_id: &str,
+) -> Result<(Account, i64), Response> {
     let id = monitor_id(raw_id)?;
     let Some(actor) = account(&state.services, session).await.map_err(internal)? else {
         return Err(refuse(StatusCode::UNAUTHORIZED, "log in first"));
     };
     match monitors::get(&state.services, &actor, id).await {
-        Ok(_) => Ok(id),
+        Ok(_) => Ok((actor, id)),
         Err(Error::NotFound | Error::Forbidden) => {
             Err(refuse(StatusCode::NOT_FOUND, format!("no monitor {id}")))
         }
@@ -192,7 +196,7 @@ async fn live(
     Query(query): Query<LiveQuery>,
 ) -> Response {
     let id = match viewer(&state, &session, &raw_id).await {
-        Ok(id) => id,
+        Ok((_, id)) => id,
         Err(response) => return response,
     };
     let resume_from = headers
@@ -313,8 +317,8 @@ async fn history_csv(
     session: Session,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    let id = match viewer(&state, &session, &raw_id).await {
-        Ok(id) => id,
+    let (actor, id) = match viewer(&state, &session, &raw_id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let view_name = query.view.as_deref().unwrap_or("day");
@@ -323,9 +327,6 @@ async fn history_csv(
             StatusCode::BAD_REQUEST,
             format!("view {view_name:?}: use day, week, month or year"),
         );
-    };
-    let Some(actor) = account(&state.services, &session).await.ok().flatten() else {
-        return refuse(StatusCode::UNAUTHORIZED, "log in first");
     };
     let history =
         match monitors::history(&state.services, &actor, id, view, query.date.as_deref()).await {

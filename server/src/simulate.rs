@@ -57,14 +57,21 @@ pub struct ExtraLoad {
     pub current_a: [f64; 3],
 }
 
+/// One reading of the JSON ingest API, as a device sends it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WireReading {
+    pub ts: String,
+    pub current_a: [f64; 3],
+    pub voltage_v: [f64; 3],
+    pub power_w: [f64; 3],
+    pub import_kwh: f64,
+    pub export_kwh: f64,
+}
+
+/// A request body of the JSON ingest API.
 #[derive(Serialize)]
-struct WireReading {
-    ts: String,
-    current_a: [f64; 3],
-    voltage_v: [f64; 3],
-    power_w: [f64; 3],
-    import_kwh: f64,
-    export_kwh: f64,
+pub struct Batch<'a> {
+    pub readings: &'a [WireReading],
 }
 
 /// The simulated household. Deterministic for a seed and a sequence of times.
@@ -172,11 +179,6 @@ impl Household {
             export_kwh: 0.0,
         }
     }
-}
-
-#[derive(Serialize)]
-struct Batch<'a> {
-    readings: &'a [WireReading],
 }
 
 /// Most readings held back while the server cannot be reached.

@@ -373,6 +373,52 @@ impl Running {
         req.send().await.unwrap()
     }
 
+    /// The session cookie (`name=value`) of a server-function reply.
+    fn cookie_of(reply: &reqwest::Response) -> String {
+        reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(server::SESSION_COOKIE))
+            .expect("a session cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Anna signs up and registers a monitor on a new site: (cookie, site, monitor, token).
+    async fn household(&self) -> (String, i64, i64, String) {
+        let form = format!(
+            "email=anna%40example.se&password={}&role=owner",
+            enc(PASSWORD)
+        );
+        let cookie = Self::cookie_of(&self.call("sign_up", None, form).await);
+        let site: i64 = self
+            .call(
+                "create_site",
+                Some(&cookie),
+                common::site_form("Villa Ek", "20"),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let form = format!(
+            "monitor[site_id]={site}&monitor[name]=Mains&monitor[phases]=3&monitor[kind]=http"
+        );
+        let device: serde_json::Value = self
+            .call("create_monitor", Some(&cookie), form)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let monitor = device["monitor_id"].as_i64().unwrap();
+        let token = device["token"].as_str().unwrap().to_string();
+        (cookie, site, monitor, token)
+    }
+
     async fn post_readings(&self, monitor: i64, token: &str, times: &[i64]) {
         let reply = self
             .client
@@ -442,51 +488,8 @@ impl Events {
 #[tokio::test]
 async fn the_live_stream_resumes_after_a_dropped_connection_without_gaps_or_duplicates() {
     let server = Running::start().await;
-    let reply = server
-        .call(
-            "sign_up",
-            None,
-            format!(
-                "email=anna%40example.se&password={}&role=owner",
-                enc(PASSWORD)
-            ),
-        )
-        .await;
-    let cookie = reply
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(server::SESSION_COOKIE))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let site: i64 = server
-        .call(
-            "create_site",
-            Some(&cookie),
-            common::site_form("Villa Ek", "20"),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let device: serde_json::Value = server
-        .call(
-            "create_monitor",
-            Some(&cookie),
-            format!(
-                "monitor[site_id]={site}&monitor[name]=Mains&monitor[phases]=3&monitor[kind]=http"
-            ),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let monitor = device["monitor_id"].as_i64().unwrap();
-    let token = device["token"].as_str().unwrap();
+    let (cookie, _, monitor, token) = server.household().await;
+    let token = token.as_str();
     let live = format!("{}/api/v1/monitors/{monitor}/live", server.base);
     let open = |last_event_id: Option<i64>| {
         let mut req = server.client.get(&live).header("cookie", &cookie);
@@ -590,42 +593,7 @@ async fn acknowledged_readings_survive_a_sigkill() {
         stop: None,
         _dir: tempfile::tempdir().unwrap(),
     };
-    let form = format!(
-        "email=anna%40example.se&password={}&role=owner",
-        enc(PASSWORD)
-    );
-    let reply = server.call("sign_up", None, form.clone()).await;
-    let cookie = reply.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let site: i64 = server
-        .call(
-            "create_site",
-            Some(&cookie),
-            common::site_form("Villa Ek", "20"),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let device: serde_json::Value = server
-        .call(
-            "create_monitor",
-            Some(&cookie),
-            format!(
-                "monitor[site_id]={site}&monitor[name]=Mains&monitor[phases]=3&monitor[kind]=http"
-            ),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let monitor = device["monitor_id"].as_i64().unwrap();
-    let token = device["token"].as_str().unwrap().to_string();
+    let (_, site, monitor, token) = server.household().await;
 
     // 20 devices' worth of concurrent batches, all acknowledged, then the kill.
     let t = now_ms() - 600_000;
@@ -646,14 +614,7 @@ async fn acknowledged_readings_survive_a_sigkill() {
         _dir: tempfile::tempdir().unwrap(),
     };
     let login = format!("email=anna%40example.se&password={}", enc(PASSWORD));
-    let reply = server.call("log_in", None, login).await;
-    let cookie = reply.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = Running::cookie_of(&server.call("log_in", None, login).await);
     let live: serde_json::Value = server
         .call("site_live", Some(&cookie), format!("site_id={site}"))
         .await

@@ -18,27 +18,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
-use serde::Serialize;
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
 
-#[derive(Serialize, Clone)]
-struct WireReading {
-    ts: String,
-    current_a: [f64; 3],
-    voltage_v: [f64; 3],
-    power_w: [f64; 3],
-    import_kwh: f64,
-    export_kwh: f64,
-}
-
-#[derive(Serialize)]
-struct Batch<'a> {
-    readings: &'a [WireReading],
-}
+use server::simulate::{Batch, WireReading};
 
 fn reading(ts_ms: i64, k: i64) -> WireReading {
     let i = [
@@ -256,6 +242,25 @@ fn cpu_of(stat: &str) -> f64 {
     ticks / 100.0
 }
 
+/// Posts every batch, `concurrency` requests at a time; how many readings were stored.
+async fn post_all(
+    server: &Arc<Server>,
+    jobs: Vec<(i64, String, Vec<WireReading>)>,
+    concurrency: usize,
+) -> anyhow::Result<u64> {
+    let stored = futures_util::stream::iter(jobs)
+        .map(|(id, token, readings)| {
+            let server = server.clone();
+            async move { server.post(id, &token, &readings).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<anyhow::Result<Vec<u64>>>()?;
+    Ok(stored.into_iter().sum())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -292,18 +297,7 @@ async fn ingest(batch: usize, concurrency: usize) -> anyhow::Result<()> {
     let total: usize = jobs.iter().map(|j| j.2.len()).sum();
     let server = Arc::new(server);
     let started = Instant::now();
-    let stored: u64 = futures_util::stream::iter(jobs.clone())
-        .map(|(id, token, readings)| {
-            let server = server.clone();
-            async move { server.post(id, &token, &readings).await }
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<Vec<u64>>>()?
-        .into_iter()
-        .sum();
+    let stored = post_all(&server, jobs.clone(), concurrency).await?;
     let elapsed = started.elapsed().as_secs_f64();
     if stored as usize != total {
         bail!("stored {stored} of {total}");
@@ -529,18 +523,11 @@ async fn history() -> anyhow::Result<()> {
                 .collect()
         })
         .collect();
-    let stored: u64 = futures_util::stream::iter(batches)
-        .map(|b| {
-            let (server, token) = (server.clone(), token.clone());
-            async move { server.post(monitor, &token, &b).await }
-        })
-        .buffer_unordered(4)
-        .collect::<Vec<_>>()
-        .await
+    let jobs = batches
         .into_iter()
-        .collect::<anyhow::Result<Vec<u64>>>()?
-        .into_iter()
-        .sum();
+        .map(|b| (monitor, token.clone(), b))
+        .collect();
+    let stored = post_all(&server, jobs, 4).await?;
     let load = started.elapsed().as_secs_f64();
     println!(
         "history: loaded a year of minute readings ({stored}) in {load:.1} s ({:.0} readings/s, batches of 5000)",

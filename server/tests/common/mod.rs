@@ -85,6 +85,11 @@ impl TestApp {
         let mut req = req.body(body).unwrap();
         let addr: SocketAddr = from.parse().unwrap();
         req.extensions_mut().insert(ConnectInfo(addr));
+        self.send(req).await
+    }
+
+    /// Sends a request through the router and reads the whole answer.
+    pub async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
@@ -188,15 +193,7 @@ impl TestApp {
         req.extensions_mut().insert(ConnectInfo(
             "127.0.0.1:40001".parse::<SocketAddr>().unwrap(),
         ));
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        self.send(req).await
     }
 }
 
