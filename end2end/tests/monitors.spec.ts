@@ -4,12 +4,13 @@ import { serverForThisFile } from './server';
 
 const server = serverForThisFile();
 
-/** A JSON batch of three-phase readings, one a second ending now. */
-function readings(currents: [number, number, number][], endMs = Date.now()): string {
-  const start = endMs - (currents.length - 1) * 1000;
+/** A JSON batch of three-phase readings, one every `everyMs` (10 s, a common meter interval),
+ * ending now. The monitor counts as online for three of its intervals after the last one. */
+function readings(currents: [number, number, number][], everyMs = 10_000): string {
+  const start = Date.now() - (currents.length - 1) * everyMs;
   return JSON.stringify({
     readings: currents.map((current_a, k) => ({
-      ts: new Date(start + k * 1000).toISOString(),
+      ts: new Date(start + k * everyMs).toISOString(),
       current_a,
       voltage_v: [231, 230, 229],
     })),
