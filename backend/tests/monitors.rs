@@ -78,6 +78,14 @@ impl World {
     }
 }
 
+fn local_date(ts: i64) -> String {
+    Timestamp::from_millisecond(ts)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
+        .date()
+        .to_string()
+}
+
 fn minutes_ago(m: i64) -> i64 {
     // Whole minutes, so the test's readings fall in predictable buckets.
     (monitors::now_ms() / 60_000 - m) * 60_000
@@ -177,9 +185,17 @@ async fn readings_are_stored_once_in_any_order_and_rolled_up() {
     .unwrap();
     assert_eq!(late.stored, 1);
 
-    let history = monitors::history(&w.s, &w.anna, token.monitor_id, HistoryView::Day, None)
-        .await
-        .unwrap();
+    // The local day of the readings (just after midnight, that is yesterday).
+    let day = local_date(t);
+    let history = monitors::history(
+        &w.s,
+        &w.anna,
+        token.monitor_id,
+        HistoryView::Day,
+        Some(&day),
+    )
+    .await
+    .unwrap();
     let minute = history
         .buckets
         .iter()
@@ -289,11 +305,7 @@ async fn raw_readings_past_retention_are_pruned_but_rollups_stay() {
         .unwrap();
     let short = w.s.clone().with_raw_retention_days(5);
     assert_eq!(monitors::prune(&short).await.unwrap(), 1);
-    let date = Timestamp::from_millisecond(old)
-        .unwrap()
-        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
-        .date()
-        .to_string();
+    let date = local_date(old);
     let history = monitors::history(
         &w.s,
         &w.anna,

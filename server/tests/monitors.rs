@@ -296,7 +296,14 @@ async fn history_downloads_as_csv_in_local_time() {
     let reply = h
         .app
         .page(
-            &format!("/api/v1/monitors/{}/history.csv?view=day", h.monitor),
+            &format!(
+                "/api/v1/monitors/{}/history.csv?view=day&date={}",
+                h.monitor,
+                jiff::Timestamp::from_millisecond(t)
+                    .unwrap()
+                    .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
+                    .date()
+            ),
             Some(&h.anna),
         )
         .await;
