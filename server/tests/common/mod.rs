@@ -42,6 +42,9 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
         database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
         site_root: site,
         licence_key: Some(licence_key()),
+        // Tests assert what a request does, not how fast: a machine busy with builds (slow
+        // fsyncs) must not turn a slow answer into a 408.
+        request_timeout: std::time::Duration::from_secs(300),
         ..Config::default()
     }
 }
