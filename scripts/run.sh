@@ -33,10 +33,12 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# The server writes a fresh device file once the demo is seeded (the token is new each start).
+rm -f "$AMPWISE_DEMO_DEVICE_FILE"
 target/debug/ampwise &
 pids+=($!)
 url="http://${AMPWISE_ADDR:-127.0.0.1:3000}"
-until curl -fsS "$url/readyz" >/dev/null 2>&1; do
+until [ -s "$AMPWISE_DEMO_DEVICE_FILE" ]; do
   kill -0 "${pids[0]}" 2>/dev/null || { echo "the server stopped" >&2; exit 1; }
   sleep 0.2
 done

@@ -49,10 +49,18 @@ pub mod ssr {
     }
 
     pub async fn current_account() -> Result<Option<Account>, AppError> {
-        let session = session().await?;
+        account_in(&services()?, &session().await?).await
+    }
+
+    /// The account signed in to `session`, for handlers outside server functions too (the
+    /// live stream, the CSV export).
+    pub async fn account_in(
+        services: &Services,
+        session: &Session,
+    ) -> Result<Option<Account>, AppError> {
         let id: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(internal)?;
         let Some(id) = id else { return Ok(None) };
-        let account = backend::accounts::current(&services()?, id).await?;
+        let account = backend::accounts::current(services, id).await?;
         if account.is_none() {
             // The account was deleted; the session means nothing any more.
             session.flush().await.map_err(internal)?;

@@ -8,7 +8,7 @@ use model::monitor::LivePoint;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{MonitorRepo, StoreError, WriteJob};
-use crate::live::{Framed, Hub};
+use crate::live::Hub;
 
 /// Most readings one transaction takes; more wait for the next.
 const MAX_GROUP_READINGS: usize = 50_000;
@@ -50,9 +50,7 @@ impl Ingestor {
                             if let Ok(points) = &result
                                 && !points.is_empty()
                             {
-                                let framed: Vec<Framed> =
-                                    points.iter().copied().map(Framed::new).collect();
-                                hub.publish(job.monitor_id, framed.into());
+                                hub.publish(job.monitor_id, points);
                             }
                             let _ = reply.send(result);
                         }

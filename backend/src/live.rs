@@ -45,21 +45,20 @@ impl Hub {
             .subscribe()
     }
 
-    pub fn publish(&self, monitor_id: i64, points: Points) {
+    /// Frames and sends new readings to the monitor's viewers; nothing when nobody watches, so
+    /// ingest pays for framing only for monitors someone has open.
+    pub fn publish(&self, monitor_id: i64, points: &[LivePoint]) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = channels.get(&monitor_id)
-            && sender.send(points).is_err()
-        {
-            // Nobody is watching any more.
+        let Some(sender) = channels.get(&monitor_id) else {
+            return;
+        };
+        if sender.receiver_count() == 0 {
+            channels.remove(&monitor_id);
+            return;
+        }
+        let framed: Points = points.iter().copied().map(Framed::new).collect();
+        if sender.send(framed).is_err() {
             channels.remove(&monitor_id);
         }
-    }
-
-    /// How many streams watch the monitor.
-    pub fn viewers(&self, monitor_id: i64) -> usize {
-        let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels
-            .get(&monitor_id)
-            .map_or(0, broadcast::Sender::receiver_count)
     }
 }

@@ -49,6 +49,9 @@ pub struct Rejection {
     /// The line of the request body (telegrams; 1-based).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// The body is not the format at all (400), rather than a format with bad values (422).
+    #[serde(skip)]
+    pub malformed: bool,
 }
 
 impl Rejection {
@@ -57,6 +60,7 @@ impl Rejection {
             error: error.into(),
             field: None,
             line: None,
+            malformed: false,
         }
     }
 
@@ -66,6 +70,7 @@ impl Rejection {
             error: format!("{field}: {error}"),
             field: Some(field),
             line: None,
+            malformed: false,
         }
     }
 
@@ -74,6 +79,7 @@ impl Rejection {
             error: format!("line {line}: {error}"),
             field: None,
             line: Some(line),
+            malformed: false,
         }
     }
 }
@@ -202,8 +208,10 @@ struct WireReading {
 
 /// Decodes and checks a JSON batch. Any bad reading rejects the whole batch, naming it.
 pub fn decode_json(body: &[u8], limits: &Limits) -> Result<Vec<Reading>, Rejection> {
-    let batch: Batch =
-        serde_json::from_slice(body).map_err(|e| Rejection::new(format!("malformed JSON: {e}")))?;
+    let batch: Batch = serde_json::from_slice(body).map_err(|e| Rejection {
+        malformed: true,
+        ..Rejection::new(format!("malformed JSON: {e}"))
+    })?;
     if batch.readings.is_empty() {
         return Err(Rejection::at_field(
             "readings",

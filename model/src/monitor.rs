@@ -32,14 +32,6 @@ impl MonitorKind {
             .find(|k| k.as_str() == s.trim())
             .ok_or(FieldError::new("kind", "error.monitor_kind_invalid"))
     }
-
-    /// The ingest path below `/api/v1/monitors/{id}/`.
-    pub const fn ingest_path(self) -> &'static str {
-        match self {
-            MonitorKind::Http => "readings",
-            MonitorKind::P1 => "telegrams",
-        }
-    }
 }
 
 /// Online, offline or never seen, from the time of the last reading.

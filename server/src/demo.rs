@@ -53,8 +53,11 @@ pub async fn seed(services: &Services, device_file: Option<&Path>) -> Result<(),
                 monitors::create(services, &account, &input).await?
             }
         };
+        // Written whole, then renamed: the simulator starts as soon as the file appears.
         let json = serde_json::to_string_pretty(&device).unwrap_or_default();
-        if let Err(e) = std::fs::write(path, json) {
+        let partial = path.with_extension("partial");
+        let written = std::fs::write(&partial, json).and_then(|()| std::fs::rename(&partial, path));
+        if let Err(e) = written {
             tracing::error!(error = %e, path = %path.display(), "could not write the demo device file");
         }
     }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
-use app::api::ssr::ACCOUNT_KEY;
+use app::api::ssr::account_in;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -13,10 +13,10 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use backend::{Error, Services};
 use backend::live::Framed;
 use backend::monitors::{self, DeviceRefusal};
 use backend::readings::{MAX_BODY_BYTES, MAX_READINGS_PER_REQUEST, Rejection};
-use backend::{Error, Services};
 use model::Account;
 use model::monitor::{HistoryView, LIVE_WINDOW_MS};
 use serde::Deserialize;
@@ -132,7 +132,7 @@ async fn ingest(
     let readings = match monitors::decode(services, &device, telegrams, &body) {
         Ok(readings) => readings,
         Err(rejection) => {
-            let status = if rejection.error.starts_with("malformed JSON") {
+            let status = if rejection.malformed {
                 StatusCode::BAD_REQUEST
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -146,18 +146,6 @@ async fn ingest(
     }
 }
 
-/// The signed-in account of a browser request, if any.
-async fn account(services: &Services, session: &Session) -> Result<Option<Account>, Error> {
-    let id: Option<i64> = session
-        .get(ACCOUNT_KEY)
-        .await
-        .map_err(|e| Error::Store(backend::StoreError::Corrupt(format!("session: {e}"))))?;
-    match id {
-        Some(id) => backend::accounts::current(services, id).await,
-        None => Ok(None),
-    }
-}
-
 /// Who may read the monitor: a signed-in account that may work on its site.
 #[allow(clippy::result_large_err)]
 async fn viewer(
@@ -166,7 +154,14 @@ async fn viewer(
     raw_id: &str,
 ) -> Result<(Account, i64), Response> {
     let id = monitor_id(raw_id)?;
-    let Some(actor) = account(&state.services, session).await.map_err(internal)? else {
+    let signed_in = account_in(&state.services, session).await.map_err(|e| {
+        tracing::error!(error = ?e, "reading the session failed");
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server could not read your session; retry",
+        )
+    })?;
+    let Some(actor) = signed_in else {
         return Err(refuse(StatusCode::UNAUTHORIZED, "log in first"));
     };
     match monitors::get(&state.services, &actor, id).await {
