@@ -13,10 +13,10 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use backend::{Error, Services};
 use backend::live::Framed;
 use backend::monitors::{self, DeviceRefusal};
 use backend::readings::{MAX_BODY_BYTES, MAX_READINGS_PER_REQUEST, Rejection};
+use backend::{Error, Services};
 use model::Account;
 use model::monitor::{HistoryView, LIVE_WINDOW_MS};
 use serde::Deserialize;
@@ -146,29 +146,31 @@ async fn ingest(
     }
 }
 
-/// Who may read the monitor: a signed-in account that may work on its site.
+/// The signed-in account of a browser request; 401 without one.
 #[allow(clippy::result_large_err)]
-async fn viewer(
-    state: &AppState,
-    session: &Session,
-    raw_id: &str,
-) -> Result<(Account, i64), Response> {
-    let id = monitor_id(raw_id)?;
-    let signed_in = account_in(&state.services, session).await.map_err(|e| {
+async fn signed_in(state: &AppState, session: &Session) -> Result<Account, Response> {
+    let account = account_in(&state.services, session).await.map_err(|e| {
         tracing::error!(error = ?e, "reading the session failed");
         refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server could not read your session; retry",
         )
     })?;
-    let Some(actor) = signed_in else {
-        return Err(refuse(StatusCode::UNAUTHORIZED, "log in first"));
-    };
+    account.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "log in first"))
+}
+
+fn no_monitor(id: i64) -> Response {
+    refuse(StatusCode::NOT_FOUND, format!("no monitor {id}"))
+}
+
+/// Who may read the monitor: a signed-in account that may work on its site.
+#[allow(clippy::result_large_err)]
+async fn viewer(state: &AppState, session: &Session, raw_id: &str) -> Result<i64, Response> {
+    let id = monitor_id(raw_id)?;
+    let actor = signed_in(state, session).await?;
     match monitors::get(&state.services, &actor, id).await {
-        Ok(_) => Ok((actor, id)),
-        Err(Error::NotFound | Error::Forbidden) => {
-            Err(refuse(StatusCode::NOT_FOUND, format!("no monitor {id}")))
-        }
+        Ok(_) => Ok(id),
+        Err(Error::NotFound | Error::Forbidden) => Err(no_monitor(id)),
         Err(e) => Err(internal(e)),
     }
 }
@@ -191,7 +193,7 @@ async fn live(
     Query(query): Query<LiveQuery>,
 ) -> Response {
     let id = match viewer(&state, &session, &raw_id).await {
-        Ok((_, id)) => id,
+        Ok(id) => id,
         Err(response) => return response,
     };
     let resume_from = headers
@@ -312,9 +314,10 @@ async fn history_csv(
     session: Session,
     Query(query): Query<HistoryQuery>,
 ) -> Response {
-    let (actor, id) = match viewer(&state, &session, &raw_id).await {
-        Ok(found) => found,
-        Err(response) => return response,
+    // `monitors::history` checks access itself.
+    let (actor, id) = match (signed_in(&state, &session).await, monitor_id(&raw_id)) {
+        (Ok(actor), Ok(id)) => (actor, id),
+        (Err(response), _) | (_, Err(response)) => return response,
     };
     let view_name = query.view.as_deref().unwrap_or("day");
     let Some(view) = HistoryView::parse(view_name) else {
@@ -326,6 +329,7 @@ async fn history_csv(
     let history =
         match monitors::history(&state.services, &actor, id, view, query.date.as_deref()).await {
             Ok(h) => h,
+            Err(Error::NotFound | Error::Forbidden) => return no_monitor(id),
             Err(Error::Invalid(_)) => {
                 return refuse(StatusCode::BAD_REQUEST, "date: use YYYY-MM-DD");
             }
