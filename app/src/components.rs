@@ -283,3 +283,18 @@ pub fn SiteFields(
             })}
     }
 }
+
+/// The page's `<title>`, translated: follows the language in the browser. On the server the text
+/// is fixed when the page renders, because leptos_meta reads the title after the render, outside
+/// the request's reactive arena; a signal read there may find another request's arena and panic
+/// ("already been disposed"), which the concurrent-render test in `server/tests/ssr_stress.rs`
+/// caught.
+#[component]
+pub fn PageTitle(key: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    #[cfg(feature = "ssr")]
+    let text = leptos::text_prop::TextProp::from(i18n.t(key));
+    #[cfg(not(feature = "ssr"))]
+    let text = move || i18n.t(key);
+    view! { <leptos_meta::Title text /> }
+}

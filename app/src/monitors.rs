@@ -3,7 +3,6 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use model::Monitor;
@@ -13,7 +12,7 @@ use model::monitor::{
 };
 
 use crate::api;
-use crate::components::{EmptyState, FormError, action_error, invalid_if};
+use crate::components::{EmptyState, FormError, PageTitle, action_error, invalid_if};
 use crate::i18n::{I18n, use_i18n};
 use crate::t;
 
@@ -529,7 +528,7 @@ pub fn HistoryPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || i18n.t("history.title") />
+        <PageTitle key="history.title" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match history.await {

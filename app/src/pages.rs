@@ -9,7 +9,7 @@ use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteSummary};
 
 use crate::api;
 use crate::components::{
-    EmptyState, FormError, Header, LangSwitch, SiteFields, action_error, invalid_if,
+    EmptyState, FormError, Header, LangSwitch, PageTitle, SiteFields, action_error, invalid_if,
 };
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -43,22 +43,17 @@ fn LoadError(error: AppError) -> impl IntoView {
 pub fn AppLayout() -> impl IntoView {
     let auth = use_auth();
     view! {
-        <Transition fallback=loading>
+        <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match auth.me.await {
-                    Ok(Some(account)) => {
-                        view! {
-                            <Header account />
-                            <main class="main">
-                                <Outlet />
-                            </main>
-                        }
-                            .into_any()
-                    }
+                    Ok(Some(account)) => view! { <Header account /> }.into_any(),
                     _ => ().into_any(),
                 }
             })}
         </Transition>
+        <main class="main">
+            <Outlet />
+        </main>
     }
 }
 
@@ -67,7 +62,7 @@ pub fn AppLayout() -> impl IntoView {
 fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || i18n.t(title) />
+        <PageTitle key=title />
         <main class="auth">
             <div class="auth-brand">
                 <span class="brand-mark" aria-hidden="true">"⚡"</span>
@@ -221,7 +216,7 @@ pub fn OverviewPage() -> impl IntoView {
     let sites = Resource::new(|| (), |_| api::list_sites());
     let live = Resource::new(|| (), |_| api::overview_live());
     view! {
-        <Title text=move || i18n.t("nav.overview") />
+        <PageTitle key="nav.overview" />
         <div class="page-head">
             <h1>{t!(i18n, "overview.title")}</h1>
             <A href="/settings/sites/new" attr:class="btn btn-primary">
@@ -327,7 +322,7 @@ pub fn SitePage() -> impl IntoView {
 pub fn SettingsLayout() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || i18n.t("nav.settings") />
+        <PageTitle key="nav.settings" />
         <h1 class="visually-hidden">{t!(i18n, "nav.settings")}</h1>
         <nav class="tabs" aria-label=t!(i18n, "nav.settings")>
             <A href="/settings/sites">{t!(i18n, "settings.site")}</A>
@@ -844,7 +839,7 @@ pub fn NotFound() -> impl IntoView {
         res.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=move || i18n.t("error.not_found_title") />
+        <PageTitle key="error.not_found_title" />
         <main class="auth">
             <section class="card">
                 <h1>{t!(i18n, "error.not_found_title")}</h1>

@@ -1,0 +1,66 @@
+//! Pages render correctly while many are rendered at once on a multi-threaded runtime, as in
+//! production: no panics ("reactive value … already been disposed"), no answer that never comes.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use common::TestApp;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_page_renders_all_answer() {
+    let app = Arc::new(TestApp::new().await);
+    let (owner, _) = app.sign_up("owner@example.se", "owner").await;
+    let (stranger, _) = app.sign_up("other@installer.se", "installer").await;
+    let id = app.create_site(&owner, "Villa Ek").await;
+    app.create_monitor(&owner, id, "Mains").await;
+
+    // (path, as whom, the status they get)
+    let cases: Vec<(String, String, StatusCode)> = vec![
+        ("/".into(), owner.clone(), StatusCode::OK),
+        (format!("/sites/{id}"), owner.clone(), StatusCode::OK),
+        (
+            format!("/sites/{id}"),
+            stranger.clone(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("/settings/sites/{id}"),
+            owner.clone(),
+            StatusCode::OK,
+        ),
+        (
+            format!("/settings/sites/{id}"),
+            stranger.clone(),
+            StatusCode::NOT_FOUND,
+        ),
+        ("/settings/sites".into(), stranger.clone(), StatusCode::OK),
+        ("/settings/monitors".into(), owner.clone(), StatusCode::OK),
+    ];
+    let cases = Arc::new(cases);
+    const REQUESTS: usize = 700;
+    const CONCURRENCY: usize = 16;
+
+    let mut running = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while next < REQUESTS || !running.is_empty() {
+        while running.len() < CONCURRENCY && next < REQUESTS {
+            let (app, cases) = (app.clone(), cases.clone());
+            running.spawn(async move {
+                let (path, cookie, want) = &cases[next % cases.len()];
+                let reply =
+                    tokio::time::timeout(Duration::from_secs(60), app.page(path, Some(cookie)))
+                        .await
+                        .unwrap_or_else(|_| panic!("{path} never answered"));
+                assert_eq!(reply.status, *want, "{path}");
+                assert!(reply.body.contains("</html>"), "{path}: page cut short");
+            });
+            next += 1;
+        }
+        if let Some(done) = running.join_next().await {
+            done.unwrap();
+        }
+    }
+}
