@@ -11,16 +11,25 @@
 //! Run: `cargo build --release -p server && target/release/ampwise-bench all`.
 
 use std::collections::HashMap;
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use futures_util::StreamExt;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+use nix::sys::time::TimeSpec;
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
+use thread_priority::{
+    NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+    set_thread_priority_and_policy, thread_native_id,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
 
@@ -367,97 +376,157 @@ async fn raw_sqlite(dir: &Path, jobs: &[(i64, String, Vec<WireReading>)]) -> any
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// What a viewer saw: each reading's `ts` and when its event reached the viewer's socket.
+type Arrivals = Vec<(i64, SystemTime)>;
+
+/// One viewer: a minimal HTTP/1.1 client on a raw socket (the viewers share the two cores with
+/// the server, so they do as little as a browser's network thread would). Each event's arrival
+/// is the kernel's receive timestamp (`SO_TIMESTAMPNS`), so the viewer's own scheduling, at idle
+/// priority, does not count: the latency is the server's.
+async fn viewer(
+    addr: String,
+    request: String,
+    readings: usize,
+    connected: mpsc::Sender<()>,
+) -> Arrivals {
+    use tokio::io::{AsyncWriteExt, Interest};
+    let mut arrivals: Arrivals = Vec::with_capacity(readings);
+    let Ok(mut socket) = tokio::net::TcpStream::connect(&addr).await else {
+        eprintln!("viewer could not connect");
+        return arrivals;
+    };
+    let _ = socket.set_nodelay(true);
+    if let Err(e) = setsockopt(&socket, sockopt::ReceiveTimestampns, &true) {
+        eprintln!("SO_TIMESTAMPNS: {e}");
+        return arrivals;
+    }
+    if socket.write_all(request.as_bytes()).await.is_err() {
+        return arrivals;
+    }
+    let fd = socket.as_raw_fd();
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut control = nix::cmsg_space!(TimeSpec);
+    let mut headers_seen = false;
+    let mut carry = Vec::new();
+    while arrivals.len() < readings {
+        if socket.readable().await.is_err() {
+            break;
+        }
+        let read = socket.try_io(Interest::READABLE, || {
+            let mut iov = [IoSliceMut::new(&mut buffer)];
+            let msg = recvmsg::<()>(fd, &mut iov, Some(&mut control), MsgFlags::empty())
+                .map_err(std::io::Error::from)?;
+            let stamp = msg.cmsgs().ok().and_then(|mut c| {
+                c.find_map(|m| match m {
+                    ControlMessageOwned::ScmTimestampns(t) => Some(
+                        SystemTime::UNIX_EPOCH
+                            + Duration::new(t.tv_sec() as u64, t.tv_nsec() as u32),
+                    ),
+                    _ => None,
+                })
+            });
+            Ok((msg.bytes, stamp.unwrap_or_else(SystemTime::now)))
+        });
+        let (n, arrived) = match read {
+            Ok((0, _)) => break,
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => break,
+        };
+        carry.extend_from_slice(&buffer[..n]);
+        if !headers_seen {
+            if !carry.starts_with(b"HTTP/1.1 200") {
+                eprintln!(
+                    "viewer refused: {}",
+                    String::from_utf8_lossy(&carry[..carry.len().min(80)])
+                );
+                return arrivals;
+            }
+            headers_seen = true;
+            let _ = connected.send(()).await;
+        }
+        // Every complete `"ts":<digits>` in what has arrived.
+        let mut consumed = 0;
+        let mut at = 0;
+        while let Some(pos) = find(&carry[at..], b"\"ts\":") {
+            let start = at + pos + 5;
+            let digits = carry[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if start + digits >= carry.len() {
+                break; // the number may continue in the next read
+            }
+            if let Ok(ts) = std::str::from_utf8(&carry[start..start + digits])
+                .unwrap_or("")
+                .parse()
+            {
+                arrivals.push((ts, arrived));
+            }
+            at = start + digits;
+            consumed = at;
+        }
+        carry.drain(..consumed);
+        if carry.len() > 64 * 1024 {
+            carry.clear();
+        }
+    }
+    arrivals
+}
+
+/// Threads the viewers run on, each with its own single-threaded runtime.
+const VIEWER_THREADS: usize = 2;
+
 async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
     let server = Arc::new(Server::start().await?);
     let (monitor, token) = server.monitors(1).await?.remove(0);
     let idle_rss = server.rss_kib();
-    let sent: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let (connected_tx, mut connected_rx) = tokio::sync::mpsc::channel::<()>(viewers);
-    let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(viewers);
     let addr = server.base.trim_start_matches("http://").to_string();
-    for _ in 0..viewers {
-        let (addr, cookie) = (addr.clone(), server.cookie.clone());
-        let path = format!("/api/v1/monitors/{monitor}/live");
-        let (sent, latencies) = (sent.clone(), latencies.clone());
-        let (connected, done) = (connected_tx.clone(), done_tx.clone());
-        tokio::spawn(async move {
-            // A minimal HTTP/1.1 client on a raw socket: the viewers share the two cores with
-            // the server, so they do as little as a browser's network thread would.
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let Ok(mut socket) = tokio::net::TcpStream::connect(&addr).await else {
-                eprintln!("viewer could not connect");
-                return;
-            };
-            let _ = socket.set_nodelay(true);
-            let request = format!(
-                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n"
-            );
-            if socket.write_all(request.as_bytes()).await.is_err() {
-                return;
-            }
-            let mut buffer = vec![0u8; 16 * 1024];
-            let mut arrivals: Vec<(i64, Instant)> = Vec::with_capacity(readings);
-            let mut headers_seen = false;
-            let mut carry = Vec::new();
-            while arrivals.len() < readings {
-                let n = match socket.read(&mut buffer).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                let arrived = Instant::now();
-                carry.extend_from_slice(&buffer[..n]);
-                if !headers_seen {
-                    if !carry.starts_with(b"HTTP/1.1 200") {
-                        eprintln!(
-                            "viewer refused: {}",
-                            String::from_utf8_lossy(&carry[..carry.len().min(80)])
-                        );
-                        return;
-                    }
-                    headers_seen = true;
-                    let _ = connected.send(()).await;
+    let request = format!(
+        "GET /api/v1/monitors/{monitor}/live HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n",
+        server.cookie
+    );
+    let (connected_tx, mut connected_rx) = mpsc::channel::<()>(viewers);
+    // The viewers run at idle priority (SCHED_IDLE): they read in the time the server leaves
+    // over, so the load generator takes as little as possible from the server it measures.
+    let threads: Vec<std::thread::JoinHandle<Vec<Arrivals>>> = (0..VIEWER_THREADS)
+        .map(|t| {
+            let count = viewers / VIEWER_THREADS + usize::from(t < viewers % VIEWER_THREADS);
+            let (addr, request, connected) = (addr.clone(), request.clone(), connected_tx.clone());
+            std::thread::spawn(move || {
+                if let Err(e) = set_thread_priority_and_policy(
+                    thread_native_id(),
+                    ThreadPriority::Min,
+                    ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+                ) {
+                    eprintln!("viewers stay at normal priority: {e:?}");
                 }
-                // Every complete `"ts":<digits>` in what has arrived.
-                let mut consumed = 0;
-                let text = &carry[..];
-                let mut at = 0;
-                while let Some(pos) = find(&text[at..], b"\"ts\":") {
-                    let start = at + pos + 5;
-                    let digits = text[start..]
-                        .iter()
-                        .take_while(|b| b.is_ascii_digit())
-                        .count();
-                    if start + digits >= text.len() {
-                        break; // the number may continue in the next read
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the viewers");
+                runtime.block_on(async move {
+                    let tasks: Vec<_> = (0..count)
+                        .map(|_| {
+                            tokio::spawn(viewer(
+                                addr.clone(),
+                                request.clone(),
+                                readings,
+                                connected.clone(),
+                            ))
+                        })
+                        .collect();
+                    drop(connected);
+                    let mut all = Vec::with_capacity(count);
+                    for task in tasks {
+                        all.push(task.await.unwrap_or_default());
                     }
-                    if let Ok(ts) = std::str::from_utf8(&text[start..start + digits])
-                        .unwrap_or("")
-                        .parse()
-                    {
-                        arrivals.push((ts, arrived));
-                    }
-                    at = start + digits;
-                    consumed = at;
-                }
-                carry.drain(..consumed);
-                if carry.len() > 64 * 1024 {
-                    carry.clear();
-                }
-            }
-            let sent = sent.lock().unwrap().clone();
-            let mut mine: Vec<f64> = arrivals
-                .into_iter()
-                .filter_map(|(ts, at)| {
-                    Some(at.duration_since(*sent.get(&ts)?).as_secs_f64() * 1000.0)
+                    all
                 })
-                .collect();
-            latencies.lock().unwrap().append(&mut mine);
-            let _ = done.send(()).await;
-        });
-    }
+            })
+        })
+        .collect();
     drop(connected_tx);
-    drop(done_tx);
     for _ in 0..viewers {
         if connected_rx.recv().await.is_none() {
             break;
@@ -467,35 +536,48 @@ async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
     let (server_cpu, own_cpu) = (server.cpu_s(), cpu_of("/proc/self/stat"));
     let server_sys = server.sys_s();
     let start = now_ms() - 10 * 60_000;
+    let mut sent: HashMap<i64, SystemTime> = HashMap::new();
+    let mut posts = Vec::with_capacity(readings);
     for k in 0..readings {
         let ts = start + k as i64 * 1000;
-        sent.lock().unwrap().insert(ts, Instant::now());
+        sent.insert(ts, SystemTime::now());
+        let posted = Instant::now();
         server
             .post(monitor, &token, &[reading(ts, k as i64)])
             .await?;
+        posts.push(posted.elapsed().as_secs_f64() * 1000.0);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let deadline = tokio::time::sleep(Duration::from_secs(60));
-    tokio::pin!(deadline);
-    let mut finished = 0;
-    while finished < viewers {
-        tokio::select! {
-            d = done_rx.recv() => { if d.is_none() { break; } finished += 1; }
-            _ = &mut deadline => break,
-        }
-    }
+    posts.sort_by(|a, b| a.total_cmp(b));
+    let arrivals = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || {
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap_or_default())
+                .collect::<Vec<Arrivals>>()
+        }),
+    )
+    .await
+    .context("the viewers did not finish within a minute")??;
     let server_cpu = server.cpu_s() - server_cpu;
     let server_sys = server.sys_s() - server_sys;
     let own_cpu = cpu_of("/proc/self/stat") - own_cpu;
-    let mut all = latencies.lock().unwrap().clone();
+    let mut all: Vec<f64> = arrivals
+        .iter()
+        .flatten()
+        .filter_map(|(ts, at)| Some(at.duration_since(*sent.get(ts)?).ok()?.as_secs_f64() * 1000.0))
+        .collect();
     all.sort_by(|a, b| a.total_cmp(b));
     println!(
-        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; server RSS {} MiB idle → {} MiB with viewers; CPU while posting: server {server_cpu:.1} s ({server_sys:.1} s in the kernel), viewers {own_cpu:.1} s",
+        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (the device's POST, a durable commit: p50 {:.1} ms, p99 {:.1} ms); server RSS {} MiB idle → {} MiB with viewers; CPU while posting: server {server_cpu:.1} s ({server_sys:.1} s in the kernel), viewers {own_cpu:.1} s",
         all.len(),
         viewers * readings,
         percentile(&all, 50.0),
         percentile(&all, 99.0),
         all.last().copied().unwrap_or(f64::NAN),
+        percentile(&posts, 50.0),
+        percentile(&posts, 99.0),
         idle_rss / 1024,
         connected_rss / 1024
     );
@@ -572,7 +654,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(what.as_str(), "sse" | "all") {
         let only: Option<usize> = std::env::args().nth(2).and_then(|v| v.parse().ok());
-        for (viewers, readings) in [(1, 100), (100, 100), (5000, 50)] {
+        for (viewers, readings) in [(1, 200), (100, 200), (5000, 200)] {
             if only.is_none_or(|v| v == viewers) {
                 sse(viewers, readings).await?;
             }
