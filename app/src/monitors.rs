@@ -591,7 +591,14 @@ fn HistoryView(history: History) -> impl IntoView {
         </nav>
         <p class="actions">
             <a class="btn btn-secondary" href=link(view_name, &history.previous)>{t!(i18n, "history.previous")}</a>
-            <a class="btn btn-secondary" href=link(view_name, &history.next)>{t!(i18n, "history.next")}</a>
+            {match &history.next {
+                Some(next) => view! {
+                    <a class="btn btn-secondary" href=link(view_name, next) data-testid="history-next">{t!(i18n, "history.next")}</a>
+                }.into_any(),
+                None => view! {
+                    <span class="btn btn-secondary" aria-disabled="true" data-testid="history-next">{t!(i18n, "history.next")}</span>
+                }.into_any(),
+            }}
         </p>
         <dl class="facts-grid card">
             <div>

@@ -271,11 +271,12 @@ pub async fn history(
 ) -> Result<History, Error> {
     let record = get(services, actor, monitor_id).await?;
     let tz = zone(&record.time_zone);
+    let today = Timestamp::now().to_zoned(tz.clone()).date();
     let date = match date.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => d
             .parse::<Date>()
             .map_err(|_| FieldError::new("date", "error.date_invalid"))?,
-        None => Timestamp::now().to_zoned(tz.clone()).date(),
+        None => today,
     };
     let invalid = |_| Error::from(FieldError::new("date", "error.date_invalid"));
     let (first, end) = span(view, date).map_err(invalid)?;
@@ -327,7 +328,7 @@ pub async fn history(
         to: end.to_string(),
         last_day: end.yesterday().map_err(invalid)?.to_string(),
         previous: previous.to_string(),
-        next: end.to_string(),
+        next: (end <= today).then(|| end.to_string()),
         import_kwh: buckets.iter().map(|b| b.import_kwh).sum(),
         export_kwh: buckets.iter().map(|b| b.export_kwh).sum(),
         buckets,

@@ -202,6 +202,22 @@ async fn readings_are_stored_once_in_any_order_and_rolled_up() {
         .find(|b| b.start == t)
         .expect("the minute's bucket");
     assert_eq!(minute.readings, 4, "duplicates are not counted twice");
+
+    // Paging: a past day leads on to the next; today has nothing after it.
+    let today = monitors::history(&w.s, &w.anna, token.monitor_id, HistoryView::Day, None)
+        .await
+        .unwrap();
+    assert_eq!(today.next, None, "nothing to page to after today");
+    let yesterday = monitors::history(
+        &w.s,
+        &w.anna,
+        token.monitor_id,
+        HistoryView::Day,
+        Some(&today.previous),
+    )
+    .await
+    .unwrap();
+    assert_eq!(yesterday.next.as_deref(), Some(today.from.as_str()));
     let l1 = minute.phases[0].unwrap();
     assert_eq!((l1.min, l1.mean, l1.max), (6.0, 9.0, 12.0));
     let l3 = minute.phases[2].unwrap();

@@ -81,6 +81,14 @@ test('an installer adds a monitor, a device posts with its token, and the live g
   await page.getByTestId('live-panel').getByRole('link', { name: 'History' }).click();
   await expect(page.getByTestId('history-graph')).toBeVisible();
   await expect(page.getByTestId('csv-link')).toHaveAttribute('href', new RegExp(`/api/v1/monitors/${monitorId}/history.csv\\?view=day`));
+
+  // Today is as late as it goes; a day back, "Later" returns to today's readings.
+  await expect(page.getByTestId('history-next')).toHaveAttribute('aria-disabled', 'true');
+  await page.getByRole('link', { name: '← Earlier' }).click();
+  await expect(page).toHaveURL(/date=/);
+  await page.getByTestId('history-next').click();
+  await expect(page.getByTestId('history-graph')).toBeVisible();
+  await expect(page.getByTestId('history-next')).toHaveAttribute('aria-disabled', 'true');
 });
 
 test.describe('in Swedish', () => {

@@ -290,9 +290,10 @@ pub struct History {
     pub to: String,
     /// The span's last day, `YYYY-MM-DD`.
     pub last_day: String,
-    /// The span before and after this one (their first days), for paging.
+    /// The span before this one and the one after (their first days), for paging; no later
+    /// span once this one reaches today.
     pub previous: String,
-    pub next: String,
+    pub next: Option<String>,
     /// The span in ms UTC: [from_ms, to_ms).
     pub from_ms: i64,
     pub to_ms: i64,
