@@ -98,6 +98,12 @@ pub fn Header(account: Account) -> impl IntoView {
     let log_out = ServerAction::<api::LogOut>::new();
     Effect::new(move || {
         if let Some(Ok(())) = log_out.value().get() {
+            // A whole new page: nothing of the account stays in the browser's memory.
+            #[cfg(feature = "hydrate")]
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().assign("/login");
+                return;
+            }
             auth.refresh();
         }
     });

@@ -12,9 +12,7 @@ pub mod scan;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{
-    ParentRoute, ProtectedParentRoute, ProtectedRoute, Redirect, Route, Router, Routes,
-};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use model::Account;
 
@@ -58,7 +56,7 @@ impl Auth {
     }
 
     /// `None` while loading; whether someone is signed in.
-    fn signed_in(&self) -> Option<bool> {
+    pub fn signed_in(&self) -> Option<bool> {
         self.me.get().map(|me| matches!(me, Ok(Some(_))))
     }
 }
@@ -67,33 +65,46 @@ pub fn use_auth() -> Auth {
     expect_context::<Auth>()
 }
 
-/// Where a signed-out visitor is sent: the login page, remembering the page they asked for (a
-/// scanned licence link, say) in `next`.
-fn login_then_back() -> String {
-    let location = leptos_router::hooks::use_location();
-    let path = location.pathname.get_untracked();
-    let search = location.search.get_untracked();
-    let here = match search.trim_start_matches('?') {
-        "" => path,
-        query => format!("{path}?{query}"),
-    };
-    if here == "/" {
+/// The login page for a signed-out visitor who asked for `here` (path and query): it sends them
+/// back there afterwards (a scanned licence link, say). The server's page guard and the app's
+/// sign-out both use it.
+pub fn login_path(here: &str) -> String {
+    if here == "/" || here.is_empty() {
         "/login".to_string()
     } else {
-        format!("/login?next={}", encode_component(&here))
+        format!("/login?next={}", encode_component(here))
     }
 }
 
 /// Where the login and sign-up pages send someone who is signed in: `next` when it is a path on
 /// this site (never another host), else the overview.
-fn after_login() -> String {
-    let query = leptos_router::hooks::use_query_map();
-    let next = query.read_untracked().get("next").unwrap_or_default();
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/".to_string()
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
+            next.to_string()
+        }
+        _ => "/".to_string(),
     }
+}
+
+/// Sends a visitor of the login or sign-up page on once they are signed in (after the form, or
+/// when they come back to the page signed in): to `next` if it is a page of ours.
+fn go_on_when_signed_in() {
+    let auth = use_auth();
+    let query = leptos_router::hooks::use_query_map();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move || {
+        if auth.signed_in() == Some(true) {
+            let next = query.read_untracked().get("next");
+            navigate(
+                &safe_next(next.as_deref()),
+                leptos_router::NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
@@ -137,27 +148,15 @@ pub fn App() -> impl IntoView {
         <Title formatter=move |page: String| format!("{page} · Ampwise") />
         <Router>
             <Routes fallback=NotFound>
-                <ProtectedRoute
-                    path=path!("/login")
-                    view=LoginPage
-                    condition=move || auth.signed_in().map(|yes| !yes)
-                    redirect_path=after_login
-                    ssr=SsrMode::Async
-                />
-                <ProtectedRoute
-                    path=path!("/signup")
-                    view=SignupPage
-                    condition=move || auth.signed_in().map(|yes| !yes)
-                    redirect_path=after_login
-                    ssr=SsrMode::Async
-                />
-                <ProtectedParentRoute
-                    path=path!("")
-                    view=AppLayout
-                    condition=move || auth.signed_in()
-                    redirect_path=login_then_back
-                    ssr=SsrMode::Async
-                >
+                // Who may see which page is decided by the server's page guard before a page
+                // renders (server/src/lib.rs), and by the pages' effects after a sign-in or
+                // sign-out in the browser. Not by leptos_router's Protected*Route: their
+                // condition reads the account resource inside a Transition that nests the
+                // page's own Suspense, and under CPU contention about one render in a thousand
+                // never finished (a lost wake-up; server/tests/access.rs hung in CI).
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
                     <Route path=path!("monitors/:id/history") view=monitors::HistoryPage ssr=SsrMode::Async />
@@ -170,7 +169,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("licences") view=LicencesPage />
                         <Route path=path!("reporters") view=ReportersPage />
                     </ParentRoute>
-                </ProtectedParentRoute>
+                </ParentRoute>
             </Routes>
         </Router>
     }

@@ -42,6 +42,20 @@ fn LoadError(error: AppError) -> impl IntoView {
 #[component]
 pub fn AppLayout() -> impl IntoView {
     let auth = use_auth();
+    // The server lets only signed-in visitors in; this follows a sign-out or an expired session
+    // noticed in the browser to the login page, which brings them back here.
+    let location = leptos_router::hooks::use_location();
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if auth.signed_in() == Some(false) {
+            let path = location.pathname.get_untracked();
+            let here = match location.search.get_untracked().trim_start_matches('?') {
+                "" => path,
+                query => format!("{path}?{query}"),
+            };
+            navigate(&crate::login_path(&here), Default::default());
+        }
+    });
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -99,6 +113,7 @@ pub fn LoginPage() -> impl IntoView {
             auth.refresh();
         }
     });
+    crate::go_on_when_signed_in();
     view! {
         <AuthFrame title="auth.log_in_title">
             <ActionForm action attr:class="stack">
@@ -133,6 +148,7 @@ pub fn SignupPage() -> impl IntoView {
             auth.refresh();
         }
     });
+    crate::go_on_when_signed_in();
     view! {
         <AuthFrame title="auth.sign_up_title">
             <ActionForm action attr:class="stack">

@@ -124,13 +124,19 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     };
     let live = monitors::live_routes().layer(sessions.clone());
     let routes = generate_route_list(App);
+    let app_routes = Router::new()
+        .leptos_routes_with_context(&state, routes, context, move || {
+            shell(leptos_options.clone())
+        })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_guard,
+        ));
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(monitors::routes())
-        .leptos_routes_with_context(&state, routes, context, move || {
-            shell(leptos_options.clone())
-        })
+        .merge(app_routes)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(client_errors_are_4xx))
         .layer(sessions)
@@ -183,6 +189,44 @@ async fn client_errors_are_4xx(request: Request, next: Next) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// Who may see a page, decided before it renders: signed-out visitors of the app's pages go to
+/// the login page (which sends them back afterwards), signed-in visitors of the login and sign-up
+/// pages go on to where they were headed. Server functions (also on these routes) check for
+/// themselves.
+async fn page_guard(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if request.method() != axum::http::Method::GET || path.starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let signed_in = match app::api::ssr::account_in(&state.services, &session).await {
+        Ok(account) => account.is_some(),
+        // The page will say what went wrong when its own data fails to load.
+        Err(_) => return next.run(request).await,
+    };
+    let entrance = path == "/login" || path == "/signup";
+    let to = match (entrance, signed_in) {
+        (true, true) => {
+            let query =
+                axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
+                    request.uri(),
+                )
+                .map(|q| q.0)
+                .unwrap_or_default();
+            app::safe_next(query.get("next").map(String::as_str))
+        }
+        (false, false) => {
+            app::login_path(request.uri().path_and_query().map_or(path, |p| p.as_str()))
+        }
+        _ => return next.run(request).await,
+    };
+    (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
 }
 
 /// Error bodies are a short JSON value; anything longer is not one of ours.
