@@ -224,9 +224,75 @@ async fn page_guard(
         (false, false) => {
             app::login_path(request.uri().path_and_query().map_or(path, |p| p.as_str()))
         }
-        _ => return next.run(request).await,
+        _ => return render_page(next, request).await,
     };
     (StatusCode::FOUND, [(axum::http::header::LOCATION, to)]).into_response()
+}
+
+/// How long a page may take to render before it counts as stalled. Pages render in well under
+/// a second; this is far beyond a slow machine, and short of what a visitor would wait for.
+const PAGE_STALLED_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+/// Renders of one page request before giving up with 503.
+const PAGE_RENDERS: usize = 3;
+/// A page is HTML and its resources' data; nothing of ours comes near this.
+const MAX_PAGE: usize = 16 * 1024 * 1024;
+
+/// Renders a page whole, and renders it again if the render stalls. On a busy machine about one
+/// render in a thousand never finished: the HTML came, then the stream of the resources' data
+/// that ends the page never did (every thread idle: a wake-up lost below our code, seen in tests
+/// on a current-thread runtime under CPU contention; see "Known problems" in the README). A
+/// page GET only reads, so rendering it afresh is safe, and a visitor waits seconds instead of
+/// looking at a page that never becomes interactive. Pages render in `SsrMode::Async` (the HTML
+/// waits for all data anyway), so reading the body here before answering costs nothing.
+async fn render_page(next: Next, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let page = retry_stalled(PAGE_STALLED_AFTER, PAGE_RENDERS, |attempt| {
+        if attempt > 0 {
+            tracing::warn!(path, attempt, "page render stalled; rendering it again");
+        }
+        let request = Request::from_parts(parts.clone(), axum::body::Body::empty());
+        let next = next.clone();
+        async move {
+            let (head, body) = next.run(request).await.into_parts();
+            match axum::body::to_bytes(body, MAX_PAGE).await {
+                Ok(bytes) => Response::from_parts(head, axum::body::Body::from(bytes)),
+                Err(e) => {
+                    tracing::error!(error = %e, "page body failed");
+                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+                }
+            }
+        }
+    })
+    .await;
+    page.unwrap_or_else(|| {
+        tracing::error!(path, "page render stalled every time");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "1")],
+            "The page did not finish loading. Please reload it.",
+        )
+            .into_response()
+    })
+}
+
+/// Runs `attempt(n)` until one finishes within `limit`, at most `attempts` times: `None` when
+/// every attempt stalled.
+async fn retry_stalled<F, Fut, T>(
+    limit: std::time::Duration,
+    attempts: usize,
+    mut attempt: F,
+) -> Option<T>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = T>,
+{
+    for n in 0..attempts {
+        if let Ok(done) = tokio::time::timeout(limit, attempt(n)).await {
+            return Some(done);
+        }
+    }
+    None
 }
 
 /// Error bodies are a short JSON value; anything longer is not one of ours.
@@ -282,4 +348,39 @@ pub async fn serve(
     ampwise.state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::retry_stalled;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stalled_attempt_is_abandoned_and_run_again() {
+        let runs = AtomicUsize::new(0);
+        let answer = retry_stalled(Duration::from_secs(10), 3, |n| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    std::future::pending::<()>().await;
+                }
+                n
+            }
+        })
+        .await;
+        assert_eq!((answer, runs.load(Ordering::SeqCst)), (Some(1), 2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_always_stalls_gives_up() {
+        let runs = AtomicUsize::new(0);
+        let answer: Option<()> = retry_stalled(Duration::from_secs(10), 3, |_| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            std::future::pending()
+        })
+        .await;
+        assert_eq!((answer, runs.load(Ordering::SeqCst)), (None, 3));
+    }
 }

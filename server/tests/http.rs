@@ -244,6 +244,61 @@ async fn set_language_remembers_the_choice_for_a_year() {
     assert!(bad.headers.get(header::SET_COOKIE).is_none());
 }
 
+/// Who sees which page, decided before it renders: the app's pages need a signed-in visitor,
+/// the login and sign-up pages send a signed-in one on to `next` (only ever a page of ours).
+#[rstest]
+#[case::overview_signed_out(false, "/", 302, Some("/login"))]
+#[case::scanned_link_signed_out(
+    false,
+    "/settings/licences?code=A2B3C-D4E5F",
+    302,
+    Some("/login?next=%2Fsettings%2Flicences%3Fcode%3DA2B3C-D4E5F")
+)]
+#[case::login_signed_out(false, "/login?next=%2Fsettings", 200, None)]
+#[case::signup_signed_out(false, "/signup", 200, None)]
+#[case::unknown_page_signed_out(false, "/no/such/page", 404, None)]
+#[case::overview_signed_in(true, "/", 200, None)]
+#[case::login_signed_in(true, "/login", 302, Some("/"))]
+#[case::login_signed_in_goes_on(
+    true,
+    "/login?next=%2Fsettings%2Flicences%3Fcode%3DA2B3C",
+    302,
+    Some("/settings/licences?code=A2B3C")
+)]
+#[case::signup_signed_in_goes_on(true, "/signup?next=%2Fsettings", 302, Some("/settings"))]
+#[case::no_other_host(true, "/login?next=%2F%2Fevil.example%2Fphish", 302, Some("/"))]
+#[case::no_absolute_url(true, "/login?next=https%3A%2F%2Fevil.example", 302, Some("/"))]
+#[case::no_backslash(true, "/login?next=%2F%5Cevil.example", 302, Some("/"))]
+#[tokio::test]
+async fn page_guard(
+    #[case] signed_in: bool,
+    #[case] path: &str,
+    #[case] status: u16,
+    #[case] location: Option<&str>,
+) {
+    let app = TestApp::new().await;
+    let cookie = if signed_in {
+        Some(app.sign_up("anna@example.se", "owner").await.0)
+    } else {
+        None
+    };
+    let reply = app.page(path, cookie.as_deref()).await;
+    assert_eq!(
+        reply.status.as_u16(),
+        status,
+        "{path}: {}",
+        &reply.body[..reply.body.len().min(200)]
+    );
+    assert_eq!(
+        reply
+            .headers
+            .get(header::LOCATION)
+            .map(|l| l.to_str().unwrap()),
+        location,
+        "{path}"
+    );
+}
+
 #[tokio::test]
 async fn unknown_page_is_404_in_the_app_frame() {
     let app = TestApp::new().await;
