@@ -48,7 +48,17 @@ pub mod ssr {
             .map(|ConnectInfo(addr)| addr.ip())
     }
 
+    /// The request's account as the server's page guard already looked it up, so a page's
+    /// server functions don't each read it again. Only the server can put it on a request.
+    #[derive(Clone)]
+    pub struct KnownAccount(pub Option<Account>);
+
     pub async fn current_account() -> Result<Option<Account>, AppError> {
+        if let Ok(axum::Extension(KnownAccount(known))) =
+            leptos_axum::extract::<axum::Extension<KnownAccount>>().await
+        {
+            return Ok(known);
+        }
         account_in(&services()?, &session().await?).await
     }
 

@@ -198,18 +198,23 @@ async fn client_errors_are_4xx(request: Request, next: Next) -> Response {
 async fn page_guard(
     State(state): State<AppState>,
     session: tower_sessions::Session,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    if request.method() != axum::http::Method::GET || path.starts_with("/api/") {
+    if request.method() != axum::http::Method::GET || request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    let signed_in = match app::api::ssr::account_in(&state.services, &session).await {
-        Ok(account) => account.is_some(),
+    let account = match app::api::ssr::account_in(&state.services, &session).await {
+        Ok(account) => account,
         // The page will say what went wrong when its own data fails to load.
         Err(_) => return next.run(request).await,
     };
+    let signed_in = account.is_some();
+    // The page's server functions use this instead of reading the account again.
+    request
+        .extensions_mut()
+        .insert(app::api::ssr::KnownAccount(account));
+    let path = request.uri().path();
     let entrance = path == "/login" || path == "/signup";
     let to = match (entrance, signed_in) {
         (true, true) => {
