@@ -5,7 +5,7 @@ use backend::monitors::{self, DeviceRefusal};
 use backend::readings::Reading;
 use backend::{Database, Error, Services, accounts, sites};
 use jiff::Timestamp;
-use model::monitor::{HistoryView, MonitorInput};
+use model::monitor::{History, HistoryView, MonitorInput};
 use model::{Account, Role, SiteInput};
 
 const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
@@ -65,6 +65,13 @@ fn reading(ts: i64, i: [f64; 3], import: f64) -> Reading {
 }
 
 impl World {
+    /// Anna's history of a monitor.
+    async fn history(&self, monitor_id: i64, view: HistoryView, date: Option<&str>) -> History {
+        monitors::history(&self.s, &self.anna, monitor_id, view, date)
+            .await
+            .unwrap()
+    }
+
     /// Registers a monitor on Anna's site: its token and what a device request resolves to.
     async fn device(&self, name: &str) -> (model::monitor::DeviceToken, backend::DeviceRecord) {
         let token = monitors::create(&self.s, &self.anna, &monitor_input(self.site, name))
@@ -187,15 +194,9 @@ async fn readings_are_stored_once_in_any_order_and_rolled_up() {
 
     // The local day of the readings (just after midnight, that is yesterday).
     let day = local_date(t);
-    let history = monitors::history(
-        &w.s,
-        &w.anna,
-        token.monitor_id,
-        HistoryView::Day,
-        Some(&day),
-    )
-    .await
-    .unwrap();
+    let history = w
+        .history(token.monitor_id, HistoryView::Day, Some(&day))
+        .await;
     let minute = history
         .buckets
         .iter()
@@ -203,21 +204,6 @@ async fn readings_are_stored_once_in_any_order_and_rolled_up() {
         .expect("the minute's bucket");
     assert_eq!(minute.readings, 4, "duplicates are not counted twice");
 
-    // Paging: a past day leads on to the next; today has nothing after it.
-    let today = monitors::history(&w.s, &w.anna, token.monitor_id, HistoryView::Day, None)
-        .await
-        .unwrap();
-    assert_eq!(today.next, None, "nothing to page to after today");
-    let yesterday = monitors::history(
-        &w.s,
-        &w.anna,
-        token.monitor_id,
-        HistoryView::Day,
-        Some(&today.previous),
-    )
-    .await
-    .unwrap();
-    assert_eq!(yesterday.next.as_deref(), Some(today.from.as_str()));
     let l1 = minute.phases[0].unwrap();
     assert_eq!((l1.min, l1.mean, l1.max), (6.0, 9.0, 12.0));
     let l3 = minute.phases[2].unwrap();
@@ -227,6 +213,14 @@ async fn readings_are_stored_once_in_any_order_and_rolled_up() {
         "{}",
         history.import_kwh
     );
+
+    // Paging: a past day leads on to the next; today has nothing after it.
+    let today = w.history(token.monitor_id, HistoryView::Day, None).await;
+    assert_eq!(today.next, None, "nothing to page to after today");
+    let yesterday = w
+        .history(token.monitor_id, HistoryView::Day, Some(&today.previous))
+        .await;
+    assert_eq!(yesterday.next.as_deref(), Some(today.from.as_str()));
 
     let snapshot = monitors::snapshot(&w.s, &w.anna, w.site)
         .await
@@ -322,14 +316,8 @@ async fn raw_readings_past_retention_are_pruned_but_rollups_stay() {
     let short = w.s.clone().with_raw_retention_days(5);
     assert_eq!(monitors::prune(&short).await.unwrap(), 1);
     let date = local_date(old);
-    let history = monitors::history(
-        &w.s,
-        &w.anna,
-        token.monitor_id,
-        HistoryView::Month,
-        Some(&date),
-    )
-    .await
-    .unwrap();
+    let history = w
+        .history(token.monitor_id, HistoryView::Month, Some(&date))
+        .await;
     assert_eq!(history.buckets.iter().map(|b| b.readings).sum::<i64>(), 1);
 }
