@@ -38,6 +38,10 @@ pub mod browser {
     /// Photos are scaled down to this many pixels on the long side before decoding: enough for a
     /// QR code that fills a fifth of the picture, and fast on a phone.
     const MAX_SIDE: f64 = 1280.0;
+    /// A photo is decoded at these sizes (long side) in turn, until a code is found: small
+    /// first (fast), then larger for a code that is small in the picture, such as one of the
+    /// codes on a photographed A4 sheet, whose modules the first size blurs together.
+    const MAX_SIDES: [f64; 2] = [MAX_SIDE, 2.0 * MAX_SIDE];
 
     fn canvas(width: u32, height: u32) -> Option<(HtmlCanvasElement, CanvasRenderingContext2d)> {
         let document = web_sys::window()?.document()?;
@@ -96,23 +100,31 @@ pub mod browser {
             f64::from(image.natural_width()),
             f64::from(image.natural_height()),
         );
-        let scale = (MAX_SIDE / w.max(h)).min(1.0);
-        let (width, height) = (
-            (w * scale).round().max(1.0) as u32,
-            (h * scale).round().max(1.0) as u32,
-        );
-        let (_canvas, context) = canvas(width, height).ok_or("scan.photo_unreadable")?;
-        context
-            .draw_image_with_html_image_element_and_dw_and_dh(
-                &image,
-                0.0,
-                0.0,
-                f64::from(width),
-                f64::from(height),
-            )
-            .map_err(|_| "scan.photo_unreadable")?;
-        let luma = luma(&context, width, height).ok_or("scan.photo_unreadable")?;
-        super::decode_qr(width as usize, height as usize, &luma).ok_or("scan.no_code_in_photo")
+        for max_side in MAX_SIDES {
+            let scale = (max_side / w.max(h)).min(1.0);
+            let (width, height) = (
+                (w * scale).round().max(1.0) as u32,
+                (h * scale).round().max(1.0) as u32,
+            );
+            let (_canvas, context) = canvas(width, height).ok_or("scan.photo_unreadable")?;
+            context
+                .draw_image_with_html_image_element_and_dw_and_dh(
+                    &image,
+                    0.0,
+                    0.0,
+                    f64::from(width),
+                    f64::from(height),
+                )
+                .map_err(|_| "scan.photo_unreadable")?;
+            let luma = luma(&context, width, height).ok_or("scan.photo_unreadable")?;
+            if let Some(text) = super::decode_qr(width as usize, height as usize, &luma) {
+                return Ok(text);
+            }
+            if scale >= 1.0 {
+                break; // already the photo's own size
+            }
+        }
+        Err("scan.no_code_in_photo")
     }
 
     /// Opens the rear camera (on phones) into `video`. Errors say why in the user's words.
