@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod clock;
 pub mod db;
 mod error;
 pub mod ingest;
@@ -15,13 +16,14 @@ pub mod live;
 pub mod monitors;
 pub mod password;
 pub mod readings;
+pub mod reporters;
 pub mod rollup;
 pub mod sites;
 pub mod telegram;
 
 use std::sync::Arc;
 
-pub use db::{Database, DeviceRecord, MonitorRepo, Repo, StoreError};
+pub use db::{Database, DeviceRecord, MonitorRepo, Repo, ReporterRepo, StoreError};
 pub use error::Error;
 
 /// Everything a request handler needs, cheap to clone.
@@ -38,6 +40,14 @@ pub struct Services {
     pub hub: Arc<live::Hub>,
     /// How long raw readings are kept (days); rollups are kept for years.
     pub raw_retention_days: i64,
+    pub reporters: Arc<dyn ReporterRepo>,
+    /// Reporters' status changes, per site, to open pages.
+    pub reporter_events: Arc<live::StatusHub>,
+    /// Wakes the forwarder when a reporter is added, changed, paused or deleted.
+    pub reporter_changes: Arc<tokio::sync::Notify>,
+    /// A monitor silent this long is reported offline to partners (ms).
+    pub silent_after_ms: i64,
+    pub clock: Arc<dyn clock::Clock>,
 }
 
 /// Raw readings are kept this many days unless configured otherwise.
@@ -56,7 +66,17 @@ impl Services {
             monitors,
             hub,
             raw_retention_days: DEFAULT_RAW_RETENTION_DAYS,
+            reporters: db.reporter_repo(),
+            reporter_events: Arc::new(live::StatusHub::default()),
+            reporter_changes: Arc::new(tokio::sync::Notify::new()),
+            silent_after_ms: reporters::pacer::Timing::default().silent_after_ms,
+            clock: Arc::new(clock::SystemClock),
         }
+    }
+
+    pub fn with_silent_after_ms(mut self, ms: i64) -> Self {
+        self.silent_after_ms = ms;
+        self
     }
 
     pub fn with_raw_retention_days(mut self, days: i64) -> Self {

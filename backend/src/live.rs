@@ -1,64 +1,65 @@
-//! Fan-out of newly stored readings to the live streams watching a monitor, in this process.
-//! Only committed readings are published, so a stream never shows what a restart would lose;
-//! a stream that falls behind (or reconnects) catches up from the database by `seq`.
+//! Fan-out in this process, per key: the typed stream of committed readings per monitor (the
+//! live pages, framed as Server-Sent Events by the server, and the reporters' forwarders both
+//! subscribe), and reporters' status changes per site. Only committed readings are published,
+//! so nobody sees what a restart would lose; a subscriber that falls behind (or starts late)
+//! catches up from the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use model::monitor::LivePoint;
+use model::reporter::ReporterLive;
 use tokio::sync::broadcast;
 
-/// Batches a slow viewer may fall behind before it re-reads from the database.
+/// Messages a slow subscriber may fall behind before it re-reads from the database.
 const CAPACITY: usize = 256;
 
-/// A reading and its Server-Sent Event, framed once for every viewer.
-#[derive(Debug, Clone)]
-pub struct Framed {
-    pub point: LivePoint,
-    pub event: Bytes,
+/// One broadcast channel per key (a monitor, a site), made when someone subscribes and dropped
+/// when nobody listens any more.
+pub struct Topics<T> {
+    channels: Mutex<HashMap<i64, broadcast::Sender<T>>>,
 }
 
-impl Framed {
-    pub fn new(point: LivePoint) -> Self {
-        let data = serde_json::to_string(&point).unwrap_or_default();
+impl<T> Default for Topics<T> {
+    fn default() -> Self {
         Self {
-            point,
-            event: Bytes::from(format!("id: {}\ndata: {data}\n\n", point.seq)),
+            channels: Mutex::new(HashMap::new()),
         }
     }
 }
 
-pub type Points = Arc<[Framed]>;
-
-#[derive(Default)]
-pub struct Hub {
-    channels: Mutex<HashMap<i64, broadcast::Sender<Points>>>,
-}
-
-impl Hub {
-    pub fn subscribe(&self, monitor_id: i64) -> broadcast::Receiver<Points> {
+impl<T: Clone> Topics<T> {
+    pub fn subscribe(&self, key: i64) -> broadcast::Receiver<T> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
         channels
-            .entry(monitor_id)
+            .entry(key)
             .or_insert_with(|| broadcast::channel(CAPACITY).0)
             .subscribe()
     }
 
-    /// Frames and sends new readings to the monitor's viewers; nothing when nobody watches, so
-    /// ingest pays for framing only for monitors someone has open.
-    pub fn publish(&self, monitor_id: i64, points: &[LivePoint]) {
+    /// Sends to the key's subscribers; nothing (not even `make`) when nobody listens.
+    pub fn publish_with(&self, key: i64, make: impl FnOnce() -> T) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(sender) = channels.get(&monitor_id) else {
+        let Some(sender) = channels.get(&key) else {
             return;
         };
-        if sender.receiver_count() == 0 {
-            channels.remove(&monitor_id);
-            return;
-        }
-        let framed: Points = points.iter().copied().map(Framed::new).collect();
-        if sender.send(framed).is_err() {
-            channels.remove(&monitor_id);
+        if sender.receiver_count() == 0 || sender.send(make()).is_err() {
+            channels.remove(&key);
         }
     }
 }
+
+/// One committed batch of a monitor's readings, in arrival order.
+pub type Points = Arc<[LivePoint]>;
+
+/// Committed readings, per monitor.
+pub type Hub = Topics<Points>;
+
+impl Topics<Points> {
+    pub fn publish(&self, monitor_id: i64, points: &[LivePoint]) {
+        self.publish_with(monitor_id, || points.into());
+    }
+}
+
+/// Reporters' status changes, per site.
+pub type StatusHub = Topics<Arc<ReporterLive>>;

@@ -108,8 +108,12 @@ pub async fn make_total(
         .await?)
 }
 
+/// Deletes the monitor with its readings; refused while a reporter forwards it.
 pub async fn delete(services: &Services, actor: &Account, monitor_id: i64) -> Result<(), Error> {
     get(services, actor, monitor_id).await?;
+    if services.reporters.reporters_of_monitor(monitor_id).await? > 0 {
+        return Err(FieldError::new("monitor", "error.monitor_has_reporter").into());
+    }
     Ok(services.monitors.delete_monitor(monitor_id).await?)
 }
 

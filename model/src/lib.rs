@@ -7,11 +7,13 @@ pub mod account;
 pub mod capability;
 pub mod licence;
 pub mod monitor;
+pub mod reporter;
 pub mod site;
 
 pub use account::{Account, Role};
 pub use capability::{ActiveLicence, Capability};
 pub use monitor::{Monitor, MonitorKind, MonitorStatus};
+pub use reporter::{Reporter, ReporterKind, ReporterStatus};
 pub use site::{PriceArea, SiteAccess, SiteDetails, SiteInput, SiteMember, SiteSummary};
 
 /// A rejected field: which one, and the message key that says why.

@@ -13,12 +13,11 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use backend::live::Framed;
 use backend::monitors::{self, DeviceRefusal};
 use backend::readings::{MAX_BODY_BYTES, MAX_READINGS_PER_REQUEST, Rejection};
 use backend::{Error, Services};
 use model::Account;
-use model::monitor::{HistoryView, LIVE_WINDOW_MS};
+use model::monitor::{HistoryView, LIVE_WINDOW_MS, LivePoint};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tower_sessions::Session;
@@ -239,13 +238,19 @@ async fn live(
 const KEEP_ALIVE: &[u8] = b":\n\n";
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15);
 
+/// One reading as a Server-Sent Event; its id is the reading's `seq`.
+fn frame(point: &LivePoint) -> Bytes {
+    let data = serde_json::to_string(point).unwrap_or_default();
+    Bytes::from(format!("id: {}\ndata: {data}\n\n", point.seq))
+}
+
 /// The events of one viewer: readings after `last_sent`, from the database when catching up,
-/// then as the hub publishes them (framed once for all viewers).
+/// then as the hub publishes them.
 struct LiveStream {
     services: Services,
     monitor_id: i64,
     receiver: broadcast::Receiver<backend::live::Points>,
-    pending: VecDeque<Framed>,
+    pending: VecDeque<LivePoint>,
     last_sent: i64,
     needs_catch_up: bool,
     /// One timer per stream, re-armed when it fires (not one per event).
@@ -256,10 +261,10 @@ impl LiveStream {
     /// The next event; `None` ends the stream.
     async fn next(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(framed) = self.pending.pop_front() {
-                if framed.point.seq > self.last_sent {
-                    self.last_sent = framed.point.seq;
-                    return Some(framed.event);
+            if let Some(point) = self.pending.pop_front() {
+                if point.seq > self.last_sent {
+                    self.last_sent = point.seq;
+                    return Some(frame(&point));
                 }
                 continue;
             }
@@ -273,7 +278,7 @@ impl LiveStream {
                 {
                     Ok(points) => {
                         self.needs_catch_up = points.len() as i64 == CATCH_UP_LIMIT;
-                        self.pending.extend(points.into_iter().map(Framed::new));
+                        self.pending.extend(points);
                         continue;
                     }
                     Err(e) => {
@@ -292,7 +297,7 @@ impl LiveStream {
                 }
             };
             match received {
-                Ok(points) => self.pending.extend(points.iter().cloned()),
+                Ok(points) => self.pending.extend(points.iter().copied()),
                 // Fell behind the channel: read what was missed from the database.
                 Err(broadcast::error::RecvError::Lagged(_)) => self.needs_catch_up = true,
                 Err(broadcast::error::RecvError::Closed) => return None,

@@ -3,8 +3,10 @@
 //! they fail.
 
 pub mod monitors;
+pub mod reporters;
 mod sqlite;
 mod sqlite_monitors;
+mod sqlite_reporters;
 
 use std::sync::Arc;
 
@@ -15,7 +17,9 @@ use model::{
 };
 
 pub use monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
+pub use reporters::{ForwardConfig, ReporterRecord, ReporterRepo};
 pub use sqlite::SqliteRepo;
+use sqlite::conflict_or_error;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -146,6 +150,12 @@ impl Database {
     }
 
     pub fn monitor_repo(&self) -> Arc<dyn MonitorRepo> {
+        match self {
+            Database::Sqlite(repo) => Arc::new(repo.clone()),
+        }
+    }
+
+    pub fn reporter_repo(&self) -> Arc<dyn ReporterRepo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
         }

@@ -72,6 +72,8 @@ pub trait MonitorRepo: Send + Sync + 'static {
         since: i64,
         limit: i64,
     ) -> Result<Vec<LivePoint>, StoreError>;
+    /// The monitor's newest reading by time.
+    async fn latest_point(&self, monitor_id: i64) -> Result<Option<LivePoint>, StoreError>;
     /// Rollups with `from <= start < to`, oldest first.
     async fn rollups(
         &self,

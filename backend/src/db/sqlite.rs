@@ -114,7 +114,7 @@ impl SiteRow {
 }
 
 /// A unique-constraint violation is [`StoreError::Conflict`]; anything else is a database error.
-fn conflict_or_error(err: sqlx::Error) -> StoreError {
+pub(super) fn conflict_or_error(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
         _ => err.into(),

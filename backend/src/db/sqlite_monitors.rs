@@ -446,6 +446,20 @@ impl MonitorRepo for SqliteRepo {
             .collect())
     }
 
+    async fn latest_point(&self, monitor_id: i64) -> Result<Option<LivePoint>, StoreError> {
+        let row: Option<(i64, i64, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
+            "SELECT seq, ts, i1, i2, i3 FROM readings WHERE monitor_id = ? ORDER BY ts DESC LIMIT 1",
+        )
+        .bind(monitor_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(seq, ts, i1, i2, i3)| LivePoint {
+            seq,
+            ts,
+            i: [i1, i2, i3],
+        }))
+    }
+
     async fn rollups(
         &self,
         monitor_id: i64,

@@ -1,0 +1,138 @@
+//! Storage of reporters, the serial numbers handed out for them, the forwarders' state and the
+//! leases that say which server process forwards which reporter.
+
+use async_trait::async_trait;
+use model::reporter::{Facts, OpenReporterTarget, ReporterKind};
+use model::{Capability, Reporter};
+
+use super::StoreError;
+
+/// A reporter with its site's time zone.
+#[derive(Debug, Clone)]
+pub struct ReporterRecord {
+    /// `silent_after_ms` and `utc_offset_s` are left at 0 for the service to fill in.
+    pub reporter: Reporter,
+    pub time_zone: String,
+}
+
+/// A new reporter row.
+#[derive(Debug, Clone)]
+pub struct NewReporter {
+    pub site_id: i64,
+    pub monitor_id: i64,
+    pub kind: ReporterKind,
+    pub name: String,
+    pub main_fuse_a: u16,
+    pub serial: String,
+    pub pin: Option<String>,
+    /// The licence it holds (Charge Amps).
+    pub licence_serial: Option<i64>,
+    pub open_reporter: Option<OpenReporterTarget>,
+}
+
+/// The editable part of a reporter.
+#[derive(Debug, Clone)]
+pub struct ReporterChanges {
+    pub name: String,
+    pub main_fuse_a: u16,
+    pub monitor_id: i64,
+    /// Open Reporter; a `None` password keeps the stored one.
+    pub open_reporter: Option<OpenReporterTarget>,
+}
+
+/// A serial number handed out by the wizard.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedSerial {
+    pub account_id: Option<i64>,
+    pub pin: String,
+    /// A reporter uses it.
+    pub claimed: bool,
+}
+
+/// Everything a forwarder needs for one reporter, secrets included: never leaves the server.
+#[derive(Clone, PartialEq)]
+pub struct ForwardConfig {
+    pub id: i64,
+    pub version: i64,
+    pub kind: ReporterKind,
+    pub site_id: i64,
+    pub monitor_id: i64,
+    pub phases: u8,
+    pub main_fuse_a: u16,
+    pub serial: String,
+    pub pin: Option<String>,
+    pub open_reporter: Option<OpenReporterTarget>,
+    /// Where the forwarder left off.
+    pub facts: Facts,
+}
+
+impl std::fmt::Debug for ForwardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ForwardConfig")
+            .field("id", &self.id)
+            .field("version", &self.version)
+            .field("kind", &self.kind)
+            .field("monitor_id", &self.monitor_id)
+            .field("serial", &self.serial)
+            .field("pin", &self.pin.as_ref().map(|_| "***"))
+            .field("open_reporter", &self.open_reporter)
+            .finish()
+    }
+}
+
+#[async_trait]
+pub trait ReporterRepo: Send + Sync + 'static {
+    /// Records a serial number as handed out; [`StoreError::Conflict`] when it was before.
+    async fn issue_serial(
+        &self,
+        serial: &str,
+        pin: &str,
+        account_id: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    async fn issued_serial(&self, serial: &str) -> Result<Option<IssuedSerial>, StoreError>;
+    /// Serials handed to the account since `since_ms` and not used by a reporter.
+    async fn unclaimed_serials(&self, account_id: i64, since_ms: i64) -> Result<i64, StoreError>;
+
+    /// A licence of `capability` the account redeemed, not revoked, not held by a reporter.
+    async fn free_licence(
+        &self,
+        account_id: i64,
+        capability: Capability,
+    ) -> Result<Option<i64>, StoreError>;
+    async fn free_licences(
+        &self,
+        account_id: i64,
+        capability: Capability,
+    ) -> Result<usize, StoreError>;
+
+    /// [`StoreError::Conflict`] when the serial or the licence is taken.
+    async fn create_reporter(&self, new: &NewReporter) -> Result<i64, StoreError>;
+    async fn reporter(&self, id: i64) -> Result<Option<ReporterRecord>, StoreError>;
+    /// The reporters on every site `account_id` may work on, by site and name.
+    async fn reporters_for(&self, account_id: i64) -> Result<Vec<ReporterRecord>, StoreError>;
+    async fn reporters_of_site(&self, site_id: i64) -> Result<Vec<ReporterRecord>, StoreError>;
+    async fn update_reporter(&self, id: i64, changes: &ReporterChanges) -> Result<(), StoreError>;
+    async fn set_paused(&self, id: i64, paused: bool) -> Result<(), StoreError>;
+    async fn set_pin(&self, id: i64, pin: &str) -> Result<(), StoreError>;
+    /// Deletes the reporter; the licence it held is free again.
+    async fn delete_reporter(&self, id: i64) -> Result<(), StoreError>;
+    /// How many reporters forward the monitor.
+    async fn reporters_of_monitor(&self, monitor_id: i64) -> Result<i64, StoreError>;
+
+    /// Renews `holder`'s leases, takes unpaused reporters whose lease is missing or expired (at
+    /// most `limit` new ones), gives up leases of paused reporters, and answers every reporter
+    /// `holder` now holds with its settings' version.
+    async fn claim_leases(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Gives up `holder`'s leases (at shutdown), so another process may take them at once.
+    async fn release_leases(&self, holder: &str) -> Result<(), StoreError>;
+    async fn forward_configs(&self, ids: &[i64]) -> Result<Vec<ForwardConfig>, StoreError>;
+    /// Stores the forwarders' state, one transaction for all.
+    async fn save_facts(&self, facts: &[(i64, Facts)]) -> Result<(), StoreError>;
+}

@@ -1,0 +1,504 @@
+//! [`ReporterRepo`] on SQLite.
+
+use async_trait::async_trait;
+use model::reporter::{Facts, OpenReporterTarget, Problem, ReporterKind};
+use model::{Capability, Reporter};
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::reporters::{
+    ForwardConfig, IssuedSerial, NewReporter, ReporterChanges, ReporterRecord, ReporterRepo,
+};
+use super::{SqliteRepo, StoreError, conflict_or_error};
+
+#[derive(FromRow)]
+struct FactsRow {
+    sent_ts: Option<i64>,
+    reading_ts: Option<i64>,
+    accepted_at: Option<i64>,
+    failed_at: Option<i64>,
+    problem: Option<String>,
+    offline: Option<bool>,
+}
+
+impl FactsRow {
+    fn into_facts(self) -> Facts {
+        Facts {
+            sent_ts: self.sent_ts,
+            reading_ts: self.reading_ts,
+            accepted_at: self.accepted_at,
+            failed_at: self.failed_at,
+            problem: self.problem.as_deref().and_then(Problem::parse),
+            offline: self.offline.unwrap_or(false),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct ReporterRow {
+    id: i64,
+    site_id: i64,
+    site_name: String,
+    time_zone: String,
+    kind: String,
+    name: String,
+    monitor_id: i64,
+    monitor_name: String,
+    main_fuse_a: i64,
+    serial: String,
+    pin: Option<String>,
+    create_token_url: Option<String>,
+    update_url: Option<String>,
+    username: Option<String>,
+    paused: bool,
+    #[sqlx(flatten)]
+    facts: FactsRow,
+}
+
+const REPORTERS: &str = "
+    SELECT r.id, r.site_id, s.name AS site_name, s.time_zone, r.kind, r.name, r.monitor_id,
+           m.name AS monitor_name, r.main_fuse_a, r.serial, r.pin, r.create_token_url,
+           r.update_url, r.username, r.paused,
+           st.sent_ts, st.reading_ts, st.accepted_at, st.failed_at, st.problem, st.offline
+    FROM reporters r
+    JOIN sites s ON s.id = r.site_id
+    JOIN monitors m ON m.id = r.monitor_id
+    LEFT JOIN reporter_state st ON st.reporter_id = r.id";
+
+fn kind(text: &str, id: i64) -> Result<ReporterKind, StoreError> {
+    ReporterKind::parse(text).map_err(|_| StoreError::Corrupt(format!("reporter {id} kind")))
+}
+
+impl ReporterRow {
+    fn into_record(self) -> Result<ReporterRecord, StoreError> {
+        Ok(ReporterRecord {
+            reporter: Reporter {
+                id: self.id,
+                site_id: self.site_id,
+                site_name: self.site_name,
+                kind: kind(&self.kind, self.id)?,
+                name: self.name,
+                monitor_id: self.monitor_id,
+                monitor_name: self.monitor_name,
+                main_fuse_a: u16::try_from(self.main_fuse_a)
+                    .map_err(|_| StoreError::Corrupt(format!("reporter {} fuse", self.id)))?,
+                serial: self.serial,
+                pin: self.pin,
+                create_token_url: self.create_token_url,
+                update_url: self.update_url,
+                username: self.username,
+                paused: self.paused,
+                facts: self.facts.into_facts(),
+                silent_after_ms: 0,
+                utc_offset_s: 0,
+            },
+            time_zone: self.time_zone,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct ConfigRow {
+    id: i64,
+    version: i64,
+    kind: String,
+    site_id: i64,
+    monitor_id: i64,
+    phases: i64,
+    main_fuse_a: i64,
+    serial: String,
+    pin: Option<String>,
+    create_token_url: Option<String>,
+    update_url: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    #[sqlx(flatten)]
+    facts: FactsRow,
+}
+
+impl ConfigRow {
+    fn into_config(self) -> Result<ForwardConfig, StoreError> {
+        let kind = kind(&self.kind, self.id)?;
+        let corrupt = |what: &str| StoreError::Corrupt(format!("reporter {} {what}", self.id));
+        let open_reporter = match (
+            kind,
+            self.create_token_url,
+            self.update_url,
+            self.username,
+            self.password,
+        ) {
+            (ReporterKind::OpenReporter, Some(create_token_url), Some(update_url), Some(u), p) => {
+                Some(OpenReporterTarget {
+                    create_token_url,
+                    update_url,
+                    username: u,
+                    password: p,
+                })
+            }
+            (ReporterKind::OpenReporter, ..) => return Err(corrupt("open reporter target")),
+            _ => None,
+        };
+        Ok(ForwardConfig {
+            id: self.id,
+            version: self.version,
+            kind,
+            site_id: self.site_id,
+            monitor_id: self.monitor_id,
+            phases: u8::try_from(self.phases).map_err(|_| corrupt("phases"))?,
+            main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("fuse"))?,
+            serial: self.serial,
+            pin: self.pin,
+            open_reporter,
+            facts: self.facts.into_facts(),
+        })
+    }
+}
+
+/// Ids per `IN (…)` list, far below SQLite's limit of 32,766 variables.
+const IDS_PER_QUERY: usize = 1000;
+/// Reporters' state rows per upsert: 7 binds each.
+const FACTS_PER_UPSERT: usize = 1000;
+
+#[async_trait]
+impl ReporterRepo for SqliteRepo {
+    async fn issue_serial(
+        &self,
+        serial: &str,
+        pin: &str,
+        account_id: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO reporter_serials (serial, pin, account_id, issued_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(serial)
+        .bind(pin)
+        .bind(account_id)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await
+        .map_err(conflict_or_error)?;
+        Ok(())
+    }
+
+    async fn issued_serial(&self, serial: &str) -> Result<Option<IssuedSerial>, StoreError> {
+        let row: Option<(Option<i64>, String, bool)> = sqlx::query_as(
+            "SELECT s.account_id, s.pin, EXISTS (SELECT 1 FROM reporters r WHERE r.serial = s.serial)
+             FROM reporter_serials s WHERE s.serial = ?",
+        )
+        .bind(serial)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(account_id, pin, claimed)| IssuedSerial {
+            account_id,
+            pin,
+            claimed,
+        }))
+    }
+
+    async fn unclaimed_serials(&self, account_id: i64, since_ms: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM reporter_serials s WHERE s.account_id = ? AND s.issued_at >= ?
+               AND NOT EXISTS (SELECT 1 FROM reporters r WHERE r.serial = s.serial)",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    async fn free_licence(
+        &self,
+        account_id: i64,
+        capability: Capability,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(FREE_LICENCES)
+            .bind(account_id)
+            .bind(capability.as_str())
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    async fn free_licences(
+        &self,
+        account_id: i64,
+        capability: Capability,
+    ) -> Result<usize, StoreError> {
+        let serials: Vec<i64> = sqlx::query_scalar(FREE_LICENCES)
+            .bind(account_id)
+            .bind(capability.as_str())
+            .fetch_all(self.pool())
+            .await?;
+        Ok(serials.len())
+    }
+
+    async fn create_reporter(&self, new: &NewReporter) -> Result<i64, StoreError> {
+        let target = new.open_reporter.as_ref();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO reporters (site_id, monitor_id, kind, name, main_fuse_a, serial, pin,
+                 licence_serial, create_token_url, update_url, username, password)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.site_id)
+        .bind(new.monitor_id)
+        .bind(new.kind.as_str())
+        .bind(&new.name)
+        .bind(i64::from(new.main_fuse_a))
+        .bind(&new.serial)
+        .bind(&new.pin)
+        .bind(new.licence_serial)
+        .bind(target.map(|t| &t.create_token_url))
+        .bind(target.map(|t| &t.update_url))
+        .bind(target.map(|t| &t.username))
+        .bind(target.and_then(|t| t.password.as_ref()))
+        .fetch_one(self.pool())
+        .await
+        .map_err(conflict_or_error)?;
+        Ok(id)
+    }
+
+    async fn reporter(&self, id: i64) -> Result<Option<ReporterRecord>, StoreError> {
+        sqlx::query_as::<_, ReporterRow>(&format!("{REPORTERS} WHERE r.id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(ReporterRow::into_record)
+            .transpose()
+    }
+
+    async fn reporters_for(&self, account_id: i64) -> Result<Vec<ReporterRecord>, StoreError> {
+        sqlx::query_as::<_, ReporterRow>(&format!(
+            "{REPORTERS} WHERE s.owner_id = ?1
+                OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1)
+             ORDER BY s.name COLLATE NOCASE, r.name COLLATE NOCASE, r.id"
+        ))
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(ReporterRow::into_record)
+        .collect()
+    }
+
+    async fn reporters_of_site(&self, site_id: i64) -> Result<Vec<ReporterRecord>, StoreError> {
+        sqlx::query_as::<_, ReporterRow>(&format!(
+            "{REPORTERS} WHERE r.site_id = ? ORDER BY r.name COLLATE NOCASE, r.id"
+        ))
+        .bind(site_id)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(ReporterRow::into_record)
+        .collect()
+    }
+
+    async fn update_reporter(&self, id: i64, changes: &ReporterChanges) -> Result<(), StoreError> {
+        let target = changes.open_reporter.as_ref();
+        sqlx::query(
+            "UPDATE reporters SET name = ?, main_fuse_a = ?, monitor_id = ?,
+                 create_token_url = coalesce(?, create_token_url),
+                 update_url = coalesce(?, update_url),
+                 username = coalesce(?, username),
+                 password = coalesce(?, password),
+                 version = version + 1
+             WHERE id = ?",
+        )
+        .bind(&changes.name)
+        .bind(i64::from(changes.main_fuse_a))
+        .bind(changes.monitor_id)
+        .bind(target.map(|t| &t.create_token_url))
+        .bind(target.map(|t| &t.update_url))
+        .bind(target.map(|t| &t.username))
+        .bind(target.and_then(|t| t.password.as_ref()))
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_paused(&self, id: i64, paused: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE reporters SET paused = ?, version = version + 1 WHERE id = ?")
+            .bind(paused)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn set_pin(&self, id: i64, pin: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE reporters SET pin = ?, version = version + 1 WHERE id = ?")
+            .bind(pin)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_reporter(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM reporters WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn reporters_of_monitor(&self, monitor_id: i64) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM reporters WHERE monitor_id = ?")
+                .bind(monitor_id)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    async fn claim_leases(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        let expires = now_ms + ttl_ms;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "DELETE FROM reporter_leases WHERE holder = ?
+               AND reporter_id IN (SELECT id FROM reporters WHERE paused = 1)",
+        )
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE reporter_leases SET expires_at = ? WHERE holder = ?")
+            .bind(expires)
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+        // `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT.
+        sqlx::query(
+            "INSERT INTO reporter_leases (reporter_id, holder, expires_at)
+             SELECT r.id, ?1, ?2 FROM reporters r
+             WHERE r.paused = 0 AND NOT EXISTS (
+                 SELECT 1 FROM reporter_leases l WHERE l.reporter_id = r.id AND l.expires_at > ?3)
+             ORDER BY r.id LIMIT ?4
+             ON CONFLICT (reporter_id) DO UPDATE SET holder = excluded.holder,
+                 expires_at = excluded.expires_at
+             WHERE reporter_leases.expires_at <= ?3",
+        )
+        .bind(holder)
+        .bind(expires)
+        .bind(now_ms)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await?;
+        let held: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT r.id, r.version FROM reporter_leases l JOIN reporters r ON r.id = l.reporter_id
+             WHERE l.holder = ? ORDER BY r.id",
+        )
+        .bind(holder)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    async fn release_leases(&self, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM reporter_leases WHERE holder = ?")
+            .bind(holder)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn forward_configs(&self, ids: &[i64]) -> Result<Vec<ForwardConfig>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT r.id, r.version, r.kind, r.site_id, r.monitor_id, m.phases, r.main_fuse_a,
+                        r.serial, r.pin, r.create_token_url, r.update_url, r.username, r.password,
+                        st.sent_ts, st.reading_ts, st.accepted_at, st.failed_at, st.problem,
+                        st.offline
+                 FROM reporters r JOIN monitors m ON m.id = r.monitor_id
+                 LEFT JOIN reporter_state st ON st.reporter_id = r.id
+                 WHERE r.id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            query.push(")");
+            for row in query
+                .build_query_as::<ConfigRow>()
+                .fetch_all(self.pool())
+                .await?
+            {
+                out.push(row.into_config()?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save_facts(&self, facts: &[(i64, Facts)]) -> Result<(), StoreError> {
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin().await?;
+        for chunk in facts.chunks(FACTS_PER_UPSERT) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts, accepted_at,
+                     failed_at, problem, offline) ",
+            );
+            query.push_values(chunk, |mut row, (id, f)| {
+                row.push_bind(id)
+                    .push_bind(f.sent_ts)
+                    .push_bind(f.reading_ts)
+                    .push_bind(f.accepted_at)
+                    .push_bind(f.failed_at)
+                    .push_bind(f.problem.as_ref().map(Problem::code))
+                    .push_bind(f.offline);
+            });
+            // A reporter deleted meanwhile has no row to keep state for.
+            query.push(
+                " ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
+                     reading_ts = excluded.reading_ts, accepted_at = excluded.accepted_at,
+                     failed_at = excluded.failed_at, problem = excluded.problem,
+                     offline = excluded.offline",
+            );
+            match query.build().execute(&mut *tx).await {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
+                    // Some reporter in the chunk is gone: store the rest one by one.
+                    for (id, f) in chunk {
+                        let _ = sqlx::query(
+                            "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts,
+                                 accepted_at, failed_at, problem, offline)
+                             SELECT id, ?, ?, ?, ?, ?, ? FROM reporters WHERE id = ?
+                             ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
+                                 reading_ts = excluded.reading_ts,
+                                 accepted_at = excluded.accepted_at,
+                                 failed_at = excluded.failed_at, problem = excluded.problem,
+                                 offline = excluded.offline",
+                        )
+                        .bind(f.sent_ts)
+                        .bind(f.reading_ts)
+                        .bind(f.accepted_at)
+                        .bind(f.failed_at)
+                        .bind(f.problem.as_ref().map(Problem::code))
+                        .bind(f.offline)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Licences of `?2` redeemed by `?1`, not revoked, and held by no reporter.
+const FREE_LICENCES: &str = "
+    SELECT l.serial FROM licence_redemptions l
+    WHERE l.account_id = ?1 AND l.capability = ?2
+      AND NOT EXISTS (SELECT 1 FROM licence_revocations v WHERE v.serial = l.serial)
+      AND NOT EXISTS (SELECT 1 FROM reporters r WHERE r.licence_serial = l.serial)
+    ORDER BY l.redeemed_at, l.serial";

@@ -1,0 +1,464 @@
+//! The forwarding loop. One coordinator per server process takes leases on reporters (a row per
+//! reporter in the database: holder and expiry, renewed while it runs, so several processes
+//! share the work without a redesign) and runs one task per leased reporter. Each task waits on
+//! the typed stream of its monitor's committed readings and on the pacer's next due time, sends
+//! the update, and records what happened; the coordinator writes those facts to the database
+//! once a second and tells open pages when a status changes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use model::reporter::{Facts, ReporterKind, ReporterLive};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::pacer::{Pacer, Timing};
+use super::partner::{self, Http, Sink};
+use super::payload::{self, Permission, Sender};
+use crate::Services;
+use crate::clock::Clock;
+use crate::db::ForwardConfig;
+use crate::live::StatusHub;
+
+/// How the forwarding runs; defaults in code, the server reads overrides from its config.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub timing: Timing,
+    /// Charge Amps' measurement link, e.g. `https://partner.example/measurement`: updates go to
+    /// `{url}/update`, tokens come from `{url}/createtoken`. Without it Charge Amps reporters
+    /// say the server is not configured for them.
+    pub charge_amps_url: Option<String>,
+    /// Every request to a partner gives up after this long.
+    pub partner_timeout: Duration,
+    /// This process's name in the lease table; unique per process.
+    pub holder: String,
+    /// A lease not renewed within this long may be taken by another process (ms).
+    pub lease_ttl_ms: i64,
+    /// How often leases are renewed and new reporters taken on.
+    pub scan_every: Duration,
+    /// How often the forwarders' facts are written to the database.
+    pub flush_every: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            timing: Timing::default(),
+            charge_amps_url: None,
+            partner_timeout: Duration::from_secs(5),
+            holder: format!("ampwise-{}", std::process::id()),
+            lease_ttl_ms: 30_000,
+            scan_every: Duration::from_secs(5),
+            flush_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Reporters a process takes on per scan at most.
+const MAX_NEW_LEASES_PER_SCAN: i64 = 20_000;
+/// A facts change users would not notice is published at most this often (ms).
+const REPUBLISH_AFTER_MS: i64 = 10_000;
+
+/// The forwarders' latest facts: written to the database in batches, published to open pages
+/// when a status could have changed.
+pub struct Board {
+    inner: Mutex<BoardInner>,
+    events: Arc<StatusHub>,
+}
+
+#[derive(Default)]
+struct BoardInner {
+    entries: HashMap<i64, Entry>,
+    dirty: HashSet<i64>,
+}
+
+struct Entry {
+    site_id: i64,
+    facts: Facts,
+    published: Option<Facts>,
+}
+
+/// Whether a page showing `old` should hear of `new`: the status may differ, or a time it
+/// shows has moved on.
+fn worth_publishing(old: &Facts, new: &Facts) -> bool {
+    let moved = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(a), Some(b)) => b - a >= REPUBLISH_AFTER_MS,
+        (a, b) => a.is_some() != b.is_some(),
+    };
+    let failed_last = |f: &Facts| f.failed_at > f.accepted_at;
+    old.problem != new.problem
+        || old.offline != new.offline
+        || failed_last(old) != failed_last(new)
+        || moved(old.accepted_at, new.accepted_at)
+        || moved(old.reading_ts, new.reading_ts)
+        || moved(old.failed_at, new.failed_at)
+}
+
+impl Board {
+    pub fn new(events: Arc<StatusHub>) -> Self {
+        Self {
+            inner: Mutex::new(BoardInner::default()),
+            events,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BoardInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn put(&self, id: i64, site_id: i64, facts: &Facts) {
+        let mut inner = self.lock();
+        inner.dirty.insert(id);
+        let entry = inner.entries.entry(id).or_insert_with(|| Entry {
+            site_id,
+            facts: facts.clone(),
+            published: None,
+        });
+        entry.site_id = site_id;
+        entry.facts = facts.clone();
+        if entry
+            .published
+            .as_ref()
+            .is_none_or(|p| worth_publishing(p, facts))
+        {
+            entry.published = Some(facts.clone());
+            self.events.publish_with(site_id, || {
+                Arc::new(ReporterLive {
+                    id,
+                    facts: facts.clone(),
+                    paused: false,
+                })
+            });
+        }
+    }
+
+    pub fn latest(&self, id: i64) -> Option<Facts> {
+        self.lock().entries.get(&id).map(|e| e.facts.clone())
+    }
+
+    pub fn forget(&self, id: i64) {
+        let mut inner = self.lock();
+        inner.entries.remove(&id);
+        inner.dirty.remove(&id);
+    }
+
+    /// The facts changed since the last call.
+    pub fn take_dirty(&self) -> Vec<(i64, Facts)> {
+        let mut inner = self.lock();
+        let dirty: Vec<i64> = inner.dirty.drain().collect();
+        dirty
+            .into_iter()
+            .filter_map(|id| inner.entries.get(&id).map(|e| (id, e.facts.clone())))
+            .collect()
+    }
+}
+
+/// What every reporter task shares.
+struct Shared {
+    services: Services,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    http: Http,
+    board: Arc<Board>,
+}
+
+impl Shared {
+    fn sink(&self, config: &ForwardConfig) -> Box<dyn Sink> {
+        match (
+            config.kind,
+            &self.settings.charge_amps_url,
+            &config.open_reporter,
+        ) {
+            (ReporterKind::ChargeAmps, Some(url), _) => Box::new(partner::ChargeAmps {
+                http: self.http.clone(),
+                base_url: url.trim_end_matches('/').to_string(),
+                serial: config.serial.clone(),
+                pin: config.pin.clone().unwrap_or_default(),
+            }),
+            (ReporterKind::OpenReporter, _, Some(target)) => Box::new(partner::OpenReporter {
+                http: self.http.clone(),
+                create_token_url: target.create_token_url.clone(),
+                update_url: target.update_url.clone(),
+                username: target.username.clone(),
+                password: target.password.clone().unwrap_or_default(),
+            }),
+            _ => Box::new(partner::Unconfigured),
+        }
+    }
+}
+
+struct Running {
+    version: i64,
+    stop: CancellationToken,
+    handle: JoinHandle<()>,
+}
+
+/// Runs the forwarding until `stop`; then ends every reporter task, writes their facts and
+/// gives up this process's leases so another may continue at once.
+pub async fn run(
+    services: Services,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    board: Arc<Board>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let shared = Arc::new(Shared {
+        http: Http::new(settings.partner_timeout),
+        services,
+        clock,
+        settings,
+        board,
+    });
+    let mut tasks: HashMap<i64, Running> = HashMap::new();
+    let mut scan = tokio::time::interval(shared.settings.scan_every);
+    scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut flush = tokio::time::interval(shared.settings.flush_every);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut renewed_at = shared.clock.now_ms();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = shared.services.reporter_changes.notified() => {
+                rescan(&shared, &mut tasks, &mut renewed_at).await;
+            }
+            _ = scan.tick() => rescan(&shared, &mut tasks, &mut renewed_at).await,
+            _ = flush.tick() => save(&shared).await,
+        }
+    }
+    for running in tasks.values() {
+        running.stop.cancel();
+    }
+    for (_, running) in tasks.drain() {
+        let _ = running.handle.await;
+    }
+    save(&shared).await;
+    if let Err(e) = shared
+        .services
+        .reporters
+        .release_leases(&shared.settings.holder)
+        .await
+    {
+        tracing::warn!(error = %e, "could not give up the reporters' leases");
+    }
+    Ok(())
+}
+
+async fn save(shared: &Shared) {
+    let dirty = shared.board.take_dirty();
+    if let Err(e) = shared.services.reporters.save_facts(&dirty).await {
+        tracing::error!(error = %e, reporters = dirty.len(), "saving the reporters' state failed");
+        for (id, facts) in dirty {
+            if let Some(site) = site_of(shared, id) {
+                shared.board.put(id, site, &facts);
+            }
+        }
+    }
+}
+
+fn site_of(shared: &Shared, id: i64) -> Option<i64> {
+    shared.board.lock().entries.get(&id).map(|e| e.site_id)
+}
+
+/// Renews and takes leases, then makes the running tasks match them: new reporters start,
+/// changed ones restart with their new settings, lost, deleted, paused or crashed ones stop.
+async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed_at: &mut i64) {
+    let now = shared.clock.now_ms();
+    let settings = &shared.settings;
+    let held = match shared
+        .services
+        .reporters
+        .claim_leases(
+            &settings.holder,
+            now,
+            settings.lease_ttl_ms,
+            MAX_NEW_LEASES_PER_SCAN,
+        )
+        .await
+    {
+        Ok(held) => {
+            *renewed_at = now;
+            held.into_iter().collect::<HashMap<i64, i64>>()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "renewing the reporters' leases failed");
+            // Another process may take them once they expire: stop before it does.
+            if now - *renewed_at
+                < settings.lease_ttl_ms - 2 * settings.scan_every.as_millis() as i64
+            {
+                return;
+            }
+            HashMap::new()
+        }
+    };
+    let stale: Vec<i64> = tasks
+        .iter()
+        .filter(|(id, r)| held.get(id) != Some(&r.version) || r.handle.is_finished())
+        .map(|(id, _)| *id)
+        .collect();
+    for id in stale {
+        if let Some(running) = tasks.remove(&id) {
+            running.stop.cancel();
+            if let Err(e) = running.handle.await
+                && e.is_panic()
+            {
+                tracing::error!(reporter = id, "reporter task panicked; starting it again");
+            }
+            if !held.contains_key(&id) {
+                shared.board.forget(id);
+            }
+        }
+    }
+    let to_start: Vec<i64> = held
+        .keys()
+        .filter(|id| !tasks.contains_key(id))
+        .copied()
+        .collect();
+    if to_start.is_empty() {
+        return;
+    }
+    let configs = match shared.services.reporters.forward_configs(&to_start).await {
+        Ok(configs) => configs,
+        Err(e) => {
+            tracing::error!(error = %e, "loading reporters failed");
+            return;
+        }
+    };
+    for config in configs {
+        let facts = shared
+            .board
+            .latest(config.id)
+            .unwrap_or_else(|| config.facts.clone());
+        let stop = CancellationToken::new();
+        let id = config.id;
+        let version = config.version;
+        let handle = tokio::spawn(forward(shared.clone(), config, facts, stop.clone()));
+        tasks.insert(
+            id,
+            Running {
+                version,
+                stop,
+                handle,
+            },
+        );
+    }
+}
+
+/// The newest reading in the database: at start, after falling behind the stream, and before a
+/// heartbeat (a reading another process stored never passes this process's stream).
+async fn catch_up(shared: &Shared, monitor_id: i64, pacer: &mut Pacer) {
+    match shared.services.monitors.latest_point(monitor_id).await {
+        Ok(Some(point)) => pacer.offer(point),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, monitor = monitor_id, "reading the newest reading failed")
+        }
+    }
+}
+
+/// One reporter's loop, until `stop`.
+async fn forward(
+    shared: Arc<Shared>,
+    config: ForwardConfig,
+    facts: Facts,
+    stop: CancellationToken,
+) {
+    let sink = shared.sink(&config);
+    let sender = Sender {
+        reporter_id: config.id,
+        serial: config.serial.clone(),
+        monitor_id: config.monitor_id,
+        phases: config.phases,
+        main_fuse_a: config.main_fuse_a,
+        permission: (config.kind == ReporterKind::ChargeAmps).then_some(Permission::Allowed),
+    };
+    let hub = &shared.services.hub;
+    let mut readings = hub.subscribe(config.monitor_id);
+    let mut pacer = Pacer::new(shared.settings.timing, facts);
+    let mut token = None;
+    catch_up(&shared, config.monitor_id, &mut pacer).await;
+    loop {
+        let wait = pacer.due_at().saturating_sub(shared.clock.now_ms()).max(0);
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => return,
+            received = readings.recv() => match received {
+                Ok(points) => points.iter().for_each(|p| pacer.offer(*p)),
+                Err(RecvError::Lagged(_)) => catch_up(&shared, config.monitor_id, &mut pacer).await,
+                Err(RecvError::Closed) => readings = hub.subscribe(config.monitor_id),
+            },
+            () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {
+                if !pacer.has_new() {
+                    catch_up(&shared, config.monitor_id, &mut pacer).await;
+                }
+                let now = shared.clock.now_ms();
+                let out = pacer.next(now);
+                let update = payload::update(&sender, &out, now);
+                let result = tokio::select! {
+                    () = stop.cancelled() => return,
+                    result = partner::deliver(&*sink, &mut token, &update) => result,
+                };
+                pacer.outcome(shared.clock.now_ms(), &out, result, rand::random::<f64>());
+                shared.board.put(config.id, config.site_id, pacer.facts());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::reporter::Problem;
+    use rstest::rstest;
+
+    fn facts(accepted: Option<i64>, failed: Option<i64>, problem: Option<Problem>) -> Facts {
+        Facts {
+            accepted_at: accepted,
+            failed_at: failed,
+            problem,
+            ..Facts::default()
+        }
+    }
+
+    #[rstest]
+    #[case::same(facts(Some(1_000), None, None), facts(Some(1_000), None, None), false)]
+    #[case::accepted_a_second_later(
+        facts(Some(1_000), None, None),
+        facts(Some(2_000), None, None),
+        false
+    )]
+    #[case::accepted_ten_seconds_later(
+        facts(Some(1_000), None, None),
+        facts(Some(11_000), None, None),
+        true
+    )]
+    #[case::first_accepted(facts(None, None, None), facts(Some(1_000), None, None), true)]
+    #[case::starts_failing(
+        facts(Some(1_000), None, None),
+        facts(Some(1_000), Some(2_000), Some(Problem::Connect)),
+        true
+    )]
+    #[case::fails_differently(
+        facts(None, Some(1_000), Some(Problem::Connect)),
+        facts(None, Some(2_000), Some(Problem::Refused)),
+        true
+    )]
+    #[case::fails_the_same_again(
+        facts(None, Some(1_000), Some(Problem::Connect)),
+        facts(None, Some(3_000), Some(Problem::Connect)),
+        false
+    )]
+    #[case::recovers(
+        facts(Some(1_000), Some(2_000), Some(Problem::Connect)),
+        facts(Some(3_000), Some(2_000), Some(Problem::Connect)),
+        true
+    )]
+    fn pages_hear_of_what_they_would_show(
+        #[case] old: Facts,
+        #[case] new: Facts,
+        #[case] want: bool,
+    ) {
+        assert_eq!(worth_publishing(&old, &new), want);
+    }
+}

@@ -1,0 +1,354 @@
+//! Reporters: what the wizard and the reporter pages do (create, list, edit, pause, new PIN,
+//! delete), each behind [`access::require`]. The forwarding itself is in [`forwarder`]: the
+//! update it sends ([`payload`]), when it sends ([`pacer`]) and where ([`partner`]).
+
+pub mod forwarder;
+pub mod pacer;
+pub mod partner;
+pub mod payload;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use model::reporter::{
+    NewCredentials, PIN_DIGITS, ReporterInput, ReporterKind, ReporterLive, SERIAL_ALPHABET,
+    SERIAL_PREFIX, WizardOptions, WizardSite,
+};
+use model::{Account, Capability, FieldError, Reporter};
+use rand_core::{OsRng, RngCore};
+
+use crate::access::{self, Need};
+use crate::db::reporters::{NewReporter, ReporterChanges, ReporterRecord};
+use crate::{Error, Services, StoreError};
+
+/// Serials an account may hold unused, handed out within a day: generous for wizards left
+/// half-way, and a bound on what one account can make us store.
+const MAX_UNCLAIMED_SERIALS_PER_DAY: i64 = 50;
+
+/// `n` characters of `alphabet`, uniformly (rejection sampling: no modulo bias).
+fn random_chars(alphabet: &[u8], n: usize) -> String {
+    let limit = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        for b in bytes {
+            if usize::from(b) < limit && out.len() < n {
+                out.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
+            }
+        }
+    }
+    out
+}
+
+fn new_serial() -> String {
+    let chars = random_chars(SERIAL_ALPHABET, 8);
+    format!("{SERIAL_PREFIX}-{}-{}", &chars[..4], &chars[4..])
+}
+
+fn new_pin() -> String {
+    random_chars(b"0123456789", PIN_DIGITS)
+}
+
+fn offset_s(time_zone: &str) -> i32 {
+    TimeZone::get(time_zone)
+        .map(|tz| tz.to_offset(Timestamp::now()).seconds())
+        .unwrap_or(0)
+}
+
+fn view(services: &Services, record: ReporterRecord) -> Reporter {
+    Reporter {
+        silent_after_ms: services.silent_after_ms,
+        utc_offset_s: offset_s(&record.time_zone),
+        ..record.reporter
+    }
+}
+
+/// Every reporter on the sites `actor` may work on.
+pub async fn list(services: &Services, actor: &Account) -> Result<Vec<Reporter>, Error> {
+    Ok(services
+        .reporters
+        .reporters_for(actor.id)
+        .await?
+        .into_iter()
+        .map(|r| view(services, r))
+        .collect())
+}
+
+/// The reporters of one site.
+pub async fn of_site(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<Vec<Reporter>, Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    Ok(services
+        .reporters
+        .reporters_of_site(site_id)
+        .await?
+        .into_iter()
+        .map(|r| view(services, r))
+        .collect())
+}
+
+/// The reporter, when `actor` may work on its site; else [`Error::NotFound`].
+pub async fn get(services: &Services, actor: &Account, id: i64) -> Result<Reporter, Error> {
+    let record = services
+        .reporters
+        .reporter(id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    access::require(services, actor, record.reporter.site_id, Need::Work).await?;
+    Ok(view(services, record))
+}
+
+/// What the wizard offers: the sites with their monitors, and whether a Charge Amps licence is
+/// free.
+pub async fn options(services: &Services, actor: &Account) -> Result<WizardOptions, Error> {
+    let sites = services.repo.sites_for(actor.id).await?;
+    let monitors = services.monitors.monitors_for(actor.id).await?;
+    let sites = sites
+        .into_iter()
+        .map(|s| {
+            let mut list: Vec<(i64, String, bool)> = monitors
+                .iter()
+                .filter(|m| m.monitor.site_id == s.id)
+                .map(|m| (m.monitor.id, m.monitor.name.clone(), m.monitor.is_total))
+                .collect();
+            list.sort_by_key(|(_, _, total)| !total);
+            WizardSite {
+                id: s.id,
+                name: s.name,
+                main_fuse_a: s.main_fuse_a,
+                monitors: list,
+            }
+        })
+        .collect();
+    Ok(WizardOptions {
+        sites,
+        free_charge_amps_licences: services
+            .reporters
+            .free_licences(actor.id, Capability::ChargeAmps)
+            .await?,
+    })
+}
+
+/// Hands out a serial number unique across the service, with a fresh PIN.
+pub async fn new_credentials(
+    services: &Services,
+    actor: &Account,
+) -> Result<NewCredentials, Error> {
+    let now = services.clock.now_ms();
+    if services
+        .reporters
+        .unclaimed_serials(actor.id, now - 86_400_000)
+        .await?
+        >= MAX_UNCLAIMED_SERIALS_PER_DAY
+    {
+        return Err(FieldError::new("serial", "error.reporter_too_many_serials").into());
+    }
+    issue(services, actor).await
+}
+
+async fn issue(services: &Services, actor: &Account) -> Result<NewCredentials, Error> {
+    loop {
+        let credentials = NewCredentials {
+            serial: new_serial(),
+            pin: new_pin(),
+        };
+        match services
+            .reporters
+            .issue_serial(
+                &credentials.serial,
+                &credentials.pin,
+                actor.id,
+                services.clock.now_ms(),
+            )
+            .await
+        {
+            Ok(()) => return Ok(credentials),
+            // Drawn before (1 in 30^8 per pair): draw again.
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The monitor, when it is on the site.
+async fn monitor_on_site(services: &Services, site_id: i64, monitor_id: i64) -> Result<(), Error> {
+    match services.monitors.monitor(monitor_id).await? {
+        Some(m) if m.monitor.site_id == site_id => Ok(()),
+        _ => Err(FieldError::new("monitor_id", "error.reporter_monitor_required").into()),
+    }
+}
+
+/// Saves the wizard's reporter. A Charge Amps reporter takes one of the actor's free Charge
+/// Amps licences and the serial number the wizard got for the actor.
+pub async fn create(
+    services: &Services,
+    actor: &Account,
+    input: &ReporterInput,
+) -> Result<i64, Error> {
+    let valid = input.validate(false)?;
+    access::require(services, actor, valid.site_id, Need::Work)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound => FieldError::new("site_id", "error.monitor_site_required").into(),
+            e => e,
+        })?;
+    monitor_on_site(services, valid.site_id, valid.monitor_id).await?;
+    let (serial, pin, licence_serial) = match valid.kind {
+        ReporterKind::ChargeAmps => {
+            let issued = services.reporters.issued_serial(&valid.serial).await?;
+            let pin = match issued {
+                Some(s) if s.account_id == Some(actor.id) && !s.claimed => s.pin,
+                Some(s) if s.claimed => {
+                    return Err(FieldError::new("serial", "error.reporter_serial_used").into());
+                }
+                _ => return Err(FieldError::new("serial", "error.reporter_serial_missing").into()),
+            };
+            let licence = services
+                .reporters
+                .free_licence(actor.id, Capability::ChargeAmps)
+                .await?
+                .ok_or(FieldError::new("kind", "error.reporter_licence_missing"))?;
+            (valid.serial.clone(), Some(pin), Some(licence))
+        }
+        // The partner knows it by a serial of ours too (`externalid`); it needs no PIN.
+        ReporterKind::OpenReporter => (issue(services, actor).await?.serial, None, None),
+    };
+    let new = NewReporter {
+        site_id: valid.site_id,
+        monitor_id: valid.monitor_id,
+        kind: valid.kind,
+        name: valid.name,
+        main_fuse_a: valid.main_fuse_a,
+        serial,
+        pin,
+        licence_serial,
+        open_reporter: valid.open_reporter,
+    };
+    let id = match services.reporters.create_reporter(&new).await {
+        Ok(id) => id,
+        // Saved twice at once (the serial), or the last free licence taken meanwhile.
+        Err(StoreError::Conflict) => {
+            let used = services
+                .reporters
+                .issued_serial(&new.serial)
+                .await?
+                .is_some_and(|s| s.claimed);
+            let (field, key) = if used {
+                ("serial", "error.reporter_serial_used")
+            } else {
+                ("kind", "error.reporter_licence_missing")
+            };
+            return Err(FieldError::new(field, key).into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    services.reporter_changes.notify_one();
+    Ok(id)
+}
+
+/// Changes name, fuse, monitor (on the same site) and, for Open Reporter, where updates go.
+/// The kind and the site stay.
+pub async fn update(
+    services: &Services,
+    actor: &Account,
+    id: i64,
+    input: &ReporterInput,
+) -> Result<(), Error> {
+    let current = get(services, actor, id).await?;
+    let input = ReporterInput {
+        site_id: current.site_id.to_string(),
+        kind: current.kind.as_str().to_string(),
+        ..input.clone()
+    };
+    let valid = input.validate(true)?;
+    monitor_on_site(services, current.site_id, valid.monitor_id).await?;
+    let changes = ReporterChanges {
+        name: valid.name,
+        main_fuse_a: valid.main_fuse_a,
+        monitor_id: valid.monitor_id,
+        open_reporter: valid.open_reporter,
+    };
+    services.reporters.update_reporter(id, &changes).await?;
+    services.reporter_changes.notify_one();
+    Ok(())
+}
+
+/// Pauses forwarding (the partner then falls back to its safe current) or resumes it.
+pub async fn set_paused(
+    services: &Services,
+    actor: &Account,
+    id: i64,
+    paused: bool,
+) -> Result<(), Error> {
+    let current = get(services, actor, id).await?;
+    services.reporters.set_paused(id, paused).await?;
+    services.reporter_changes.notify_one();
+    services.reporter_events.publish_with(current.site_id, || {
+        Arc::new(ReporterLive {
+            id,
+            facts: current.facts.clone(),
+            paused,
+        })
+    });
+    Ok(())
+}
+
+/// A new PIN for a Charge Amps reporter; the old one stops working at once.
+pub async fn regenerate_pin(
+    services: &Services,
+    actor: &Account,
+    id: i64,
+) -> Result<NewCredentials, Error> {
+    let current = get(services, actor, id).await?;
+    if current.kind != ReporterKind::ChargeAmps {
+        return Err(FieldError::new("kind", "error.reporter_no_pin").into());
+    }
+    let pin = new_pin();
+    services.reporters.set_pin(id, &pin).await?;
+    services.reporter_changes.notify_one();
+    Ok(NewCredentials {
+        serial: current.serial,
+        pin,
+    })
+}
+
+/// Deletes the reporter; its licence is free for another.
+pub async fn delete(services: &Services, actor: &Account, id: i64) -> Result<(), Error> {
+    get(services, actor, id).await?;
+    services.reporters.delete_reporter(id).await?;
+    services.reporter_changes.notify_one();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_and_pins_have_their_shape_and_differ() {
+        let serials: std::collections::HashSet<String> = (0..500).map(|_| new_serial()).collect();
+        assert_eq!(serials.len(), 500);
+        assert!(
+            serials.iter().all(|s| model::reporter::is_serial(s)),
+            "{serials:?}"
+        );
+        let pin = new_pin();
+        assert!(
+            pin.len() == 8 && pin.bytes().all(|b| b.is_ascii_digit()),
+            "{pin}"
+        );
+    }
+
+    #[test]
+    fn every_digit_of_a_pin_is_drawn() {
+        let digits: std::collections::HashSet<char> = (0..100)
+            .flat_map(|_| new_pin().chars().collect::<Vec<_>>())
+            .collect();
+        assert_eq!(digits.len(), 10);
+    }
+}

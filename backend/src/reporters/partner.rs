@@ -1,0 +1,301 @@
+//! The partner side of a reporter: one trait, [`Sink`], with an implementation per partner.
+//! Both speak Open Reporter over HTTP (*Create Token* with `{"username","password"}` answering
+//! `{"token"}`, then *Update* with `Authorization: Bearer`); they differ in where the endpoints
+//! are, whose credentials are sent, and what the update carries. The real Charge Amps partner
+//! API can replace [`ChargeAmps`] without touching the forwarder.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use model::reporter::Problem;
+use serde::{Deserialize, Serialize};
+
+use super::payload::Update;
+
+/// Why a call to the partner failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// *Create Token* answered 401, 403 or 404: these credentials are not (yet) known there.
+    Refused,
+    /// *Update* answered 401 or 403: the token is no longer good.
+    Unauthorized,
+    Problem(Problem),
+}
+
+/// Where a reporter's updates go.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// Creates a bearer token from the reporter's credentials.
+    async fn create_token(&self) -> Result<String, Failure>;
+    async fn update(&self, token: &str, update: &Update) -> Result<(), Failure>;
+}
+
+/// Sends `update`, reusing `token` until the partner refuses it, then creating a new one once
+/// before the attempt counts as failed.
+pub async fn deliver(
+    sink: &dyn Sink,
+    token: &mut Option<String>,
+    update: &Update,
+) -> Result<(), Problem> {
+    let mut fresh = false;
+    loop {
+        let current = match token {
+            Some(t) => t.clone(),
+            None => {
+                let t = sink.create_token().await.map_err(|f| match f {
+                    Failure::Refused | Failure::Unauthorized => Problem::Refused,
+                    Failure::Problem(p) => p,
+                })?;
+                fresh = true;
+                *token = Some(t.clone());
+                t
+            }
+        };
+        match sink.update(&current, update).await {
+            Ok(()) => return Ok(()),
+            Err(Failure::Unauthorized | Failure::Refused) => {
+                *token = None;
+                if fresh {
+                    // A token made a moment ago is refused too: the credentials no longer are.
+                    return Err(Problem::Refused);
+                }
+            }
+            Err(Failure::Problem(p)) => return Err(p),
+        }
+    }
+}
+
+/// The HTTP client every reporter shares (one connection pool), with a timeout on every request.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Http {
+    pub fn new(timeout: Duration) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("Ampwise/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with these settings always builds");
+        Self { client, timeout }
+    }
+
+    fn problem(&self, e: &reqwest::Error) -> Problem {
+        if e.is_timeout() {
+            Problem::Timeout(self.timeout.as_secs().max(1))
+        } else if e.is_connect() {
+            Problem::Connect
+        } else {
+            Problem::Garbage
+        }
+    }
+
+    /// *Create Token*: `{"username","password"}` → `{"token"}`.
+    pub async fn create_token(
+        &self,
+        url: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<String, Failure> {
+        #[derive(Serialize)]
+        struct Credentials<'a> {
+            username: &'a str,
+            password: &'a str,
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            token: String,
+        }
+        let response = self
+            .client
+            .post(url)
+            .json(&Credentials { username, password })
+            .send()
+            .await
+            .map_err(|e| Failure::Problem(self.problem(&e)))?;
+        match response.status().as_u16() {
+            200..=299 => {}
+            401 | 403 | 404 => return Err(Failure::Refused),
+            code => return Err(Failure::Problem(Problem::Status(code))),
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Failure::Problem(self.problem(&e)))?;
+        match serde_json::from_slice::<Token>(&body) {
+            Ok(t) if !t.token.is_empty() => Ok(t.token),
+            _ => Err(Failure::Problem(Problem::Garbage)),
+        }
+    }
+
+    /// *Update*: the body with the bearer token; any 2xx is accepted.
+    pub async fn update(&self, url: &str, token: &str, update: &Update) -> Result<(), Failure> {
+        let response = self
+            .client
+            .post(url)
+            .bearer_auth(token)
+            .json(update)
+            .send()
+            .await
+            .map_err(|e| Failure::Problem(self.problem(&e)))?;
+        match response.status().as_u16() {
+            200..=299 => Ok(()),
+            401 | 403 => Err(Failure::Unauthorized),
+            code => Err(Failure::Problem(Problem::Status(code))),
+        }
+    }
+}
+
+/// Charge Amps' measurement link: the reporter's serial number and PIN as username and password,
+/// at `{base}/createtoken` and `{base}/update`.
+pub struct ChargeAmps {
+    pub http: Http,
+    pub base_url: String,
+    pub serial: String,
+    pub pin: String,
+}
+
+#[async_trait]
+impl Sink for ChargeAmps {
+    async fn create_token(&self) -> Result<String, Failure> {
+        let url = format!("{}/createtoken", self.base_url);
+        self.http.create_token(&url, &self.serial, &self.pin).await
+    }
+
+    async fn update(&self, token: &str, update: &Update) -> Result<(), Failure> {
+        let url = format!("{}/update", self.base_url);
+        self.http.update(&url, token, update).await
+    }
+}
+
+/// Any Open Reporter partner, at the URLs and with the credentials it gave.
+pub struct OpenReporter {
+    pub http: Http,
+    pub create_token_url: String,
+    pub update_url: String,
+    pub username: String,
+    pub password: String,
+}
+
+#[async_trait]
+impl Sink for OpenReporter {
+    async fn create_token(&self) -> Result<String, Failure> {
+        self.http
+            .create_token(&self.create_token_url, &self.username, &self.password)
+            .await
+    }
+
+    async fn update(&self, token: &str, update: &Update) -> Result<(), Failure> {
+        self.http.update(&self.update_url, token, update).await
+    }
+}
+
+/// A reporter this server cannot forward (no Charge Amps address configured).
+pub struct Unconfigured;
+
+#[async_trait]
+impl Sink for Unconfigured {
+    async fn create_token(&self) -> Result<String, Failure> {
+        Err(Failure::Problem(Problem::NotConfigured))
+    }
+
+    async fn update(&self, _: &str, _: &Update) -> Result<(), Failure> {
+        Err(Failure::Problem(Problem::NotConfigured))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::reporters::payload::{Outgoing, Sender, update};
+    use rstest::rstest;
+
+    /// A partner that answers from a script and records what it was asked.
+    struct Scripted {
+        tokens: Mutex<Vec<Result<String, Failure>>>,
+        updates: Mutex<Vec<Result<(), Failure>>>,
+        calls: Mutex<Vec<String>>,
+    }
+
+    impl Scripted {
+        fn new(tokens: Vec<Result<&str, Failure>>, updates: Vec<Result<(), Failure>>) -> Self {
+            Self {
+                tokens: Mutex::new(
+                    tokens
+                        .into_iter()
+                        .rev()
+                        .map(|t| t.map(str::to_string))
+                        .collect(),
+                ),
+                updates: Mutex::new(updates.into_iter().rev().collect()),
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Sink for Scripted {
+        async fn create_token(&self) -> Result<String, Failure> {
+            self.calls.lock().unwrap().push("createtoken".into());
+            self.tokens
+                .lock()
+                .unwrap()
+                .pop()
+                .expect("unscripted createtoken")
+        }
+
+        async fn update(&self, token: &str, _: &Update) -> Result<(), Failure> {
+            self.calls.lock().unwrap().push(format!("update {token}"));
+            self.updates
+                .lock()
+                .unwrap()
+                .pop()
+                .expect("unscripted update")
+        }
+    }
+
+    fn body() -> Update {
+        let sender = Sender {
+            reporter_id: 1,
+            serial: "AMPW-2222-3333".into(),
+            monitor_id: 1,
+            phases: 3,
+            main_fuse_a: 20,
+            permission: None,
+        };
+        update(&sender, &Outgoing::Offline { last_ts: None }, 0)
+    }
+
+    const PROBLEM: Failure = Failure::Problem(Problem::Status(503));
+
+    #[rstest]
+    #[case::first_update_creates_a_token(None, vec![Ok("t1")], vec![Ok(())], Ok(()), &["createtoken", "update t1"], Some("t1"))]
+    #[case::token_is_reused(Some("t1"), vec![], vec![Ok(())], Ok(()), &["update t1"], Some("t1"))]
+    #[case::refused_token_is_renewed_once(Some("old"), vec![Ok("t2")], vec![Err(Failure::Unauthorized), Ok(())], Ok(()), &["update old", "createtoken", "update t2"], Some("t2"))]
+    #[case::new_token_refused_too(Some("old"), vec![Ok("t2")], vec![Err(Failure::Unauthorized), Err(Failure::Unauthorized)], Err(Problem::Refused), &["update old", "createtoken", "update t2"], None)]
+    #[case::credentials_refused(None, vec![Err(Failure::Refused)], vec![], Err(Problem::Refused), &["createtoken"], None)]
+    #[case::create_token_fails(None, vec![Err(PROBLEM)], vec![], Err(Problem::Status(503)), &["createtoken"], None)]
+    #[case::update_fails_and_the_token_stays(Some("t1"), vec![], vec![Err(PROBLEM)], Err(Problem::Status(503)), &["update t1"], Some("t1"))]
+    #[tokio::test]
+    async fn tokens_are_reused_and_renewed(
+        #[case] start: Option<&str>,
+        #[case] tokens: Vec<Result<&str, Failure>>,
+        #[case] updates: Vec<Result<(), Failure>>,
+        #[case] want: Result<(), Problem>,
+        #[case] calls: &[&str],
+        #[case] token_after: Option<&str>,
+    ) {
+        let sink = Scripted::new(tokens, updates);
+        let mut token = start.map(str::to_string);
+        assert_eq!(deliver(&sink, &mut token, &body()).await, want);
+        assert_eq!(*sink.calls.lock().unwrap(), calls);
+        assert_eq!(token.as_deref(), token_after);
+    }
+}

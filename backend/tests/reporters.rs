@@ -1,0 +1,417 @@
+//! Reporters against a real SQLite database: the wizard's rules (licences, serials, monitors),
+//! who may do what, and the leases that say which process forwards which reporter.
+
+use backend::licences::{self, LicenceKey};
+use backend::{Database, Error, Services, accounts, monitors, reporters, sites};
+use model::monitor::MonitorInput;
+use model::reporter::{Facts, Problem, ReporterInput};
+use model::{Account, Capability, Role, SiteInput};
+
+const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
+
+struct World {
+    s: Services,
+    key: LicenceKey,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let key = LicenceKey::from_hex(&"5a".repeat(32)).unwrap();
+    let s =
+        Services::new(&Database::connect(&url).await.unwrap()).with_licence_key(Some(key.clone()));
+    World { s, key, _dir: dir }
+}
+
+impl World {
+    async fn account(&self, email: &str, role: Role) -> Account {
+        accounts::sign_up(&self.s, email, PASSWORD, role)
+            .await
+            .unwrap()
+    }
+
+    async fn site(&self, owner: &Account, name: &str) -> i64 {
+        let input = SiteInput {
+            name: name.into(),
+            address: "Ekvägen 3".into(),
+            time_zone: "Europe/Stockholm".into(),
+            price_area: "SE3".into(),
+            main_fuse_a: "25".into(),
+        };
+        sites::create(&self.s, owner, &input, "").await.unwrap()
+    }
+
+    async fn monitor(&self, actor: &Account, site_id: i64) -> i64 {
+        let input = MonitorInput {
+            site_id: site_id.to_string(),
+            name: "Mains".into(),
+            phases: "3".into(),
+            kind: "http".into(),
+        };
+        monitors::create(&self.s, actor, &input)
+            .await
+            .unwrap()
+            .monitor_id
+    }
+
+    async fn licence(&self, actor: &Account) {
+        let code = licences::mint(&self.s, &self.key, Capability::ChargeAmps, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        licences::redeem(&self.s, actor, &code)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn charge_amps(site_id: i64, monitor_id: i64, serial: &str) -> ReporterInput {
+    ReporterInput {
+        site_id: site_id.to_string(),
+        kind: "charge_amps".into(),
+        name: "Charge Amps charge control".into(),
+        serial: serial.into(),
+        main_fuse_a: "25".into(),
+        monitor_id: monitor_id.to_string(),
+        ..Default::default()
+    }
+}
+
+fn field(e: Error) -> (&'static str, &'static str) {
+    match e {
+        Error::Invalid(f) => (f.field, f.key),
+        e => panic!("expected a field error, got {e:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_charge_amps_reporter_holds_one_licence_until_deleted() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+
+    // Without a licence: the wizard says so, and saving is refused.
+    assert_eq!(
+        reporters::options(&w.s, &anna)
+            .await
+            .unwrap()
+            .free_charge_amps_licences,
+        0
+    );
+    let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let refused = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &creds.serial)).await;
+    assert_eq!(
+        field(refused.unwrap_err()),
+        ("kind", "error.reporter_licence_missing")
+    );
+
+    w.licence(&anna).await;
+    assert_eq!(
+        reporters::options(&w.s, &anna)
+            .await
+            .unwrap()
+            .free_charge_amps_licences,
+        1
+    );
+    let id = reporters::create(
+        &w.s,
+        &anna,
+        &charge_amps(site, monitor, &creds.serial.to_lowercase()),
+    )
+    .await
+    .unwrap();
+    let saved = reporters::get(&w.s, &anna, id).await.unwrap();
+    assert_eq!(saved.serial, creds.serial);
+    assert_eq!(saved.pin.as_deref(), Some(creds.pin.as_str()));
+    assert_eq!(saved.main_fuse_a, 25);
+    assert_eq!(
+        reporters::options(&w.s, &anna)
+            .await
+            .unwrap()
+            .free_charge_amps_licences,
+        0
+    );
+
+    // The licence is taken: a second reporter needs another.
+    let second = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let refused = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &second.serial)).await;
+    assert_eq!(
+        field(refused.unwrap_err()),
+        ("kind", "error.reporter_licence_missing")
+    );
+
+    // The monitor it forwards cannot be deleted from under it.
+    let refused = monitors::delete(&w.s, &anna, monitor).await;
+    assert_eq!(
+        field(refused.unwrap_err()),
+        ("monitor", "error.monitor_has_reporter")
+    );
+
+    reporters::delete(&w.s, &anna, id).await.unwrap();
+    assert_eq!(
+        reporters::options(&w.s, &anna)
+            .await
+            .unwrap()
+            .free_charge_amps_licences,
+        1
+    );
+    reporters::create(&w.s, &anna, &charge_amps(site, monitor, &second.serial))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn serials_are_the_wizards_own_and_used_once() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let eva = w.account("eva@installer.se", Role::Installer).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    w.licence(&anna).await;
+    w.licence(&anna).await;
+    let evas = reporters::new_credentials(&w.s, &eva).await.unwrap();
+    let cases = [
+        (
+            "never_issued",
+            "AMPW-2345-6789",
+            "error.reporter_serial_missing",
+        ),
+        (
+            "issued_to_someone_else",
+            evas.serial.as_str(),
+            "error.reporter_serial_missing",
+        ),
+    ];
+    for (name, serial, key) in cases {
+        let refused = reporters::create(&w.s, &anna, &charge_amps(site, monitor, serial)).await;
+        assert_eq!(field(refused.unwrap_err()), ("serial", key), "{name}");
+    }
+    let mine = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    reporters::create(&w.s, &anna, &charge_amps(site, monitor, &mine.serial))
+        .await
+        .unwrap();
+    // Saving the same wizard twice (a double click) makes one reporter.
+    let again = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &mine.serial)).await;
+    assert_eq!(
+        field(again.unwrap_err()),
+        ("serial", "error.reporter_serial_used")
+    );
+    assert_eq!(reporters::list(&w.s, &anna).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_monitor_must_be_on_the_reporters_site() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let home = w.site(&anna, "Villa Ek").await;
+    let cabin = w.site(&anna, "Sommarstuga").await;
+    let cabin_monitor = w.monitor(&anna, cabin).await;
+    w.licence(&anna).await;
+    let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let refused = reporters::create(
+        &w.s,
+        &anna,
+        &charge_amps(home, cabin_monitor, &creds.serial),
+    )
+    .await;
+    assert_eq!(
+        field(refused.unwrap_err()),
+        ("monitor_id", "error.reporter_monitor_required")
+    );
+}
+
+#[tokio::test]
+async fn an_open_reporter_needs_no_licence_and_keeps_its_password_when_edited() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let input = ReporterInput {
+        kind: "open_reporter".into(),
+        name: "Partner X".into(),
+        serial: String::new(),
+        create_token_url: "http://127.0.0.1:9/api/token".into(),
+        update_url: "http://127.0.0.1:9/api/update".into(),
+        username: "villa-ek".into(),
+        password: "s3cret".into(),
+        ..charge_amps(site, monitor, "")
+    };
+    let id = reporters::create(&w.s, &anna, &input).await.unwrap();
+    let edit = ReporterInput {
+        name: "Partner Y".into(),
+        main_fuse_a: "35".into(),
+        password: String::new(),
+        ..input
+    };
+    reporters::update(&w.s, &anna, id, &edit).await.unwrap();
+    let configs = w.s.reporters.forward_configs(&[id]).await.unwrap();
+    let target = configs[0].open_reporter.clone().unwrap();
+    assert_eq!(target.password.as_deref(), Some("s3cret"));
+    let shown = reporters::get(&w.s, &anna, id).await.unwrap();
+    assert_eq!((shown.name.as_str(), shown.main_fuse_a), ("Partner Y", 35));
+    assert!(
+        model::reporter::is_serial(&shown.serial),
+        "{}",
+        shown.serial
+    );
+    assert_eq!(shown.pin, None);
+}
+
+#[tokio::test]
+async fn nobody_reaches_anothers_reporter() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let stranger = w.account("stranger@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    w.licence(&anna).await;
+    let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let id = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &creds.serial))
+        .await
+        .unwrap();
+    assert!(matches!(
+        reporters::get(&w.s, &stranger, id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        reporters::set_paused(&w.s, &stranger, id, true).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        reporters::regenerate_pin(&w.s, &stranger, id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        reporters::delete(&w.s, &stranger, id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(reporters::list(&w.s, &stranger).await.unwrap().is_empty());
+    // And the reporter is as it was.
+    let same = reporters::get(&w.s, &anna, id).await.unwrap();
+    assert_eq!((same.paused, same.pin), (false, Some(creds.pin)));
+}
+
+#[tokio::test]
+async fn a_new_pin_replaces_the_old_one() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    w.licence(&anna).await;
+    let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let id = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &creds.serial))
+        .await
+        .unwrap();
+    let before = w.s.reporters.forward_configs(&[id]).await.unwrap()[0].version;
+    let renewed = reporters::regenerate_pin(&w.s, &anna, id).await.unwrap();
+    assert_ne!(renewed.pin, creds.pin);
+    let config =
+        w.s.reporters
+            .forward_configs(&[id])
+            .await
+            .unwrap()
+            .remove(0);
+    assert_eq!(config.pin.as_deref(), Some(renewed.pin.as_str()));
+    assert!(
+        config.version > before,
+        "the forwarder reloads on a new version"
+    );
+}
+
+#[tokio::test]
+async fn leases_share_the_reporters_between_processes() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        w.licence(&anna).await;
+        let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+        ids.push(
+            reporters::create(&w.s, &anna, &charge_amps(site, monitor, &creds.serial))
+                .await
+                .unwrap(),
+        );
+    }
+    let repo = &w.s.reporters;
+    let held = |list: Vec<(i64, i64)>| list.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    const TTL: i64 = 30_000;
+    // A takes two, B the one left; neither takes what the other holds.
+    assert_eq!(
+        held(repo.claim_leases("a", 0, TTL, 2).await.unwrap()),
+        ids[..2]
+    );
+    assert_eq!(
+        held(repo.claim_leases("b", 1_000, TTL, 10).await.unwrap()),
+        ids[2..]
+    );
+    assert_eq!(
+        held(repo.claim_leases("a", 2_000, TTL, 10).await.unwrap()),
+        ids[..2]
+    );
+    // A renews; B stops renewing, and after its lease expires A takes its reporter over.
+    assert_eq!(
+        held(repo.claim_leases("a", 25_000, TTL, 10).await.unwrap()),
+        ids[..2]
+    );
+    assert_eq!(
+        held(repo.claim_leases("a", 31_001, TTL, 10).await.unwrap()),
+        ids
+    );
+    // A paused reporter is nobody's; resumed, it is taken again.
+    reporters::set_paused(&w.s, &anna, ids[0], true)
+        .await
+        .unwrap();
+    assert_eq!(
+        held(repo.claim_leases("a", 32_000, TTL, 10).await.unwrap()),
+        ids[1..]
+    );
+    reporters::set_paused(&w.s, &anna, ids[0], false)
+        .await
+        .unwrap();
+    assert_eq!(
+        held(repo.claim_leases("b", 33_000, TTL, 10).await.unwrap()),
+        ids[..1]
+    );
+    // Shutting down gives them up at once.
+    repo.release_leases("a").await.unwrap();
+    assert_eq!(
+        held(repo.claim_leases("b", 34_000, TTL, 10).await.unwrap()),
+        ids
+    );
+}
+
+#[tokio::test]
+async fn the_forwarders_state_is_kept() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    w.licence(&anna).await;
+    let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let id = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &creds.serial))
+        .await
+        .unwrap();
+    let facts = Facts {
+        sent_ts: Some(1_000),
+        reading_ts: Some(1_500),
+        accepted_at: Some(2_000),
+        failed_at: Some(3_000),
+        problem: Some(Problem::Timeout(5)),
+        offline: true,
+    };
+    // A reporter deleted meanwhile (id + 1000) does not stop the others' state being saved.
+    w.s.reporters
+        .save_facts(&[(id, facts.clone()), (id + 1000, Facts::default())])
+        .await
+        .unwrap();
+    assert_eq!(reporters::get(&w.s, &anna, id).await.unwrap().facts, facts);
+    assert_eq!(
+        w.s.reporters.forward_configs(&[id]).await.unwrap()[0].facts,
+        facts
+    );
+}
