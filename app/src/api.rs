@@ -4,8 +4,10 @@
 
 use leptos::prelude::*;
 use model::monitor::{DeviceToken, History, LiveSnapshot, MonitorInput};
+use model::reporter::{NewCredentials, ReporterInput, WizardOptions};
 use model::{
-    Account, ActiveLicence, Capability, Monitor, SiteDetails, SiteInput, SiteMember, SiteSummary,
+    Account, ActiveLicence, Capability, Monitor, Reporter, SiteDetails, SiteInput, SiteMember,
+    SiteSummary,
 };
 
 use crate::error::AppError;
@@ -358,6 +360,116 @@ pub async fn overview_live() -> Result<Option<LiveSnapshot>, AppError> {
             [only] => Ok(backend::monitors::snapshot(&services, &actor, only.id).await?),
             _ => Ok(None),
         }
+    })
+    .await
+}
+
+/// The reporters on every site the account may work on, and the server's clock (ms UTC) for
+/// their status.
+#[server(prefix = "/api", endpoint = "list_reporters")]
+pub async fn list_reporters() -> Result<(i64, Vec<Reporter>), AppError> {
+    handle(async {
+        let services = services()?;
+        let list = backend::reporters::list(&services, &require_account().await?).await?;
+        Ok((services.clock.now_ms(), list))
+    })
+    .await
+}
+
+/// A site's reporters, for its page; with `site_id` absent, the only site of a household (the
+/// overview), or none when the account has several.
+#[server(prefix = "/api", endpoint = "site_reporters")]
+pub async fn site_reporters(site_id: Option<i64>) -> Result<(i64, Vec<Reporter>), AppError> {
+    handle(async {
+        let services = services()?;
+        let actor = require_account().await?;
+        let site = match site_id {
+            Some(id) => Some(id),
+            None => match backend::sites::list(&services, &actor).await?.as_slice() {
+                [only] => Some(only.id),
+                _ => None,
+            },
+        };
+        let list = match site {
+            Some(id) => backend::reporters::of_site(&services, &actor, id).await?,
+            None => Vec::new(),
+        };
+        Ok((services.clock.now_ms(), list))
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "get_reporter")]
+pub async fn get_reporter(id: i64) -> Result<(i64, Reporter), AppError> {
+    handle(async {
+        let services = services()?;
+        let reporter = backend::reporters::get(&services, &require_account().await?, id).await?;
+        Ok((services.clock.now_ms(), reporter))
+    })
+    .await
+}
+
+/// What the reporter wizard offers: sites, their monitors, free licences.
+#[server(prefix = "/api", endpoint = "reporter_options")]
+pub async fn reporter_options() -> Result<WizardOptions, AppError> {
+    handle(async {
+        Ok(backend::reporters::options(&services()?, &require_account().await?).await?)
+    })
+    .await
+}
+
+/// The wizard's "Get serial number and PIN".
+#[server(prefix = "/api", endpoint = "new_reporter_credentials")]
+pub async fn new_reporter_credentials() -> Result<NewCredentials, AppError> {
+    handle(async {
+        Ok(backend::reporters::new_credentials(&services()?, &require_account().await?).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "create_reporter")]
+pub async fn create_reporter(reporter: ReporterInput) -> Result<i64, AppError> {
+    handle(async {
+        Ok(backend::reporters::create(&services()?, &require_account().await?, &reporter).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "update_reporter")]
+pub async fn update_reporter(id: i64, reporter: ReporterInput) -> Result<(), AppError> {
+    handle(async {
+        Ok(
+            backend::reporters::update(&services()?, &require_account().await?, id, &reporter)
+                .await?,
+        )
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "pause_reporter")]
+pub async fn pause_reporter(id: i64, paused: bool) -> Result<(), AppError> {
+    handle(async {
+        Ok(
+            backend::reporters::set_paused(&services()?, &require_account().await?, id, paused)
+                .await?,
+        )
+    })
+    .await
+}
+
+/// A new PIN; the old one stops working.
+#[server(prefix = "/api", endpoint = "regenerate_reporter_pin")]
+pub async fn regenerate_reporter_pin(id: i64) -> Result<NewCredentials, AppError> {
+    handle(async {
+        Ok(backend::reporters::regenerate_pin(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "delete_reporter")]
+pub async fn delete_reporter(id: i64) -> Result<(), AppError> {
+    handle(async {
+        Ok(backend::reporters::delete(&services()?, &require_account().await?, id).await?)
     })
     .await
 }

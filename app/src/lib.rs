@@ -8,6 +8,7 @@ pub mod error;
 pub mod i18n;
 mod monitors;
 mod pages;
+mod reporters;
 pub mod scan;
 
 use leptos::prelude::*;
@@ -167,7 +168,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
                         <Route path=path!("monitors") view=monitors::MonitorsPage ssr=SsrMode::Async />
                         <Route path=path!("licences") view=LicencesPage />
-                        <Route path=path!("reporters") view=ReportersPage />
+                        <Route path=path!("reporters") view=reporters::ReportersPage ssr=SsrMode::Async />
+                        <Route path=path!("reporters/new") view=reporters::NewReporterPage ssr=SsrMode::Async />
+                        <Route path=path!("reporters/:id") view=reporters::ReporterPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -12,7 +12,7 @@ use model::monitor::{
 };
 
 use crate::api;
-use crate::components::{EmptyState, FormError, PageTitle, action_error, invalid_if};
+use crate::components::{EmptyState, FormError, PageTitle, action_error, clock_time, invalid_if};
 use crate::i18n::{I18n, use_i18n};
 use crate::t;
 
@@ -23,12 +23,6 @@ fn kind_key(kind: MonitorKind) -> &'static str {
         MonitorKind::Http => "monitor.kind_http",
         MonitorKind::P1 => "monitor.kind_p1",
     }
-}
-
-/// `HH:MM:SS` of `ts` (ms UTC) at a fixed UTC offset.
-fn clock_time(ts: i64, offset_s: i32) -> String {
-    let s = (ts / 1000 + i64::from(offset_s)).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 /// The browser's own address, for the example requests (empty while server-rendering).

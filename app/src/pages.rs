@@ -231,6 +231,7 @@ pub fn OverviewPage() -> impl IntoView {
     let i18n = use_i18n();
     let sites = Resource::new(|| (), |_| api::list_sites());
     let live = Resource::new(|| (), |_| api::overview_live());
+    let reporters = Resource::new(|| (), |_| api::site_reporters(None));
     view! {
         <PageTitle key="nav.overview" />
         <div class="page-head">
@@ -257,8 +258,12 @@ pub fn OverviewPage() -> impl IntoView {
                             Ok(Some(snapshot)) => Some(view! { <crate::monitors::LivePanel live=Ok(Some(snapshot)) /> }),
                             _ => None,
                         };
+                        let cards = reporters.await.ok().map(|(now, reporters)| {
+                            view! { <crate::reporters::ReporterCards now reporters site=None /> }
+                        });
                         view! {
                             {live}
+                            {cards}
                             <ul class="site-grid">
                                 {list.into_iter().map(|site| view! { <SiteCard site /> }).collect_view()}
                             </ul>
@@ -291,10 +296,19 @@ pub fn SitePage() -> impl IntoView {
     let id = site_id();
     let site = Resource::new(id, load_site);
     let live = crate::monitors::live_resource(id);
+    let reporters = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => api::site_reporters(Some(id)).await,
+            None => Err(AppError::NotFound),
+        }
+    });
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let live = live.await;
+                let cards = reporters.await.ok().map(|(now, reporters)| {
+                    view! { <crate::reporters::ReporterCards now reporters site=id() /> }
+                });
                 match site.await {
                     Ok(site) => {
                         let name = site.name.clone();
@@ -310,6 +324,7 @@ pub fn SitePage() -> impl IntoView {
                                 </A>
                             </div>
                             <crate::monitors::LivePanel live />
+                            {cards}
                             <dl class="facts-grid card">
                                 <div>
                                     <dt>{t!(i18n, "site.main_fuse")}</dt>
@@ -808,42 +823,6 @@ pub fn LicencesPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
-    }
-}
-
-/// Settings → Reporters. *Charge Amps Charge Control* needs the integration licence: without it
-/// the page says which licence is missing and links to Licences.
-#[component]
-pub fn ReportersPage() -> impl IntoView {
-    let i18n = use_i18n();
-    let licences = Resource::new(|| (), |_| api::list_licences());
-    view! {
-        <EmptyState title="reporters.empty_title" body="reporters.empty_body" />
-        <Suspense fallback=loading>
-            {move || Suspend::new(async move {
-                let licensed = match licences.await {
-                    Ok(list) => list.iter().any(|l| l.capability == model::Capability::ChargeAmps),
-                    Err(error) => return view! { <LoadError error /> }.into_any(),
-                };
-                view! {
-                    <section class="card" data-testid="charge-amps-gate">
-                        <h3>{t!(i18n, "reporters.charge_amps")}</h3>
-                        {if licensed {
-                            view! { <p>{t!(i18n, "reporters.licence_active")}</p> }.into_any()
-                        } else {
-                            view! {
-                                <p>{t!(i18n, "reporters.licence_missing")}</p>
-                                <A href="/settings/licences" attr:class="btn btn-primary">
-                                    {t!(i18n, "reporters.get_licence")}
-                                </A>
-                            }
-                                .into_any()
-                        }}
-                    </section>
-                }
-                    .into_any()
-            })}
-        </Suspense>
     }
 }
 

@@ -43,6 +43,8 @@ pub struct Services {
     pub reporters: Arc<dyn ReporterRepo>,
     /// Reporters' status changes, per site, to open pages.
     pub reporter_events: Arc<live::StatusHub>,
+    /// The forwarders' latest facts in this process (the database has them a second later).
+    pub reporter_board: Arc<reporters::forwarder::Board>,
     /// Wakes the forwarder when a reporter is added, changed, paused or deleted.
     pub reporter_changes: Arc<tokio::sync::Notify>,
     /// A monitor silent this long is reported offline to partners (ms).
@@ -58,6 +60,7 @@ impl Services {
     pub fn new(db: &Database) -> Self {
         let monitors = db.monitor_repo();
         let hub = Arc::new(live::Hub::default());
+        let reporter_events = Arc::new(live::StatusHub::default());
         Self {
             repo: db.repo(),
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
@@ -67,7 +70,8 @@ impl Services {
             hub,
             raw_retention_days: DEFAULT_RAW_RETENTION_DAYS,
             reporters: db.reporter_repo(),
-            reporter_events: Arc::new(live::StatusHub::default()),
+            reporter_board: Arc::new(reporters::forwarder::Board::new(reporter_events.clone())),
+            reporter_events,
             reporter_changes: Arc::new(tokio::sync::Notify::new()),
             silent_after_ms: reporters::pacer::Timing::default().silent_after_ms,
             clock: Arc::new(clock::SystemClock),

@@ -34,6 +34,18 @@ pub struct Config {
     /// `AMPWISE_DEMO_DEVICE_FILE`: with the demo, where to write the demo monitor's id and
     /// device token (JSON) for the simulator.
     pub demo_device_file: Option<PathBuf>,
+    /// `AMPWISE_CHARGE_AMPS_URL`: Charge Amps' measurement link (`{url}/createtoken`,
+    /// `{url}/update`); the simulator's is `http://127.0.0.1:3002/measurement`.
+    pub charge_amps_url: Option<String>,
+    /// `AMPWISE_PARTNER_TIMEOUT_SECS`: every request to a partner gives up after this long.
+    pub partner_timeout: Duration,
+    /// `AMPWISE_PARTNER_RETRY_MAX_SECS`: the longest wait between attempts to a failing partner.
+    pub partner_retry_max: Duration,
+    /// `AMPWISE_MONITOR_SILENT_SECS`: a monitor silent this long is reported offline.
+    pub monitor_silent: Duration,
+    /// `AMPWISE_INSTANCE`: this process's name in the reporters' lease table (unique per
+    /// process; host name and process id by default).
+    pub instance: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -51,6 +63,11 @@ impl std::fmt::Debug for Config {
             .field("licence_key", &self.licence_key)
             .field("raw_retention_days", &self.raw_retention_days)
             .field("demo_device_file", &self.demo_device_file)
+            .field("charge_amps_url", &self.charge_amps_url)
+            .field("partner_timeout", &self.partner_timeout)
+            .field("partner_retry_max", &self.partner_retry_max)
+            .field("monitor_silent", &self.monitor_silent)
+            .field("instance", &self.instance)
             .finish()
     }
 }
@@ -70,8 +87,20 @@ impl Default for Config {
             licence_key: None,
             raw_retention_days: backend::DEFAULT_RAW_RETENTION_DAYS,
             demo_device_file: None,
+            charge_amps_url: None,
+            partner_timeout: Duration::from_secs(5),
+            partner_retry_max: Duration::from_secs(30),
+            monitor_silent: Duration::from_secs(30),
+            instance: default_instance(),
         }
     }
+}
+
+fn default_instance() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!("{host}-{}", std::process::id())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +184,42 @@ impl Config {
             })?,
             None => d.raw_retention_days,
         };
+        let seconds = |name: &'static str,
+                       default: Duration,
+                       range: std::ops::RangeInclusive<u64>| {
+            match get(name) {
+                Some(v) => parse::<u64>(name, v.clone(), "expected whole seconds")
+                    .ok()
+                    .filter(|s| range.contains(s))
+                    .map(Duration::from_secs)
+                    .ok_or(ConfigError {
+                        name,
+                        value: v,
+                        problem: "expected whole seconds in the allowed range",
+                    }),
+                None => Ok(default),
+            }
+        };
+        let partner_timeout = seconds("AMPWISE_PARTNER_TIMEOUT_SECS", d.partner_timeout, 1..=120)?;
+        let partner_retry_max = seconds(
+            "AMPWISE_PARTNER_RETRY_MAX_SECS",
+            d.partner_retry_max,
+            1..=3600,
+        )?;
+        let monitor_silent = seconds("AMPWISE_MONITOR_SILENT_SECS", d.monitor_silent, 5..=600)?;
+        let charge_amps_url = match get("AMPWISE_CHARGE_AMPS_URL") {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                Some(v.trim().trim_end_matches('/').to_string())
+            }
+            Some(v) => {
+                return Err(ConfigError {
+                    name: "AMPWISE_CHARGE_AMPS_URL",
+                    value: v,
+                    problem: "expected an http:// or https:// URL",
+                });
+            }
+            None => None,
+        };
         let log_json = match get("AMPWISE_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
@@ -200,6 +265,11 @@ impl Config {
                 .transpose()?,
             raw_retention_days,
             demo_device_file: get("AMPWISE_DEMO_DEVICE_FILE").map(PathBuf::from),
+            charge_amps_url,
+            partner_timeout,
+            partner_retry_max,
+            monitor_silent,
+            instance: get("AMPWISE_INSTANCE").unwrap_or(d.instance),
         })
     }
 }
@@ -253,9 +323,34 @@ mod tests {
     #[case::licence_key_short("AMPWISE_LICENCE_KEY", "abcd")]
     #[case::retention_zero("AMPWISE_RAW_RETENTION_DAYS", "0")]
     #[case::retention_words("AMPWISE_RAW_RETENTION_DAYS", "a week")]
+    #[case::charge_amps_not_a_url("AMPWISE_CHARGE_AMPS_URL", "chargeamps.example/measurement")]
+    #[case::partner_timeout_zero("AMPWISE_PARTNER_TIMEOUT_SECS", "0")]
+    #[case::silent_too_short("AMPWISE_MONITOR_SILENT_SECS", "1")]
+    #[case::retry_words("AMPWISE_PARTNER_RETRY_MAX_SECS", "soon")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");
+    }
+
+    #[test]
+    fn forwarding_settings_are_read() {
+        let c = config(&[
+            (
+                "AMPWISE_CHARGE_AMPS_URL",
+                "http://127.0.0.1:3002/measurement/",
+            ),
+            ("AMPWISE_PARTNER_TIMEOUT_SECS", "2"),
+            ("AMPWISE_MONITOR_SILENT_SECS", "20"),
+            ("AMPWISE_INSTANCE", "web-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.charge_amps_url.as_deref(),
+            Some("http://127.0.0.1:3002/measurement")
+        );
+        assert_eq!(c.partner_timeout, Duration::from_secs(2));
+        assert_eq!(c.monitor_silent, Duration::from_secs(20));
+        assert_eq!(c.instance, "web-1");
     }
 
     #[test]

@@ -6,7 +6,9 @@ pub mod config;
 pub mod demo;
 pub mod licences;
 pub mod monitors;
+pub mod reporters;
 pub mod simulate;
+pub mod supervisor;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,10 +57,11 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// A built server: its router and the state behind it.
+/// A built server: its router, the state behind it, and its background tasks.
 pub struct Ampwise {
     pub router: Router,
     pub state: AppState,
+    pub supervisor: supervisor::Supervisor,
 }
 
 /// Opens the database (creating and migrating it; an error here must stop start-up) and
@@ -75,8 +78,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         })?;
     let services = Services::new(&db)
         .with_licence_key(config.licence_key.clone())
-        .with_raw_retention_days(config.raw_retention_days);
+        .with_raw_retention_days(config.raw_retention_days)
+        .with_silent_after_ms(config.monitor_silent.as_millis() as i64);
     let shutdown = CancellationToken::new();
+    let mut supervisor = supervisor::Supervisor::new(shutdown.clone());
 
     let leptos_options = LeptosOptions::builder()
         .output_name(app::SITE_NAME)
@@ -88,15 +93,18 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let sessions = match &db {
         Database::Sqlite(repo) => {
             let store = SqliteStore::new(repo.pool().clone());
-            store.migrate().await.context("creating the session table")?;
+            store
+                .migrate()
+                .await
+                .context("creating the session table")?;
             let cleanup = store.clone();
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = stop.cancelled() => {}
-                    result = cleanup.continuously_delete_expired(SESSION_CLEANUP_EVERY) => {
-                        if let Err(e) = result {
-                            tracing::error!(error = %e, "deleting expired sessions failed; no longer deleting them");
+            supervisor.spawn("session cleanup", move |stop| {
+                let cleanup = cleanup.clone();
+                async move {
+                    tokio::select! {
+                        () = stop.cancelled() => Ok(()),
+                        result = cleanup.continuously_delete_expired(SESSION_CLEANUP_EVERY) => {
+                            result.context("deleting expired sessions")
                         }
                     }
                 }
@@ -108,9 +116,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     .with_http_only(true)
     .with_same_site(SameSite::Lax)
     .with_secure(config.secure_cookies)
-    .with_expiry(Expiry::OnInactivity(time::Duration::days(config.session_days)));
+    .with_expiry(Expiry::OnInactivity(time::Duration::days(
+        config.session_days,
+    )));
 
-    spawn_pruning(services.clone(), shutdown.clone());
+    spawn_pruning(&mut supervisor, services.clone());
+    spawn_forwarding(&mut supervisor, services.clone(), config);
 
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -122,7 +133,9 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         let services = services.clone();
         move || provide_context(services.clone())
     };
-    let live = monitors::live_routes().layer(sessions.clone());
+    let live = monitors::live_routes()
+        .merge(reporters::live_routes())
+        .layer(sessions.clone());
     let routes = generate_route_list(App);
     let app_routes = Router::new()
         .leptos_routes_with_context(&state, routes, context, move || {
@@ -150,25 +163,55 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .layer(TraceLayer::new_for_http())
         .merge(live)
         .with_state(state.clone());
-    Ok(Ampwise { router, state })
+    Ok(Ampwise {
+        router,
+        state,
+        supervisor,
+    })
 }
 
 /// How often raw readings past the retention window are deleted.
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-fn spawn_pruning(services: Services, stop: CancellationToken) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = every.tick() => match backend::monitors::prune(&services).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
-                    Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
-                },
+fn spawn_pruning(supervisor: &mut supervisor::Supervisor, services: Services) {
+    supervisor.spawn("pruning", move |stop| {
+        let services = services.clone();
+        async move {
+            let mut every = tokio::time::interval(PRUNE_EVERY);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    _ = every.tick() => match backend::monitors::prune(&services).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
+                        Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
+                    },
+                }
             }
         }
+    });
+}
+
+/// The reporters' forwarding loop ([`backend::reporters::forwarder`]), with the settings from
+/// the configuration.
+fn spawn_forwarding(supervisor: &mut supervisor::Supervisor, services: Services, config: &Config) {
+    use backend::reporters::forwarder::{self, Settings};
+    use backend::reporters::pacer::Timing;
+    let settings = Settings {
+        timing: Timing {
+            silent_after_ms: services.silent_after_ms,
+            retry_max_ms: config.partner_retry_max.as_millis() as i64,
+            refused_retry_max_ms: (config.partner_retry_max.as_millis() as i64)
+                .min(Timing::default().refused_retry_max_ms),
+            ..Timing::default()
+        },
+        charge_amps_url: config.charge_amps_url.clone(),
+        partner_timeout: config.partner_timeout,
+        holder: config.instance.clone(),
+        ..Settings::default()
+    };
+    supervisor.spawn("reporters", move |stop| {
+        forwarder::run(services.clone(), settings.clone(), stop)
     });
 }
 
@@ -350,6 +393,8 @@ pub async fn serve(
     )
     .with_graceful_shutdown(token.cancelled_owned())
     .await?;
+    // Every background task has stopped (and written what it holds) before the database closes.
+    ampwise.supervisor.shutdown().await;
     ampwise.state.db.close().await;
     tracing::info!("stopped");
     Ok(())

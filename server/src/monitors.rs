@@ -48,11 +48,11 @@ fn json_error(status: StatusCode, rejection: &Rejection) -> Response {
     (status, axum::Json(rejection)).into_response()
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     json_error(status, &Rejection::new(message))
 }
 
-fn internal(e: Error) -> Response {
+pub(crate) fn internal(e: Error) -> Response {
     tracing::error!(error = %e, "monitor request failed");
     refuse(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -147,7 +147,7 @@ async fn ingest(
 
 /// The signed-in account of a browser request; 401 without one.
 #[allow(clippy::result_large_err)]
-async fn signed_in(state: &AppState, session: &Session) -> Result<Account, Response> {
+pub(crate) async fn signed_in(state: &AppState, session: &Session) -> Result<Account, Response> {
     let account = account_in(&state.services, session).await.map_err(|e| {
         tracing::error!(error = ?e, "reading the session failed");
         refuse(

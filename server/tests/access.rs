@@ -27,15 +27,18 @@ const USERS: [User; 6] = [
     Anonymous,
 ];
 
-/// How a route is reached: a server function with a form body, or a page.
+/// How a route is reached: a server function with a form body, a page, or an event stream
+/// (only its answer's status is read: the stream itself never ends).
 #[derive(Debug, Clone, Copy)]
 enum Call {
     Fn(&'static str, &'static str),
     Page(&'static str),
+    Stream(&'static str),
 }
 
 /// `{id}` is the site, `{granted}` the granted installer's account id, `{other_installer}` an
-/// installer's e-mail address.
+/// installer's e-mail address, `{monitor}` the site's monitor, `{reporter}` its Charge Amps
+/// reporter.
 #[rstest]
 //                                                                                       owner granted revoked other_o other_i anonymous
 #[case::get_site(Call::Fn("get_site", "id={id}"),                                       [200, 200, 404, 404, 404, 401])]
@@ -54,6 +57,16 @@ enum Call {
 #[case::monitor_history(Call::Fn("monitor_history", "id={monitor}&view=day"),           [200, 200, 404, 404, 404, 401])]
 #[case::history_page(Call::Page("/monitors/{monitor}/history"),                         [200, 200, 404, 404, 404, 302])]
 #[case::history_csv(Call::Page("/api/v1/monitors/{monitor}/history.csv"),               [200, 200, 404, 404, 404, 401])]
+#[case::monitor_live(Call::Stream("/api/v1/monitors/{monitor}/live"),                   [200, 200, 404, 404, 404, 401])]
+#[case::site_reporters(Call::Fn("site_reporters", "site_id={id}"),                      [200, 200, 404, 404, 404, 401])]
+#[case::get_reporter(Call::Fn("get_reporter", "id={reporter}"),                         [200, 200, 404, 404, 404, 401])]
+#[case::create_reporter(Call::Fn("create_reporter", "{new_reporter}"),                  [200, 200, 422, 422, 422, 401])]
+#[case::update_reporter(Call::Fn("update_reporter", "id={reporter}&{reporter_form}"),   [200, 200, 404, 404, 404, 401])]
+#[case::pause_reporter(Call::Fn("pause_reporter", "id={reporter}&paused=true"),         [200, 200, 404, 404, 404, 401])]
+#[case::new_pin(Call::Fn("regenerate_reporter_pin", "id={reporter}"),                   [200, 200, 404, 404, 404, 401])]
+#[case::delete_reporter(Call::Fn("delete_reporter", "id={reporter}"),                   [200, 200, 404, 404, 404, 401])]
+#[case::reporter_page(Call::Page("/settings/reporters/{reporter}"),                     [200, 200, 404, 404, 404, 302])]
+#[case::reporters_live(Call::Stream("/api/v1/reporters/live?site={id}"),                [200, 200, 404, 404, 404, 401])]
 #[tokio::test]
 async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
     let app = TestApp::new().await;
@@ -89,6 +102,9 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
         let (monitor, token) = app.create_monitor(&owner, id, "Mains").await;
+        // The reporter forwards a monitor of its own: one it forwards cannot be deleted.
+        let (forwarded, _) = app.create_monitor(&owner, id, "Mains 2").await;
+        let (reporter, pin) = app.create_reporter(&owner, id, forwarded).await;
 
         let cookie = match user {
             Owner => Some(owner.as_str()),
@@ -108,10 +124,20 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                     "{new_monitor}",
                     &format!("monitor[site_id]={id}&monitor[name]=Garage&monitor[phases]=1&monitor[kind]=p1"),
                 )
+                .replace("{reporter}", &reporter.to_string())
+                .replace(
+                    "{reporter_form}",
+                    &common::reporter_form(id, "charge_amps", "Renamed", "", 35, forwarded),
+                )
+                .replace(
+                    "{new_reporter}",
+                    &common::reporter_form(id, "open_reporter", "Partner X", "", 25, monitor),
+                )
         };
         let reply = match call {
             Call::Fn(name, form) => app.call(name, cookie, &fill(form)).await,
             Call::Page(path) => app.page(&fill(path), cookie).await,
+            Call::Stream(path) => app.stream_status(&fill(path), cookie).await,
         };
         assert_eq!(
             reply.status.as_u16(),
@@ -159,8 +185,39 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 .collect();
             assert_eq!(
                 names,
-                ["Mains"],
+                ["Mains", "Mains 2"],
                 "{call:?} as {user:?} changed the monitors"
+            );
+            let seen = app
+                .call("get_reporter", Some(&owner), &format!("id={reporter}"))
+                .await;
+            assert_eq!(
+                seen.status,
+                StatusCode::OK,
+                "{call:?} as {user:?} deleted the reporter"
+            );
+            let seen = &seen.json()[1];
+            assert_eq!(
+                (
+                    seen["name"].as_str(),
+                    seen["paused"].as_bool(),
+                    seen["pin"].as_str()
+                ),
+                (
+                    Some("Charge Amps charge control"),
+                    Some(false),
+                    Some(pin.as_str())
+                ),
+                "{call:?} as {user:?} changed the reporter"
+            );
+            let reporters = app
+                .call("site_reporters", Some(&owner), &format!("site_id={id}"))
+                .await
+                .json();
+            assert_eq!(
+                reporters[1].as_array().unwrap().len(),
+                1,
+                "{call:?} as {user:?} added a reporter"
             );
             let post = app
                 .device_post(

@@ -197,19 +197,19 @@ struct Running {
 
 /// Runs the forwarding until `stop`; then ends every reporter task, writes their facts and
 /// gives up this process's leases so another may continue at once.
+/// The facts are kept in the services' board, so a loop started again after a crash resumes
+/// from them, and pages read them fresh.
 pub async fn run(
     services: Services,
-    clock: Arc<dyn Clock>,
     settings: Settings,
-    board: Arc<Board>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         http: Http::new(settings.partner_timeout),
+        clock: services.clock.clone(),
+        board: services.reporter_board.clone(),
         services,
-        clock,
         settings,
-        board,
     });
     let mut tasks: HashMap<i64, Running> = HashMap::new();
     let mut scan = tokio::time::interval(shared.settings.scan_every);

@@ -57,10 +57,16 @@ fn offset_s(time_zone: &str) -> i32 {
         .unwrap_or(0)
 }
 
+/// The reporter as pages show it: with this process's latest facts where it forwards it.
 fn view(services: &Services, record: ReporterRecord) -> Reporter {
+    let facts = services
+        .reporter_board
+        .latest(record.reporter.id)
+        .unwrap_or(record.reporter.facts);
     Reporter {
         silent_after_ms: services.silent_after_ms,
         utc_offset_s: offset_s(&record.time_zone),
+        facts,
         ..record.reporter
     }
 }

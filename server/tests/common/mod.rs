@@ -200,6 +200,88 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Gives the account a Charge Amps licence and saves a Charge Amps reporter on the site
+    /// through the wizard's calls: its id and PIN.
+    pub async fn create_reporter(&self, cookie: &str, site_id: i64, monitor: i64) -> (i64, String) {
+        let (code, _) = backend::licences::mint_code(&licence_key(), model::Capability::ChargeAmps);
+        let reply = self
+            .call("redeem_licence", Some(cookie), &format!("code={code}"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let reply = self
+            .call("new_reporter_credentials", Some(cookie), "")
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let credentials = reply.json();
+        let serial = credentials["serial"].as_str().unwrap();
+        let form = reporter_form(
+            site_id,
+            "charge_amps",
+            "Charge Amps charge control",
+            serial,
+            20,
+            monitor,
+        );
+        let reply = self.call("create_reporter", Some(cookie), &form).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        (
+            reply.json().as_i64().unwrap(),
+            credentials["pin"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The status of a streaming answer (an event stream never ends: its body is not read).
+    pub async fn stream_status(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = Request::builder().method(Method::GET).uri(path);
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        let mut req = req.body(Body::empty()).unwrap();
+        req.extensions_mut().insert(ConnectInfo(
+            "127.0.0.1:40002".parse::<SocketAddr>().unwrap(),
+        ));
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = if status.is_success() {
+            String::new()
+        } else {
+            let bytes = res.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The reporter form as the wizard and the edit page send it (Open Reporter partners at the
+/// unroutable 127.0.0.1:9).
+pub fn reporter_form(
+    site: i64,
+    kind: &str,
+    name: &str,
+    serial: &str,
+    fuse: u16,
+    monitor: i64,
+) -> String {
+    let mut form = format!(
+        "reporter[site_id]={site}&reporter[kind]={kind}&reporter[name]={}&reporter[serial]={serial}&reporter[main_fuse_a]={fuse}&reporter[monitor_id]={monitor}",
+        enc(name)
+    );
+    if kind == "open_reporter" {
+        form.push_str(&format!(
+            "&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret",
+            enc("http://127.0.0.1:9/token"),
+            enc("http://127.0.0.1:9/update")
+        ));
+    }
+    form
+}
+
 /// A JSON batch of three-phase readings at the given times (ms UTC), `current` on every phase.
 pub fn readings_json(times: &[i64], current: f64) -> String {
     let readings: Vec<String> = times
@@ -241,4 +323,159 @@ pub fn session_cookie(reply: &Reply) -> String {
         .find(|v| v.starts_with(server::SESSION_COOKIE))
         .unwrap_or_else(|| panic!("no session cookie in {:?}", reply.headers));
     set_cookie.split(';').next().unwrap().to_string()
+}
+
+/// A server on a real socket; HTTP through reqwest.
+pub struct Running {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub _dir: tempfile::TempDir,
+}
+
+impl Running {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// With the test configuration changed by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(&dir);
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server::serve(config, listener, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    pub async fn call(&self, name: &str, cookie: Option<&str>, form: String) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/api/{name}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form);
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The session cookie (`name=value`) of a server-function reply.
+    pub fn cookie_of(reply: &reqwest::Response) -> String {
+        reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(server::SESSION_COOKIE))
+            .expect("a session cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Anna signs up and registers a monitor on a new site: (cookie, site, monitor, token).
+    pub async fn household(&self) -> (String, i64, i64, String) {
+        let form = format!(
+            "email=anna%40example.se&password={}&role=owner",
+            enc(PASSWORD)
+        );
+        let cookie = Self::cookie_of(&self.call("sign_up", None, form).await);
+        let site: i64 = self
+            .call("create_site", Some(&cookie), site_form("Villa Ek", "20"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let form = format!(
+            "monitor[site_id]={site}&monitor[name]=Mains&monitor[phases]=3&monitor[kind]=http"
+        );
+        let device: serde_json::Value = self
+            .call("create_monitor", Some(&cookie), form)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let monitor = device["monitor_id"].as_i64().unwrap();
+        let token = device["token"].as_str().unwrap().to_string();
+        (cookie, site, monitor, token)
+    }
+
+    pub async fn post_readings(&self, monitor: i64, token: &str, times: &[i64]) {
+        let reply = self
+            .client
+            .post(format!("{}/api/v1/monitors/{monitor}/readings", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(readings_json(times, 9.0))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), axum::http::StatusCode::OK);
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Reads server-sent events: (id, data) pairs.
+pub struct Events {
+    stream: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>,
+    >,
+    buffer: String,
+}
+
+impl Events {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            stream: Box::pin(response.bytes_stream()),
+            buffer: String::new(),
+        }
+    }
+
+    pub async fn next(&mut self) -> (i64, serde_json::Value) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut id = None;
+                let mut data = None;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = serde_json::from_str(v.trim()).ok();
+                    }
+                }
+                if let Some(data) = data {
+                    return (id.unwrap_or(0), data);
+                }
+                continue; // a keep-alive comment
+            }
+            let chunk = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                futures_util::StreamExt::next(&mut self.stream),
+            )
+            .await
+            .expect("no event within 10 s")
+            .expect("stream ended")
+            .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
 }

@@ -1,0 +1,489 @@
+//! The forwarding loop end to end: the real server on a socket, the Charge Amps simulator on
+//! another, readings posted as a device does, statuses read from the stream the pages use.
+
+mod common;
+
+use std::time::Duration;
+
+use chargeamps_sim::{Options, Sim, StateView};
+use common::{Events, Running, enc, now_ms};
+use serde_json::{Value, json};
+
+/// The simulator on its own socket.
+struct Cloud {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Cloud {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sim = Sim::new(Options {
+            margin_a: 0.0,
+            ramp_step_a: 100.0,
+            ..Options::default()
+        })
+        .unwrap();
+        tokio::spawn(chargeamps_sim::serve(sim, listener, std::future::pending()));
+        Self {
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> u16 {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn state(&self) -> StateView {
+        let r = self
+            .client
+            .get(format!("{}/api/state", self.url))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+}
+
+/// Anna's site with a monitor, a Charge Amps licence and a reporter saved through the wizard's
+/// calls, on a server that forwards to `cloud`: (server, cookie, site, monitor, device token,
+/// reporter, serial, PIN).
+struct Home {
+    server: Running,
+    cookie: String,
+    monitor: i64,
+    token: String,
+    reporter: i64,
+    serial: String,
+    pin: String,
+}
+
+async fn home(cloud: &Cloud, silent_secs: u64) -> Home {
+    let measurement = format!("{}/measurement", cloud.url);
+    let server = Running::start_with(|c| {
+        c.charge_amps_url = Some(measurement);
+        c.partner_retry_max = Duration::from_secs(1);
+        c.monitor_silent = Duration::from_secs(silent_secs);
+    })
+    .await;
+    let (cookie, site, monitor, token) = server.household().await;
+    let (code, _) =
+        backend::licences::mint_code(&common::licence_key(), model::Capability::ChargeAmps);
+    let r = server
+        .call("redeem_licence", Some(&cookie), format!("code={code}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let creds: Value = server
+        .call("new_reporter_credentials", Some(&cookie), String::new())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let serial = creds["serial"].as_str().unwrap().to_string();
+    let form = common::reporter_form(
+        site,
+        "charge_amps",
+        "Charge Amps charge control",
+        &serial,
+        20,
+        monitor,
+    );
+    let reporter: i64 = server
+        .call("create_reporter", Some(&cookie), form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    Home {
+        server,
+        cookie,
+        monitor,
+        token,
+        reporter,
+        serial,
+        pin: creds["pin"].as_str().unwrap().to_string(),
+    }
+}
+
+impl Home {
+    async fn statuses(&self) -> Events {
+        let r = self
+            .server
+            .client
+            .get(format!("{}/api/v1/reporters/live", self.server.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        Events::new(r)
+    }
+
+    /// Posts a reading measured now and waits until its update reached the simulator.
+    async fn post_through(&self, cloud: &Cloud, l: [f64; 3]) -> StateView {
+        let updates = |s: &StateView| {
+            s.devices
+                .iter()
+                .find(|d| d.serial == self.serial)
+                .map_or(0, |d| d.updates)
+        };
+        let before = updates(&cloud.state().await);
+        self.post(jiff::Timestamp::now().as_millisecond(), l).await;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let s = cloud.state().await;
+                if updates(&s) > before {
+                    return s;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await; // polling, not waiting it out
+            }
+        })
+        .await
+        .expect("the update reached the simulator within 10 s")
+    }
+
+    async fn post(&self, ts: i64, l: [f64; 3]) {
+        let body = json!({"readings": [{"ts": jiff::Timestamp::from_millisecond(ts).unwrap().to_string(), "current_a": l}]});
+        let r = self
+            .server
+            .client
+            .post(format!(
+                "{}/api/v1/monitors/{}/readings",
+                self.server.base, self.monitor
+            ))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+}
+
+/// Reads status events until one for `reporter` satisfies `want`; its facts.
+async fn until(
+    events: &mut Events,
+    reporter: i64,
+    what: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let (_, event) = events.next().await;
+            if event["id"] == reporter && want(&event["facts"]) {
+                return event["facts"].clone();
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no event within 20 s: {what}"))
+}
+
+fn accepted_last(f: &Value) -> bool {
+    f["accepted_at"].as_i64().is_some() && f["accepted_at"].as_i64() > f["failed_at"].as_i64()
+}
+
+fn problem(f: &Value) -> Option<&str> {
+    (f["failed_at"].as_i64() > f["accepted_at"].as_i64())
+        .then(|| f["problem"]["kind"].as_str())
+        .flatten()
+}
+
+#[tokio::test]
+async fn the_integration_guide_over_http() {
+    let cloud = Cloud::start().await;
+    let home = home(&cloud, 30).await;
+    let mut events = home.statuses().await;
+    home.post(now_ms(), [4.0, 3.0, 2.0]).await;
+
+    // Not yet in Partner: Charge Amps refuses the serial and PIN.
+    until(&mut events, home.reporter, "credentials refused", |f| {
+        problem(f) == Some("refused")
+    })
+    .await;
+
+    // In Partner: the measurement device, and a load balancer with a charger.
+    assert_eq!(
+        cloud
+            .send(
+                reqwest::Method::POST,
+                "/api/devices",
+                json!({"serial": home.serial, "pin": home.pin})
+            )
+            .await,
+        201
+    );
+    let lb = json!({"name": "Villa Ek", "supply_max_current_a": 20, "device": home.serial,
+                    "chargers": [{"name": "Garage", "phases": "3", "max_current_a": 16, "wants_a": 16}]});
+    assert_eq!(
+        cloud
+            .send(reqwest::Method::POST, "/api/load-balancers", lb)
+            .await,
+        201
+    );
+    home.post_through(&cloud, [4.0, 3.0, 2.0]).await;
+    until(&mut events, home.reporter, "accepted", accepted_last).await;
+    // Started low, then raised.
+    let state = home.post_through(&cloud, [10.0, 9.0, 8.0]).await;
+    assert!(state.devices[0].active, "the device is ACTIVE");
+    assert_eq!(
+        state.devices[0].current_a,
+        Some([Some(10.0), Some(9.0), Some(8.0)])
+    );
+    assert_eq!(state.devices[0].permission.as_deref(), Some("allowed"));
+    assert_eq!(state.load_balancers[0].chargers[0].allowed_a, 16.0);
+
+    // The household draws more: the charger is held back so L1 stays under 20 A (the charger's
+    // own 16 A is part of what the meter sees).
+    let balanced = home.post_through(&cloud, [28.0, 20.0, 17.0]).await;
+    assert_eq!(balanced.load_balancers[0].chargers[0].allowed_a, 8.0);
+
+    // Charge Amps fails: the reporter says so, in words the page can show; then it recovers by
+    // itself.
+    assert_eq!(
+        cloud
+            .send(
+                reqwest::Method::PUT,
+                "/api/faults",
+                json!({"mode": "error"})
+            )
+            .await,
+        200
+    );
+    home.post(now_ms(), [5.0, 5.0, 5.0]).await;
+    let failed = until(&mut events, home.reporter, "partner failing", |f| {
+        problem(f) == Some("status")
+    })
+    .await;
+    assert_eq!(failed["problem"]["detail"], 500);
+    assert_eq!(
+        cloud
+            .send(reqwest::Method::PUT, "/api/faults", json!({"mode": "none"}))
+            .await,
+        200
+    );
+    home.post(now_ms(), [5.0, 5.0, 5.0]).await;
+    until(&mut events, home.reporter, "recovered", accepted_last).await;
+
+    // The reporter's page has it too.
+    let r = home
+        .server
+        .call(
+            "get_reporter",
+            Some(&home.cookie),
+            format!("id={}", home.reporter),
+        )
+        .await;
+    let shown: Value = r.json().await.unwrap();
+    assert!(accepted_last(&shown[1]["facts"]), "{shown}");
+}
+
+#[tokio::test]
+async fn a_stale_reading_goes_out_as_offline_and_a_new_pin_needs_partner() {
+    let cloud = Cloud::start().await;
+    let home = home(&cloud, 5).await;
+    cloud
+        .send(
+            reqwest::Method::POST,
+            "/api/devices",
+            json!({"serial": home.serial, "pin": home.pin}),
+        )
+        .await;
+    let mut events = home.statuses().await;
+    // Measured 6 s ago with a 5 s limit: never forwarded as fresh.
+    home.post(now_ms() - 6_000, [4.0, 3.0, 2.0]).await;
+    let facts = until(&mut events, home.reporter, "offline accepted", |f| {
+        accepted_last(f) && f["offline"] == true
+    })
+    .await;
+    assert_eq!(facts["sent_ts"], Value::Null, "no reading was sent");
+    let state = cloud.state().await;
+    assert_eq!(state.devices[0].online, Some(false));
+    assert_eq!(state.devices[0].current_a, Some([None, None, None]));
+
+    // A new PIN: Charge Amps still has the old one, so the reporter waits for Partner.
+    let r = home
+        .server
+        .call(
+            "regenerate_reporter_pin",
+            Some(&home.cookie),
+            format!("id={}", home.reporter),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    home.post(now_ms(), [4.0, 3.0, 2.0]).await;
+    until(&mut events, home.reporter, "new PIN refused", |f| {
+        problem(f) == Some("refused")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn open_reporter_partners_get_the_published_shape() {
+    let cloud = Cloud::start().await;
+    cloud
+        .send(
+            reqwest::Method::POST,
+            "/api/open-reporter/accounts",
+            json!({"username": "villa", "password": "s3cret"}),
+        )
+        .await;
+    let server = Running::start().await;
+    let (cookie, site, monitor, token) = server.household().await;
+    let form = format!(
+        "reporter[site_id]={site}&reporter[kind]=open_reporter&reporter[name]=Partner&reporter[main_fuse_a]=25&reporter[monitor_id]={monitor}&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret",
+        enc(&format!("{}/open-reporter/createtoken", cloud.url)),
+        enc(&format!("{}/open-reporter/update", cloud.url)),
+    );
+    let reporter: i64 = server
+        .call("create_reporter", Some(&cookie), form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = server
+        .client
+        .get(format!("{}/api/v1/reporters/live", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut events = Events::new(r);
+    server.post_readings(monitor, &token, &[now_ms()]).await;
+    until(&mut events, reporter, "the reading accepted", |f| {
+        accepted_last(f) && f["sent_ts"].is_i64()
+    })
+    .await;
+    let received: Value = cloud
+        .client
+        .get(format!("{}/api/open-reporter/received", cloud.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let body = &received["received"].as_array().unwrap().last().unwrap()["body"];
+    assert_eq!(body["calculated"]["direct"]["l1"], 9.0);
+    assert_eq!(body["calculated"]["relative"]["l1"], 16.0);
+    assert_eq!(body["reporterid"], reporter);
+    assert_eq!(body["meters"][0]["fuse"], 25);
+    assert!(body.get("adaptivecharging").is_none(), "{body}");
+    let shown: Value = server
+        .call("get_reporter", Some(&cookie), format!("id={reporter}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["externalid"], shown[1]["serial"]);
+}
+
+#[tokio::test]
+async fn a_hung_partner_does_not_hold_up_another_reporter() {
+    let cloud = Cloud::start().await;
+    let a = home(&cloud, 30).await;
+    // B on the same server as A: a second household.
+    let form = format!(
+        "email=bo%40example.se&password={}&role=owner",
+        enc(common::PASSWORD)
+    );
+    let bo = Running::cookie_of(&a.server.call("sign_up", None, form).await);
+    let site: i64 = a
+        .server
+        .call(
+            "create_site",
+            Some(&bo),
+            common::site_form("Villa Bo", "25"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let form =
+        format!("monitor[site_id]={site}&monitor[name]=Mains&monitor[phases]=3&monitor[kind]=http");
+    let device: Value = a
+        .server
+        .call("create_monitor", Some(&bo), form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (b_monitor, b_token) = (
+        device["monitor_id"].as_i64().unwrap(),
+        device["token"].as_str().unwrap().to_string(),
+    );
+    let (code, _) =
+        backend::licences::mint_code(&common::licence_key(), model::Capability::ChargeAmps);
+    a.server
+        .call("redeem_licence", Some(&bo), format!("code={code}"))
+        .await;
+    let creds: Value = a
+        .server
+        .call("new_reporter_credentials", Some(&bo), String::new())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b_serial = creds["serial"].as_str().unwrap();
+    let form = common::reporter_form(site, "charge_amps", "Bo's", b_serial, 25, b_monitor);
+    let b_reporter: i64 = a
+        .server
+        .call("create_reporter", Some(&bo), form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (serial, pin) in [
+        (a.serial.as_str(), a.pin.as_str()),
+        (b_serial, creds["pin"].as_str().unwrap()),
+    ] {
+        cloud
+            .send(
+                reqwest::Method::POST,
+                "/api/devices",
+                json!({"serial": serial, "pin": pin}),
+            )
+            .await;
+    }
+    // A's device never answers.
+    cloud
+        .send(
+            reqwest::Method::PUT,
+            "/api/faults",
+            json!({"mode": "hang", "target": a.serial}),
+        )
+        .await;
+    let r = a
+        .server
+        .client
+        .get(format!("{}/api/v1/reporters/live", a.server.base))
+        .header("cookie", &bo)
+        .send()
+        .await
+        .unwrap();
+    let mut b_events = Events::new(r);
+    a.post(now_ms(), [4.0, 4.0, 4.0]).await;
+    let posted = now_ms();
+    a.server.post_readings(b_monitor, &b_token, &[posted]).await;
+    let facts = until(
+        &mut b_events,
+        b_reporter,
+        "B accepted while A hangs",
+        accepted_last,
+    )
+    .await;
+    let took = facts["accepted_at"].as_i64().unwrap() - posted;
+    assert!(took < 2_000, "B's update took {took} ms");
+    let state = cloud.state().await;
+    let a_device = state.devices.iter().find(|d| d.serial == a.serial).unwrap();
+    assert_eq!(a_device.updates, 0, "A's updates hang");
+}
