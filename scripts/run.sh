@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds and starts the whole local system on http://127.0.0.1:3000 with an embedded SQLite
-# database in ./data (created and migrated on first start) and a demo login printed at start.
-# Ctrl-C stops everything this script started.
+# database in ./data (created and migrated on first start) and a demo login printed at start,
+# beside it the Charge Amps cloud simulator on http://127.0.0.1:3002 (its Partner page) and a
+# simulated household whose meter sees the simulated chargers. Ctrl-C stops everything this
+# script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -17,6 +19,9 @@ export AMPWISE_SITE_ROOT="${AMPWISE_SITE_ROOT:-$PWD/target/site}"
 export AMPWISE_DEMO="${AMPWISE_DEMO:-true}"
 # The demo monitor's id and device token, for the household simulator below.
 export AMPWISE_DEMO_DEVICE_FILE="${AMPWISE_DEMO_DEVICE_FILE:-data/demo-device.json}"
+# The Charge Amps side: the simulator, which the server knows only by this URL.
+charge_amps="${AMPWISE_CHARGE_AMPS_SIM:-127.0.0.1:3002}"
+export AMPWISE_CHARGE_AMPS_URL="${AMPWISE_CHARGE_AMPS_URL:-http://$charge_amps/measurement}"
 # The key that signs licence codes: made once per local data folder, never committed.
 if [ -z "${AMPWISE_LICENCE_KEY:-}" ]; then
   [ -s data/licence.key ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > data/licence.key
@@ -42,13 +47,20 @@ until [ -s "$AMPWISE_DEMO_DEVICE_FILE" ]; do
   kill -0 "${pids[0]}" 2>/dev/null || { echo "the server stopped" >&2; exit 1; }
   sleep 0.2
 done
+# The Charge Amps simulator: the demo reporter's measurement device, a load balancer at the
+# demo site's 20 A main fuse and two chargers whose cars want 16 A (kept in data/).
+target/debug/chargeamps-sim --addr "$charge_amps" --state data/chargeamps-sim.json \
+  --demo-device-file "$AMPWISE_DEMO_DEVICE_FILE" --demo-fuse 20 &
+pids+=($!)
 # A simulated household on the demo site's mains: two days of history, then a reading every
-# 2 s. Extra load (chargers): curl -X PUT localhost:3001/extra-load -d '{"current_a":[16,16,16]}'
-#   -H 'Content-Type: application/json'
+# 2 s, with the chargers' draw added. More load: curl -X PUT localhost:3001/extra-load
+#   -H 'Content-Type: application/json' -d '{"current_a":[8,8,8]}'
 target/debug/ampwise simulate --url "$url" --device-file "$AMPWISE_DEMO_DEVICE_FILE" \
-  --interval 2 --backfill-hours 48 --control "${AMPWISE_SIMULATOR_CONTROL:-127.0.0.1:3001}" &
+  --interval 2 --backfill-hours 48 --control "${AMPWISE_SIMULATOR_CONTROL:-127.0.0.1:3001}" \
+  --charge-amps "http://$charge_amps" &
 pids+=($!)
 step "Ampwise: $url (Ctrl-C stops everything)"
+echo "Charge Amps Partner (simulated): http://$charge_amps"
 echo "Licence codes for this local system: scripts/licences.sh mint --count 8 --sheet data/licences"
 # Returns when any process ends; the trap then stops the others.
 wait -n "${pids[@]}"

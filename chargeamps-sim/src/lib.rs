@@ -188,6 +188,9 @@ struct Device {
     last_update_at: Option<i64>,
     #[serde(skip)]
     updates: u64,
+    /// Create Token calls refused for this serial (a wrong PIN).
+    #[serde(skip)]
+    refused_logins: u64,
     #[serde(skip)]
     last: Option<Reported>,
 }
@@ -282,6 +285,7 @@ impl World {
                 pin: pin.to_string(),
                 last_update_at: None,
                 updates: 0,
+                refused_logins: 0,
                 last: None,
             },
         );
@@ -574,10 +578,10 @@ pub fn router(sim: Sim) -> Router {
         .route("/", get(page::partner_page))
         .route("/partner/status", get(page::status_fragment))
         .route("/partner/devices", post(page::form_add_device))
-        .route("/partner/devices/{serial}/pin", post(page::form_set_pin))
+        .route("/partner/devices/pin", post(page::form_set_pin))
         .route("/partner/load-balancers", post(page::form_add_balancer))
         .route("/partner/chargers", post(page::form_add_charger))
-        .route("/partner/chargers/{id}/wants", post(page::form_set_wants))
+        .route("/partner/chargers/wants", post(page::form_set_wants))
         .route("/measurement/createtoken", post(measurement_token))
         .route("/measurement/update", post(measurement_update))
         .route("/open-reporter/createtoken", post(open_token))
@@ -676,13 +680,16 @@ async fn measurement_token(State(sim): State<Sim>, body: axum::body::Bytes) -> R
         return fault;
     }
     let mut w = sim.world();
-    match w.devices.get(&serial) {
+    match w.devices.get_mut(&serial) {
         Some(d) if d.pin == creds.password => {
             let token = new_token();
             w.tokens.insert(token.clone(), Bearer::Device(serial));
             Json(serde_json::json!({ "token": token })).into_response()
         }
-        Some(_) => error(StatusCode::UNAUTHORIZED, "wrong PIN"),
+        Some(d) => {
+            d.refused_logins += 1;
+            error(StatusCode::UNAUTHORIZED, "wrong PIN")
+        }
         None => error(StatusCode::UNAUTHORIZED, "unknown measurement device"),
     }
 }
@@ -934,6 +941,7 @@ pub struct DeviceView {
     /// ACTIVE while updates arrive; inactive 60 s after the last.
     pub active: bool,
     pub updates: u64,
+    pub refused_logins: u64,
     pub last_update_at: Option<String>,
     pub online: Option<bool>,
     pub current_a: Option<[Option<f64>; 3]>,
@@ -975,6 +983,7 @@ impl World {
                         .last_update_at
                         .is_some_and(|at| now - at <= ACTIVE_WITHIN_MS),
                     updates: d.updates,
+                    refused_logins: d.refused_logins,
                     last_update_at: d.last_update_at.map(rfc3339),
                     online: d.last.as_ref().map(|l| l.online),
                     current_a: d.last.as_ref().map(|l| l.current_a),

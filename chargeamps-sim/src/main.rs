@@ -79,8 +79,15 @@ async fn main() -> anyhow::Result<()> {
         "Charge Amps simulator: http://{} (Partner page; measurement link at /measurement)",
         listener.local_addr()?
     );
-    chargeamps_sim::serve(sim, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    chargeamps_sim::serve(sim, listener, stop_signal()).await
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("listening for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

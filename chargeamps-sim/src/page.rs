@@ -2,7 +2,7 @@
 //! script needed to use them); a few lines of script refresh the status part every second.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -27,7 +27,7 @@ fn status(view: &StateView) -> String {
         out.push_str("<p>No measurement devices yet.</p>");
     } else {
         out.push_str(
-            "<table><thead><tr><th>Serial number</th><th>Status</th><th>Updates</th><th>Last update</th><th>Measured</th></tr></thead><tbody>",
+            "<div class=\"scroll\"><table><thead><tr><th>Serial number</th><th>Status</th><th>Updates</th><th>Last update</th><th>Measured</th></tr></thead><tbody>",
         );
         for d in &view.devices {
             let measured = d.current_a.map_or_else(String::new, |c| {
@@ -43,7 +43,7 @@ fn status(view: &StateView) -> String {
                 s = esc(&d.serial),
             ));
         }
-        out.push_str("</tbody></table>");
+        out.push_str("</tbody></table></div>");
     }
     out.push_str("<h2>Load balancers</h2>");
     if view.load_balancers.is_empty() {
@@ -61,28 +61,30 @@ fn status(view: &StateView) -> String {
             esc(b.device.as_deref().unwrap_or("none")),
             household,
         ));
-        out.push_str("<table><thead><tr><th>Charger</th><th>Phases</th><th>Rating</th><th>Car wants</th><th>Allowed</th><th>Drawing</th><th></th></tr></thead><tbody>");
+        out.push_str("<div class=\"scroll\"><table><thead><tr><th>Charger</th><th>Phases</th><th>Rating</th><th>Car wants</th><th>Allowed</th><th>Drawing</th></tr></thead><tbody>");
         for c in &b.chargers {
             out.push_str(&format!(
-                "<tr data-testid=\"charger\" data-name=\"{n}\"><td>{n}</td><td>{}</td><td>{:.0} A</td><td>{:.0} A</td><td data-testid=\"allowed\">{:.0} A</td><td data-testid=\"drawing\">{:.1} A</td>\
-                 <td><form method=\"post\" action=\"/partner/chargers/{}/wants\"><label>Car wants (A) <input name=\"wants_a\" type=\"number\" min=\"0\" max=\"{:.0}\" value=\"{:.0}\"></label> <button>Set</button></form></td></tr>",
+                "<tr data-testid=\"charger\" data-name=\"{n}\"><td>{n}</td><td>{}</td><td>{:.0} A</td><td>{:.0} A</td><td data-testid=\"allowed\">{:.0} A</td><td data-testid=\"drawing\">{:.1} A</td></tr>",
                 c.phases.label(),
                 c.max_current_a,
                 c.wants_a,
                 c.allowed_a,
                 c.drawing_a,
-                c.id,
-                c.max_current_a,
-                c.wants_a,
                 n = esc(&c.name),
             ));
         }
-        out.push_str("</tbody></table></section>");
+        out.push_str("</tbody></table></div></section>");
     }
     out
 }
 
 fn page(view: &StateView, error: Option<&str>) -> String {
+    let chargers: String = view
+        .load_balancers
+        .iter()
+        .flat_map(|b| b.chargers.iter())
+        .map(|c| format!("<option value=\"{}\">{}</option>", c.id, esc(&c.name)))
+        .collect();
     let devices: String = view
         .devices
         .iter()
@@ -107,7 +109,9 @@ table {{ border-collapse: collapse; width: 100%; margin-bottom: 1rem; }}
 th, td {{ text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; }}
 .ACTIVE {{ color: #137333; font-weight: bold; }} .inactive {{ color: #999; }}
 form.card {{ border: 1px solid #ddd; border-radius: 8px; padding: .75rem; margin: .75rem 0; display: grid; gap: .5rem; max-width: 30rem; }}
-label {{ display: grid; gap: .2rem; }} td label {{ display: inline; }} td input {{ width: 4rem; }}
+label {{ display: grid; gap: .2rem; }}
+input, select, button {{ font: inherit; max-width: 100%; box-sizing: border-box; min-height: 2.2rem; }}
+.scroll {{ overflow-x: auto; }}
 .error {{ background: #fdecea; color: #b42318; padding: .5rem; border-radius: 6px; }}
 </style></head><body>
 <h1>Charge Amps Partner <small>simulator for Ampwise</small></h1>
@@ -137,6 +141,18 @@ label {{ display: grid; gap: .2rem; }} td label {{ display: inline; }} td input 
 <label>Phase (1-phase chargers) <select name="phase"><option>L1</option><option>L2</option><option>L3</option></select></label>
 <label>Car wants (A) <input name="wants_a" type="number" min="0" max="32" value="16" required></label>
 <button>Add charger</button>
+</form>
+<form class="card" method="post" action="/partner/devices/pin">
+<h3>Change a measurement device's PIN</h3>
+<label>Device <select name="serial">{devices}</select></label>
+<label>New PIN <input name="pin" autocomplete="off" required></label>
+<button>Change PIN</button>
+</form>
+<form class="card" method="post" action="/partner/chargers/wants">
+<h3>A car plugged in or out</h3>
+<label>Which charger <select name="charger">{chargers}</select></label>
+<label>The car wants (A, 0 = unplugged) <input name="wants_a" type="number" min="0" max="32" required></label>
+<button>Set</button>
 </form>
 <script>
 setInterval(async () => {{
@@ -184,15 +200,12 @@ pub async fn form_add_device(State(sim): State<Sim>, Form(f): Form<DeviceForm>) 
 
 #[derive(Deserialize)]
 pub struct PinForm {
+    serial: String,
     pin: String,
 }
 
-pub async fn form_set_pin(
-    State(sim): State<Sim>,
-    Path(serial): Path<String>,
-    Form(f): Form<PinForm>,
-) -> Response {
-    let result = sim.with_world(|w| w.set_pin(&serial.to_ascii_uppercase(), &f.pin));
+pub async fn form_set_pin(State(sim): State<Sim>, Form(f): Form<PinForm>) -> Response {
+    let result = sim.with_world(|w| w.set_pin(&f.serial.trim().to_ascii_uppercase(), &f.pin));
     done(&sim, result).await
 }
 
@@ -274,17 +287,18 @@ pub async fn form_add_charger(State(sim): State<Sim>, Form(f): Form<ChargerForm>
 
 #[derive(Deserialize)]
 pub struct WantsForm {
+    charger: String,
     wants_a: String,
 }
 
-pub async fn form_set_wants(
-    State(sim): State<Sim>,
-    Path(id): Path<u32>,
-    Form(f): Form<WantsForm>,
-) -> Response {
-    let result = match f.wants_a.trim().parse::<f64>() {
-        Ok(amps) => sim.with_world(|w| set_wants(w, id, amps)),
-        Err(_) => Err("Car wants: a number of amperes.".into()),
+pub async fn form_set_wants(State(sim): State<Sim>, Form(f): Form<WantsForm>) -> Response {
+    let result = match (
+        f.charger.trim().parse::<u32>(),
+        f.wants_a.trim().parse::<f64>(),
+    ) {
+        (Ok(id), Ok(amps)) => sim.with_world(|w| set_wants(w, id, amps)),
+        (Err(_), _) => Err("Choose a charger.".into()),
+        (_, Err(_)) => Err("The car wants: a number of amperes.".into()),
     };
     done(&sim, result).await
 }

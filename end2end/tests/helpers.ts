@@ -36,15 +36,18 @@ export interface SiteFields {
   address?: string;
   fuse?: string;
   area?: 'SE1' | 'SE2' | 'SE3' | 'SE4';
+  /** An installer creates the site for this customer (their account's e-mail). */
+  customer?: string;
 }
 
 /** Creates a site through the form (English labels); returns its id from the page it lands on. */
 export async function createSite(page: Page, base: string, site: SiteFields): Promise<number> {
   await open(page, `${base}/settings/sites/new`);
-  await page.getByLabel('Name').fill(site.name);
-  await page.getByLabel('Address').fill(site.address ?? '');
+  await page.getByLabel('Name', { exact: true }).fill(site.name);
+  await page.getByLabel('Address', { exact: true }).fill(site.address ?? '');
   await page.getByLabel('Main fuse (A)').fill(site.fuse ?? '20');
   await page.getByLabel('Price area').selectOption(site.area ?? 'SE3');
+  if (site.customer) await page.getByLabel("Customer's e-mail address").fill(site.customer);
   await page.getByRole('button', { name: 'Create site' }).click();
   await expect(page.getByTestId('site-name')).toHaveText(site.name);
   return Number(new URL(page.url()).pathname.split('/').pop());

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { open, PASSWORD, signUp, uniqueEmail } from './helpers';
+import { createSite, open, PASSWORD, signUp, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();
@@ -10,10 +10,17 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   const [typed, linked] = server().cli('licences', 'mint', '--count', '2').trim().split('\n');
   expect(typed).toMatch(/^[2-9A-Z]{5}(-[2-9A-Z]{5}){3}$/);
 
+  // The installer's customer, whose site the reporter would go on.
+  const owner = uniqueEmail('anna');
+  const customer = await page.context().browser()!.newContext();
+  await signUp(await customer.newPage(), server().url, owner);
+  await customer.close();
   await signUp(page, server().url, uniqueEmail('ivan'), 'installer');
-  // Without the licence, Reporters says which licence is missing and links to Licences.
-  await open(page, `${server().url}/settings/reporters`);
-  await expect(page.getByTestId('charge-amps-gate')).toContainText('need a Charge Amps integration licence');
+  // Without the licence, the reporter wizard says which licence is missing and links to Licences.
+  await createSite(page, server().url, { name: 'Villa Ek', customer: owner });
+  await open(page, `${server().url}/settings/reporters/new`);
+  await expect(page.getByTestId('licence-needed')).toContainText('Needs a free Charge Amps integration licence');
+  await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeDisabled();
   await page.getByRole('link', { name: 'Redeem a licence' }).click();
   await expect(page).toHaveURL(/\/settings\/licences$/);
   await expect(page.getByText('No licences yet')).toBeVisible();
@@ -32,8 +39,9 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await page.getByRole('button', { name: 'Redeem' }).click();
   await expect(page.getByRole('status')).toHaveText('Licence redeemed: Charge Amps integration is now active on your account.');
   await expect(page.getByTestId('licences')).toContainText(typed);
-  await page.getByRole('link', { name: 'Reporters' }).click();
-  await expect(page.getByTestId('charge-amps-gate')).toContainText('licence is active');
+  await open(page, `${server().url}/settings/reporters/new`);
+  await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeEnabled();
+  await expect(page.getByText('Uses one of your Charge Amps licences (1 free).')).toBeVisible();
   await page.getByRole('link', { name: 'Licences' }).click();
 
   // The same code again: already active on this account.

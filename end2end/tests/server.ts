@@ -9,6 +9,7 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..', '..');
 const binary = process.env.AMPWISE_BIN ?? path.join(root, 'target', 'debug', 'ampwise');
+const simulatorBinary = path.join(root, 'target', 'debug', 'chargeamps-sim');
 const siteRoot = path.join(root, 'target', 'site');
 
 export interface Server {
@@ -21,7 +22,7 @@ export interface Server {
 /** The test servers' licence key (a test value; real keys come from the operator's secrets). */
 const LICENCE_KEY = '5a'.repeat(32);
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -33,12 +34,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+async function waitReady(url: string, child: ChildProcess, log: () => string, probe = '/readyz'): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log()}`);
+    if (child.exitCode !== null) throw new Error(`process exited with ${child.exitCode}:\n${log()}`);
     try {
-      const res = await fetch(`${url}/readyz`);
+      const res = await fetch(`${url}${probe}`);
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -48,7 +49,10 @@ async function waitReady(url: string, child: ChildProcess, log: () => string): P
   throw new Error(`server not ready after 30 s:\n${log()}`);
 }
 
-export async function startServer(): Promise<Server> {
+/** Settings for a test's server beyond the defaults, as environment variables. */
+export type ServerEnv = Record<string, string>;
+
+export async function startServer(extraEnv: ServerEnv = {}): Promise<Server> {
   if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: run scripts/test.sh (it builds it)`);
   if (!fs.existsSync(path.join(siteRoot, 'pkg', 'ampwise_bg.wasm'))) throw new Error('site not built: run scripts/build-site.sh');
   const port = await freePort();
@@ -62,6 +66,7 @@ export async function startServer(): Promise<Server> {
     AMPWISE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     AMPWISE_LICENCE_KEY: LICENCE_KEY,
     RUST_LOG: 'warn',
+    ...extraEnv,
   };
   const child = spawn(binary, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (output += d));
@@ -83,10 +88,10 @@ export async function startServer(): Promise<Server> {
 }
 
 /** A server for the calling spec file: started before its first test, stopped after its last. */
-export function serverForThisFile(): () => Server {
+export function serverForThisFile(env: () => ServerEnv = () => ({})): () => Server {
   let server: Server | undefined;
   test.beforeAll(async () => {
-    server = await startServer();
+    server = await startServer(env());
   });
   test.afterAll(async () => {
     await server?.stop();
@@ -95,4 +100,52 @@ export function serverForThisFile(): () => Server {
     if (!server) throw new Error('server not started yet');
     return server;
   };
+}
+
+/** A process of ours (the Charge Amps simulator, the household simulator) and its log. */
+export interface Process {
+  url: string;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+function spawnLogged(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  let output = '';
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  return { child, stop, log: () => output };
+}
+
+/**
+ * The Charge Amps cloud simulator on a port of its own, keeping its state in `stateFile` (so a
+ * restart on the same port and file is the same Charge Amps).
+ */
+export async function startChargeAmps(port?: number, stateFile?: string): Promise<Process & { port: number; stateFile: string }> {
+  if (!fs.existsSync(simulatorBinary)) throw new Error(`${simulatorBinary} is missing: run scripts/test.sh (it builds it)`);
+  port ??= await freePort();
+  stateFile ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'chargeamps-sim-')), 'state.json');
+  const url = `http://127.0.0.1:${port}`;
+  const p = spawnLogged(simulatorBinary, ['--addr', `127.0.0.1:${port}`, '--state', stateFile]);
+  await waitReady(url, p.child, p.log, '/healthz');
+  return { url, port, stateFile, stop: p.stop, log: p.log };
+}
+
+/** `ampwise simulate`: a household's meter posting a reading a second, with the chargers' draw. */
+export async function startHousehold(server: Server, monitor: number, token: string, chargeAmps: string, serial: string): Promise<Process> {
+  const control = await freePort();
+  const p = spawnLogged(binary, [
+    'simulate', '--url', server.url, '--monitor', String(monitor), '--interval', '1',
+    '--control', `127.0.0.1:${control}`, '--charge-amps', chargeAmps, '--serial', serial,
+  ], { ...process.env, AMPWISE_DEVICE_TOKEN: token });
+  const url = `http://127.0.0.1:${control}`;
+  await waitReady(url, p.child, p.log, '/extra-load');
+  return { url, stop: p.stop, log: p.log };
 }

@@ -3,8 +3,11 @@
 //!
 //! The household: standby and fridge cycles, lights and plug loads mostly on L1, a kettle in
 //! the morning, a stove and oven at dinner, a heat pump cycling on all three phases, a washing
-//! machine in the evening, and noise. Extra load (the chargers, later) is set through a small
-//! control API: `PUT /extra-load {"current_a":[16,16,16]}`.
+//! machine in the evening, a sauna on Friday and Saturday evenings (20:00–21:30), and noise. Extra load is set
+//! through a small control API: `PUT /extra-load {"current_a":[16,16,16]}`. With
+//! `--charge-amps`, the chargers' draw is read from the Charge Amps simulator before every
+//! reading and added to the load, so the loop is closed as in a real house: the meter sees the
+//! chargers, the load balancer sees the meter.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -49,6 +52,27 @@ pub struct SimulateArgs {
     pub time_zone: String,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// The Charge Amps simulator (e.g. http://127.0.0.1:3002): its chargers' draw on this
+    /// household's load balancer is added to the load.
+    #[arg(long)]
+    pub charge_amps: Option<String>,
+    /// The measurement device's serial number there (the demo device file names it).
+    #[arg(long)]
+    pub serial: Option<String>,
+}
+
+/// The demo device file: the monitor's id and token, and the reporter's serial number.
+#[derive(Deserialize)]
+struct DeviceFile {
+    #[serde(flatten)]
+    device: DeviceToken,
+    #[serde(default)]
+    reporter: Option<ReporterFile>,
+}
+
+#[derive(Deserialize)]
+struct ReporterFile {
+    serial: String,
 }
 
 /// Extra current per phase (A), e.g. what chargers draw.
@@ -146,7 +170,28 @@ impl Household {
         if day % 2 == 0 && between(m, 19.5, 19.84) {
             i[1] += 9.0;
         }
+        // Sauna on Friday and Saturday evenings: a 6.6 kW heater on all three phases (9.5 A
+        // each), thermostat-cycled once hot.
+        if self.sauna_day(ts) && between(m, 20.0, 21.5) {
+            let heating = m < 20.0 * 60.0 + 40.0 || (ts / 60_000) % 6 < 4;
+            if heating {
+                for phase in &mut i {
+                    *phase += 9.5;
+                }
+            }
+        }
         i
+    }
+
+    fn sauna_day(&self, ts: i64) -> bool {
+        let weekday = Timestamp::from_millisecond(ts)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+            .to_zoned(self.tz.clone())
+            .weekday();
+        matches!(
+            weekday,
+            jiff::civil::Weekday::Friday | jiff::civil::Weekday::Saturday
+        )
     }
 
     /// The next reading at `ts`, with noise and `extra` load.
@@ -185,17 +230,32 @@ impl Household {
 const MAX_BUFFERED: usize = 10_000;
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let device: DeviceToken = match (&args.device_file, args.monitor, &args.token) {
+    let (device, serial) = match (&args.device_file, args.monitor, &args.token) {
         (Some(path), _, _) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            let file: DeviceFile = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", path.display()))?;
+            (file.device, file.reporter.map(|r| r.serial))
         }
-        (None, Some(monitor_id), Some(token)) => DeviceToken {
-            monitor_id,
-            token: token.clone(),
-        },
+        (None, Some(monitor_id), Some(token)) => (
+            DeviceToken {
+                monitor_id,
+                token: token.clone(),
+            },
+            None,
+        ),
         _ => anyhow::bail!("give --device-file, or --monitor and --token"),
+    };
+    let chargers = match (&args.charge_amps, args.serial.clone().or(serial)) {
+        (Some(url), Some(serial)) => Some(format!(
+            "{}/api/draw?device={serial}",
+            url.trim_end_matches('/')
+        )),
+        (Some(_), None) => {
+            anyhow::bail!("--charge-amps needs --serial (or a device file naming one)")
+        }
+        _ => None,
     };
     let tz = TimeZone::get(&args.time_zone)
         .with_context(|| format!("unknown time zone {}", args.time_zone))?;
@@ -240,7 +300,13 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut failures = 0u32;
     loop {
         tick.tick().await;
-        let load = extra.lock().map(|e| e.current_a).unwrap_or_default();
+        let mut load = extra.lock().map(|e| e.current_a).unwrap_or_default();
+        if let Some(url) = &chargers {
+            let draw = chargers_draw(&client, url).await;
+            for (l, d) in load.iter_mut().zip(draw) {
+                *l += d;
+            }
+        }
         buffered.push_back(house.reading(Timestamp::now().as_millisecond(), load));
         while buffered.len() > MAX_BUFFERED {
             buffered.pop_front();
@@ -262,6 +328,29 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+}
+
+/// What the chargers draw now per phase (A); nothing when the Charge Amps simulator does not
+/// answer (then neither does its load balancer, and the chargers are not charging).
+async fn chargers_draw(client: &reqwest::Client, url: &str) -> [f64; 3] {
+    #[derive(Deserialize)]
+    struct Draw {
+        current_a: [f64; 3],
+    }
+    let answer = client
+        .get(url)
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status);
+    match answer {
+        Ok(response) => response
+            .json::<Draw>()
+            .await
+            .map(|d| d.current_a)
+            .unwrap_or_default(),
+        Err(_) => [0.0; 3],
     }
 }
 
@@ -340,6 +429,19 @@ mod tests {
             let ts = at("2026-11-27T00:00:00") + minute * 60_000;
             assert!(h.profile(ts).iter().all(|i| *i < 20.0), "{minute}");
         }
+    }
+
+    #[test]
+    fn the_sauna_heats_on_friday_and_saturday_evenings() {
+        let h = house();
+        let sum = |i: [f64; 3]| i.iter().sum::<f64>();
+        // 2026-11-27 is a Friday.
+        let friday = h.profile(at("2026-11-27T20:20:00"));
+        let thursday = h.profile(at("2026-11-26T20:20:00"));
+        assert!(
+            sum(friday) > sum(thursday) + 25.0,
+            "{friday:?} {thursday:?}"
+        );
     }
 
     #[test]
