@@ -47,6 +47,9 @@ pub struct Options {
     pub margin_a: f64,
     /// Most a charger's setpoint rises per update (A).
     pub ramp_step_a: f64,
+    /// Keep (serial, reading time, arrival) of every update for `GET /api/received-log`: the
+    /// benchmarks' end of the measurement.
+    pub log_updates: bool,
 }
 
 impl Default for Options {
@@ -56,6 +59,7 @@ impl Default for Options {
             stale_after_ms: 30_000,
             margin_a: 0.5,
             ramp_step_a: 4.0,
+            log_updates: false,
         }
     }
 }
@@ -460,9 +464,17 @@ impl Balancer {
 // ---------------------------------------------------------------------------------------------
 // The server
 
+/// One update as it arrived: the device's serial, the reading's time (ms UTC, as the update
+/// says) and when the update arrived (µs UTC).
+pub type Arrival = (String, Option<i64>, i64);
+
+/// Arrivals kept at most; older ones are dropped.
+const ARRIVALS_KEPT: usize = 4_000_000;
+
 #[derive(Clone)]
 pub struct Sim {
     world: Arc<Mutex<World>>,
+    arrivals: Arc<Mutex<VecDeque<Arrival>>>,
     options: Arc<Options>,
     /// Serialised saves of the configuration.
     saving: Arc<tokio::sync::Mutex<()>>,
@@ -480,6 +492,7 @@ impl Sim {
         };
         Ok(Self {
             world: Arc::new(Mutex::new(world)),
+            arrivals: Arc::new(Mutex::new(VecDeque::new())),
             options: Arc::new(options),
             saving: Arc::new(tokio::sync::Mutex::new(())),
         })
@@ -591,6 +604,8 @@ pub fn router(sim: Sim) -> Router {
         .route("/api/load-balancers/{id}/chargers", post(api_add_charger))
         .route("/api/chargers/{id}", put(api_set_wants))
         .route("/api/state", get(api_state))
+        .route("/api/stats", get(api_stats))
+        .route("/api/received-log", get(api_received_log))
         .route("/api/draw", get(api_draw))
         .route("/api/faults", put(api_faults).get(api_get_faults))
         .route("/api/open-reporter/accounts", post(api_open_account))
@@ -741,6 +756,7 @@ async fn measurement_update(
     if let Some(fault) = fault_for(&sim, Some(&serial)).await {
         return fault;
     }
+    let arrived_us = jiff::Timestamp::now().as_microsecond();
     let update: UpdateBody = match serde_json::from_slice(&body) {
         Ok(u) => u,
         Err(e) => {
@@ -766,6 +782,17 @@ async fn measurement_update(
     let permission = update.adaptivecharging.map(|a| a.permission);
     let paused = permission.as_deref() == Some("paused");
     let options = sim.options.clone();
+    if options.log_updates {
+        let mut arrivals = sim.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+        if arrivals.len() >= ARRIVALS_KEPT {
+            arrivals.pop_front();
+        }
+        arrivals.push_back((
+            serial.clone(),
+            online.then_some(measured_at).flatten(),
+            arrived_us,
+        ));
+    }
     let mut w = sim.world();
     let Some(device) = w.devices.get_mut(&serial) else {
         return error(
@@ -1052,6 +1079,31 @@ async fn api_draw(State(sim): State<Sim>, Query(q): Query<DrawQuery>) -> Json<se
         .map(|b| b.draw())
         .unwrap_or_default();
     Json(serde_json::json!({ "current_a": draw }))
+}
+
+/// Counts for the benchmarks (the full state of 10,000 devices is large).
+async fn api_stats(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    let now = now_ms();
+    let w = sim.world();
+    let seen = w.devices.values().filter(|d| d.updates > 0).count();
+    let active = w
+        .devices
+        .values()
+        .filter(|d| {
+            d.last_update_at
+                .is_some_and(|at| now - at <= ACTIVE_WITHIN_MS)
+        })
+        .count();
+    let updates: u64 = w.devices.values().map(|d| d.updates).sum();
+    Json(serde_json::json!({
+        "devices": w.devices.len(), "seen": seen, "active": active, "updates": updates,
+    }))
+}
+
+/// Every update's arrival since the last call (and forgets them).
+async fn api_received_log(State(sim): State<Sim>) -> Json<Vec<Arrival>> {
+    let mut arrivals = sim.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+    Json(arrivals.drain(..).collect())
 }
 
 async fn api_faults(State(sim): State<Sim>, Json(faults): Json<Faults>) -> Json<Faults> {

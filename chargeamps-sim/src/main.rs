@@ -26,6 +26,9 @@ struct Cli {
     /// The demo load balancer's supply max current (A).
     #[arg(long, default_value_t = 20.0)]
     demo_fuse: f64,
+    /// Record every update's arrival for `GET /api/received-log` (benchmarks).
+    #[arg(long)]
+    log_updates: bool,
     /// Open Reporter partner accounts, `username:password`, repeatable.
     #[arg(long = "open-reporter-account")]
     open_reporter_accounts: Vec<String>,
@@ -53,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let sim = Sim::new(Options {
         state_file: cli.state,
+        log_updates: cli.log_updates,
         ..Options::default()
     })?;
     for account in &cli.open_reporter_accounts {

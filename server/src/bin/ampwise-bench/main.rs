@@ -6,9 +6,12 @@
 //! - sse: reading → viewer latency (p50 / p99) with 1, 100 and 5,000 viewers of one monitor, and
 //!   the server's resident memory while they are connected;
 //! - history: a year of minute readings on one monitor, then the year's daily series (and a
-//!   month, a day) through the server function the history page calls.
+//!   month, a day) through the server function the history page calls;
+//! - forward, ingest1, slow, loop: the reporters' forwarding (see `forward.rs`).
 //!
-//! Run: `cargo build --release -p server && target/release/ampwise-bench all`.
+//! Run: `cargo build --release -p server -p chargeamps-sim && target/release/ampwise-bench all`.
+
+mod forward;
 
 use std::collections::HashMap;
 use std::io::IoSliceMut;
@@ -67,6 +70,11 @@ struct Server {
 
 impl Server {
     async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// With more environment for the server (e.g. where Charge Amps is).
+    async fn start_with(env: &[(String, String)]) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir_in(std::env::var("BENCH_DIR").unwrap_or("/tmp".into()))?;
         let binary = std::env::current_exe()?.with_file_name("ampwise");
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -82,6 +90,7 @@ impl Server {
             .env("AMPWISE_RAW_RETENTION_DAYS", "400")
             .env("AMPWISE_REQUEST_TIMEOUT_SECS", "120")
             .env("RUST_LOG", "warn,server=info")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -662,6 +671,20 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(what.as_str(), "history" | "all") {
         history().await?;
+    }
+    let arg = |k: usize| std::env::args().nth(k).and_then(|v| v.parse::<f64>().ok());
+    if matches!(what.as_str(), "ingest1" | "all") {
+        forward::ingest_single().await?;
+    }
+    if matches!(what.as_str(), "forward" | "all") {
+        let n = arg(2).map_or(10_000, |n| n as usize);
+        forward::forward(n, arg(3).map_or(60, |s| s as u64)).await?;
+    }
+    if matches!(what.as_str(), "slow" | "all") {
+        forward::slow_partner().await?;
+    }
+    if matches!(what.as_str(), "loop" | "all") {
+        forward::closed_day(arg(2).unwrap_or(120.0)).await?;
     }
     Ok(())
 }
