@@ -38,6 +38,8 @@ pub struct Services {
     pub ingest: ingest::Ingestor,
     /// New readings to the live streams.
     pub hub: Arc<live::Hub>,
+    /// Monitors' device records for the ingest API.
+    pub devices: Arc<monitors::DeviceCache>,
     /// How long raw readings are kept (days); rollups are kept for years.
     pub raw_retention_days: i64,
     pub reporters: Arc<dyn ReporterRepo>,
@@ -66,6 +68,7 @@ impl Services {
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
             licence_key: None,
             ingest: ingest::Ingestor::start(monitors.clone(), hub.clone()),
+            devices: Arc::new(monitors::DeviceCache::default()),
             monitors,
             hub,
             raw_retention_days: DEFAULT_RAW_RETENTION_DAYS,

@@ -18,6 +18,47 @@ use crate::db::{DeviceRecord, MonitorRecord, WriteJob};
 use crate::readings::{Limits, Reading, Rejection};
 use crate::{Error, Services};
 
+/// What the ingest API needs of a monitor, kept by id so a meter's request (one a second, from
+/// thousands of meters) costs no database read to authenticate. What would make an entry wrong
+/// clears it at once in this process (a new token, a deleted monitor, a site's new time zone);
+/// entries also expire, bounding what another server process changed.
+#[derive(Default)]
+pub struct DeviceCache {
+    entries: std::sync::Mutex<std::collections::HashMap<i64, (DeviceRecord, std::time::Instant)>>,
+}
+
+/// How long a device record is trusted without reading it again.
+const DEVICE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl DeviceCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, (DeviceRecord, std::time::Instant)>>
+    {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, monitor_id: i64) -> Option<DeviceRecord> {
+        self.lock()
+            .get(&monitor_id)
+            .filter(|(_, at)| at.elapsed() < DEVICE_CACHE_TTL)
+            .map(|(d, _)| d.clone())
+    }
+
+    fn put(&self, device: DeviceRecord) {
+        self.lock()
+            .insert(device.id, (device, std::time::Instant::now()));
+    }
+
+    pub fn forget(&self, monitor_id: i64) {
+        self.lock().remove(&monitor_id);
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
 /// Device tokens start with this, so a leaked one is recognisable in logs and scanners.
 pub const TOKEN_PREFIX: &str = "amp_";
 
@@ -92,6 +133,7 @@ pub async fn rotate_token(
     get(services, actor, monitor_id).await?;
     let (token, hash) = new_token();
     services.monitors.set_token(monitor_id, &hash).await?;
+    services.devices.forget(monitor_id);
     Ok(DeviceToken { monitor_id, token })
 }
 
@@ -114,7 +156,9 @@ pub async fn delete(services: &Services, actor: &Account, monitor_id: i64) -> Re
     if services.reporters.reporters_of_monitor(monitor_id).await? > 0 {
         return Err(FieldError::new("monitor", "error.monitor_has_reporter").into());
     }
-    Ok(services.monitors.delete_monitor(monitor_id).await?)
+    services.monitors.delete_monitor(monitor_id).await?;
+    services.devices.forget(monitor_id);
+    Ok(())
 }
 
 /// Why a device's request was refused before its body was read.
@@ -131,8 +175,15 @@ pub async fn authorize(
     monitor_id: i64,
     bearer: Option<&str>,
 ) -> Result<Result<DeviceRecord, DeviceRefusal>, Error> {
-    let Some(device) = services.monitors.device(monitor_id).await? else {
-        return Ok(Err(DeviceRefusal::UnknownMonitor));
+    let device = match services.devices.get(monitor_id) {
+        Some(device) => device,
+        None => match services.monitors.device(monitor_id).await? {
+            Some(device) => {
+                services.devices.put(device.clone());
+                device
+            }
+            None => return Ok(Err(DeviceRefusal::UnknownMonitor)),
+        },
     };
     let Some(token) = bearer.filter(|t| !t.is_empty()) else {
         return Ok(Err(DeviceRefusal::MissingToken));

@@ -70,12 +70,17 @@ pub async fn update(
 ) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Work).await?;
     let site = validate(input)?;
-    Ok(services.repo.update_site(site_id, &site).await?)
+    services.repo.update_site(site_id, &site).await?;
+    // Its monitors' readings are bucketed in the site's time zone.
+    services.devices.clear();
+    Ok(())
 }
 
 pub async fn delete(services: &Services, actor: &Account, site_id: i64) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Own).await?;
-    Ok(services.repo.delete_site(site_id).await?)
+    services.repo.delete_site(site_id).await?;
+    services.devices.clear();
+    Ok(())
 }
 
 pub async fn members(

@@ -321,3 +321,64 @@ async fn raw_readings_past_retention_are_pruned_but_rollups_stay() {
         .await;
     assert_eq!(history.buckets.iter().map(|b| b.readings).sum::<i64>(), 1);
 }
+
+/// Many devices' requests are stored together; one for a monitor deleted meanwhile fails alone,
+/// and a reading two requests carry is stored once, for the first.
+#[tokio::test]
+async fn a_group_of_requests_is_stored_together_and_fails_apart() {
+    use backend::db::WriteJob;
+    let w = world().await;
+    let a = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "A"))
+        .await
+        .unwrap()
+        .monitor_id;
+    let b = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "B"))
+        .await
+        .unwrap()
+        .monitor_id;
+    let t = Timestamp::now().as_millisecond() - 60_000;
+    let tz = jiff::tz::TimeZone::get("Europe/Stockholm").unwrap();
+    let job = |monitor: i64, times: &[i64]| WriteJob {
+        monitor_id: monitor,
+        tz: tz.clone(),
+        readings: times
+            .iter()
+            .map(|k| reading(t + k * 1000, [5.0; 3], 1.0))
+            .collect(),
+    };
+    let stored = |r: &Result<Vec<model::monitor::LivePoint>, backend::StoreError>| {
+        r.as_ref()
+            .map(|p| p.iter().map(|p| (p.ts - t) / 1000).collect::<Vec<_>>())
+            .ok()
+    };
+    // All well: one statement set for all three.
+    let results =
+        w.s.monitors
+            .store_readings(&[job(a, &[0, 1]), job(b, &[0]), job(a, &[1, 2])])
+            .await
+            .unwrap();
+    let got: Vec<_> = results.iter().map(stored).collect();
+    assert_eq!(got, [Some(vec![0, 1]), Some(vec![0]), Some(vec![2])]);
+    // A monitor that no longer exists: its job fails, the others are stored.
+    let results =
+        w.s.monitors
+            .store_readings(&[job(a, &[3]), job(999_999, &[3]), job(b, &[3])])
+            .await
+            .unwrap();
+    let got: Vec<_> = results.iter().map(stored).collect();
+    assert_eq!(got, [Some(vec![3]), None, Some(vec![3])]);
+    let newest = w.s.monitors.latest_point(a).await.unwrap().unwrap();
+    assert_eq!(newest.ts, t + 3000);
+    // Every stored reading counts once in the rollups.
+    let rows =
+        w.s.monitors
+            .rollups(
+                a,
+                model::monitor::Resolution::Hour,
+                t - 3_600_000,
+                t + 3_600_000,
+            )
+            .await
+            .unwrap();
+    assert_eq!(rows.iter().map(|(_, agg)| agg.n).sum::<i64>(), 4);
+}

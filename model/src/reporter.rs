@@ -459,7 +459,7 @@ impl ReporterStatus {
 }
 
 /// A reporter as its pages show it to someone who may work on its site.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reporter {
     pub id: i64,
     pub site_id: i64,
@@ -482,6 +482,24 @@ pub struct Reporter {
     pub silent_after_ms: i64,
     /// The site's UTC offset now (s), for showing times.
     pub utc_offset_s: i32,
+}
+
+/// Everything but the PIN, which is never logged.
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("id", &self.id)
+            .field("site_id", &self.site_id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("monitor_id", &self.monitor_id)
+            .field("main_fuse_a", &self.main_fuse_a)
+            .field("serial", &self.serial)
+            .field("pin", &self.pin.as_ref().map(|_| "***"))
+            .field("paused", &self.paused)
+            .field("facts", &self.facts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Reporter {

@@ -60,9 +60,15 @@ impl Default for Settings {
 const MAX_NEW_LEASES_PER_SCAN: i64 = 20_000;
 /// A facts change users would not notice is published at most this often (ms).
 const REPUBLISH_AFTER_MS: i64 = 10_000;
+/// ... and written to the database at most this often (ms). Nothing depends on a fresher copy
+/// there: pages in this process read the board, the cursor only keeps a restart from sending
+/// older readings (it always sends the newest), and another process takes a reporter over only
+/// after its lease expired (30 s).
+const RESTORE_AFTER_MS: i64 = 30_000;
 
-/// The forwarders' latest facts: written to the database in batches, published to open pages
-/// when a status could have changed.
+/// The forwarders' latest facts: published to open pages when a status could have changed, and
+/// written to the database in batches (a status change within a second, the rest every 30 s,
+/// so 10,000 reporters sending every 2 s do not keep the database's one writer busy).
 pub struct Board {
     inner: Mutex<BoardInner>,
     events: Arc<StatusHub>,
@@ -78,6 +84,18 @@ struct Entry {
     site_id: i64,
     facts: Facts,
     published: Option<Facts>,
+    /// What the database holds, as far as this process wrote it, and when.
+    stored: Option<(Facts, i64)>,
+}
+
+/// Whether the status derived from `new` can differ from `old`'s at the same moment.
+fn status_changed(old: &Facts, new: &Facts) -> bool {
+    let failed_last = |f: &Facts| f.failed_at > f.accepted_at;
+    old.problem != new.problem
+        || old.offline != new.offline
+        || failed_last(old) != failed_last(new)
+        || old.accepted_at.is_some() != new.accepted_at.is_some()
+        || old.reading_ts.is_some() != new.reading_ts.is_some()
 }
 
 /// Whether a page showing `old` should hear of `new`: the status may differ, or a time it
@@ -85,12 +103,9 @@ struct Entry {
 fn worth_publishing(old: &Facts, new: &Facts) -> bool {
     let moved = |a: Option<i64>, b: Option<i64>| match (a, b) {
         (Some(a), Some(b)) => b - a >= REPUBLISH_AFTER_MS,
-        (a, b) => a.is_some() != b.is_some(),
+        _ => false,
     };
-    let failed_last = |f: &Facts| f.failed_at > f.accepted_at;
-    old.problem != new.problem
-        || old.offline != new.offline
-        || failed_last(old) != failed_last(new)
+    status_changed(old, new)
         || moved(old.accepted_at, new.accepted_at)
         || moved(old.reading_ts, new.reading_ts)
         || moved(old.failed_at, new.failed_at)
@@ -115,6 +130,7 @@ impl Board {
             site_id,
             facts: facts.clone(),
             published: None,
+            stored: None,
         });
         entry.site_id = site_id;
         entry.facts = facts.clone();
@@ -144,14 +160,38 @@ impl Board {
         inner.dirty.remove(&id);
     }
 
-    /// The facts changed since the last call.
-    pub fn take_dirty(&self) -> Vec<(i64, Facts)> {
+    /// The facts due to be written at `now_ms`: a changed status at once, anything else that
+    /// changed once its last write is 30 s old; with `all`, whatever changed (at shutdown).
+    pub fn take_due(&self, now_ms: i64, all: bool) -> Vec<(i64, Facts)> {
         let mut inner = self.lock();
-        let dirty: Vec<i64> = inner.dirty.drain().collect();
-        dirty
-            .into_iter()
-            .filter_map(|id| inner.entries.get(&id).map(|e| (id, e.facts.clone())))
-            .collect()
+        let BoardInner { entries, dirty } = &mut *inner;
+        let mut due = Vec::new();
+        dirty.retain(|id| {
+            let Some(entry) = entries.get_mut(id) else {
+                return false;
+            };
+            let now_due = all
+                || entry.stored.as_ref().is_none_or(|(stored, at)| {
+                    status_changed(stored, &entry.facts) || now_ms - at >= RESTORE_AFTER_MS
+                });
+            if now_due {
+                entry.stored = Some((entry.facts.clone(), now_ms));
+                due.push((*id, entry.facts.clone()));
+            }
+            !now_due
+        });
+        due
+    }
+
+    /// Writing `ids` failed: write them again next time.
+    fn unstore(&self, ids: impl Iterator<Item = i64>) {
+        let mut inner = self.lock();
+        for id in ids {
+            if let Some(entry) = inner.entries.get_mut(&id) {
+                entry.stored = None;
+                inner.dirty.insert(id);
+            }
+        }
     }
 }
 
@@ -224,7 +264,7 @@ pub async fn run(
                 rescan(&shared, &mut tasks, &mut renewed_at).await;
             }
             _ = scan.tick() => rescan(&shared, &mut tasks, &mut renewed_at).await,
-            _ = flush.tick() => save(&shared).await,
+            _ = flush.tick() => save(&shared, false).await,
         }
     }
     for running in tasks.values() {
@@ -233,7 +273,7 @@ pub async fn run(
     for (_, running) in tasks.drain() {
         let _ = running.handle.await;
     }
-    save(&shared).await;
+    save(&shared, true).await;
     if let Err(e) = shared
         .services
         .reporters
@@ -245,20 +285,12 @@ pub async fn run(
     Ok(())
 }
 
-async fn save(shared: &Shared) {
-    let dirty = shared.board.take_dirty();
-    if let Err(e) = shared.services.reporters.save_facts(&dirty).await {
-        tracing::error!(error = %e, reporters = dirty.len(), "saving the reporters' state failed");
-        for (id, facts) in dirty {
-            if let Some(site) = site_of(shared, id) {
-                shared.board.put(id, site, &facts);
-            }
-        }
+async fn save(shared: &Shared, all: bool) {
+    let due = shared.board.take_due(shared.clock.now_ms(), all);
+    if let Err(e) = shared.services.reporters.save_facts(&due).await {
+        tracing::error!(error = %e, reporters = due.len(), "saving the reporters' state failed");
+        shared.board.unstore(due.into_iter().map(|(id, _)| id));
     }
-}
-
-fn site_of(shared: &Shared, id: i64) -> Option<i64> {
-    shared.board.lock().entries.get(&id).map(|e| e.site_id)
 }
 
 /// Renews and takes leases, then makes the running tasks match them: new reporters start,
