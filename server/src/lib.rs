@@ -136,6 +136,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let live = monitors::live_routes()
         .merge(reporters::live_routes())
         .layer(sessions.clone());
+    let devices = monitors::ingest_routes(config.request_timeout);
     let routes = generate_route_list(App);
     let app_routes = Router::new()
         .leptos_routes_with_context(&state, routes, context, move || {
@@ -162,6 +163,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .merge(live)
+        .merge(devices)
         .with_state(state.clone());
     Ok(Ampwise {
         router,

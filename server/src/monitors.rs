@@ -25,6 +25,13 @@ use tower_sessions::Session;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/monitors/{id}/history.csv", get(history_csv))
+}
+
+/// The devices' ingest API: thousands of meters, one small request a second each. Kept apart
+/// from the pages' session, tracing and compression layers (a device has no session, and its
+/// answer is a few bytes); it has its own timeout.
+pub fn ingest_routes(timeout: Duration) -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/monitors/{id}/readings",
@@ -35,7 +42,10 @@ pub fn routes() -> Router<AppState> {
             post(|state, path, headers, body| ingest(state, path, headers, body, true)),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .route("/api/v1/monitors/{id}/history.csv", get(history_csv))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
 }
 
 /// The live stream, kept apart from the router's tracing, compression and timeout layers: with
