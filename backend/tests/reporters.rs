@@ -415,3 +415,23 @@ async fn the_forwarders_state_is_kept() {
         facts
     );
 }
+
+#[tokio::test]
+async fn reporters_saved_at_once_take_different_licences() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let mut inputs = Vec::new();
+    for _ in 0..4 {
+        w.licence(&anna).await;
+        let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+        inputs.push(charge_amps(site, monitor, &creds.serial));
+    }
+    let saved = futures_util::future::join_all(
+        inputs.iter().map(|input| reporters::create(&w.s, &anna, input)),
+    )
+    .await;
+    assert!(saved.iter().all(Result::is_ok), "{saved:?}");
+    assert_eq!(reporters::options(&w.s, &anna).await.unwrap().free_charge_amps_licences, 0);
+}

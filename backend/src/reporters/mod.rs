@@ -235,23 +235,36 @@ pub async fn create(
         licence_serial,
         open_reporter: valid.open_reporter,
     };
-    let id = match services.reporters.create_reporter(&new).await {
-        Ok(id) => id,
-        // Saved twice at once (the serial), or the last free licence taken meanwhile.
-        Err(StoreError::Conflict) => {
-            let used = services
-                .reporters
-                .issued_serial(&new.serial)
-                .await?
-                .is_some_and(|s| s.claimed);
-            let (field, key) = if used {
-                ("serial", "error.reporter_serial_used")
-            } else {
-                ("kind", "error.reporter_licence_missing")
-            };
-            return Err(FieldError::new(field, key).into());
+    let mut new = new;
+    let id = loop {
+        match services.reporters.create_reporter(&new).await {
+            Ok(id) => break id,
+            // Saved twice at once (the serial), or the licence taken meanwhile by another of
+            // the account's reporters: then the next free one, if there is one.
+            Err(StoreError::Conflict) => {
+                let used = services
+                    .reporters
+                    .issued_serial(&new.serial)
+                    .await?
+                    .is_some_and(|s| s.claimed);
+                if used {
+                    return Err(FieldError::new("serial", "error.reporter_serial_used").into());
+                }
+                match (
+                    new.licence_serial,
+                    services
+                        .reporters
+                        .free_licence(actor.id, Capability::ChargeAmps)
+                        .await?,
+                ) {
+                    (Some(taken), Some(free)) if free != taken => new.licence_serial = Some(free),
+                    _ => {
+                        return Err(FieldError::new("kind", "error.reporter_licence_missing").into());
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
     };
     services.reporter_changes.notify_one();
     Ok(id)
