@@ -429,9 +429,17 @@ async fn reporters_saved_at_once_take_different_licences() {
         inputs.push(charge_amps(site, monitor, &creds.serial));
     }
     let saved = futures_util::future::join_all(
-        inputs.iter().map(|input| reporters::create(&w.s, &anna, input)),
+        inputs
+            .iter()
+            .map(|input| reporters::create(&w.s, &anna, input)),
     )
     .await;
     assert!(saved.iter().all(Result::is_ok), "{saved:?}");
-    assert_eq!(reporters::options(&w.s, &anna).await.unwrap().free_charge_amps_licences, 0);
+    assert_eq!(
+        reporters::options(&w.s, &anna)
+            .await
+            .unwrap()
+            .free_charge_amps_licences,
+        0
+    );
 }

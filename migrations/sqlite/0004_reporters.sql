@@ -53,11 +53,15 @@ CREATE TABLE reporter_state (
     offline      INTEGER NOT NULL DEFAULT 0            -- the last update said the monitor is silent
 );
 
--- Who forwards which reporter: one holder per reporter, renewed while its task runs. A lease
--- past its expiry may be taken by any server process.
+-- Who forwards which reporter. Each server process that forwards renews one row of its own
+-- (`forwarders`: one write however many reporters it holds); a reporter's lease is good while
+-- its holder's row is. A lease whose holder stopped renewing may be taken by any process.
+CREATE TABLE forwarders (
+    holder     TEXT    PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
 CREATE TABLE reporter_leases (
     reporter_id INTEGER PRIMARY KEY REFERENCES reporters (id) ON DELETE CASCADE,
-    holder      TEXT    NOT NULL,
-    expires_at  INTEGER NOT NULL
+    holder      TEXT    NOT NULL
 );
 CREATE INDEX reporter_leases_by_holder ON reporter_leases (holder);

@@ -357,8 +357,16 @@ impl ReporterRepo for SqliteRepo {
         ttl_ms: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
-        let expires = now_ms + ttl_ms;
         let mut tx = self.pool().begin().await?;
+        // Renewing is one row, however many reporters this process holds.
+        sqlx::query(
+            "INSERT INTO forwarders (holder, expires_at) VALUES (?1, ?2)
+             ON CONFLICT (holder) DO UPDATE SET expires_at = excluded.expires_at",
+        )
+        .bind(holder)
+        .bind(now_ms + ttl_ms)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM reporter_leases WHERE holder = ?
                AND reporter_id IN (SELECT id FROM reporters WHERE paused = 1)",
@@ -366,24 +374,18 @@ impl ReporterRepo for SqliteRepo {
         .bind(holder)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE reporter_leases SET expires_at = ? WHERE holder = ?")
-            .bind(expires)
-            .bind(holder)
-            .execute(&mut *tx)
-            .await?;
-        // `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT.
+        // Unpaused reporters nobody holds, or whose holder stopped renewing. (The SELECT's WHERE
+        // also tells SQLite's parser that ON CONFLICT belongs to the INSERT.)
         sqlx::query(
-            "INSERT INTO reporter_leases (reporter_id, holder, expires_at)
-             SELECT r.id, ?1, ?2 FROM reporters r
-             WHERE r.paused = 0 AND NOT EXISTS (
-                 SELECT 1 FROM reporter_leases l WHERE l.reporter_id = r.id AND l.expires_at > ?3)
-             ORDER BY r.id LIMIT ?4
-             ON CONFLICT (reporter_id) DO UPDATE SET holder = excluded.holder,
-                 expires_at = excluded.expires_at
-             WHERE reporter_leases.expires_at <= ?3",
+            "INSERT INTO reporter_leases (reporter_id, holder)
+             SELECT r.id, ?1 FROM reporters r
+             LEFT JOIN reporter_leases l ON l.reporter_id = r.id
+             LEFT JOIN forwarders f ON f.holder = l.holder
+             WHERE r.paused = 0 AND (l.reporter_id IS NULL OR f.expires_at IS NULL OR f.expires_at <= ?2)
+             ORDER BY r.id LIMIT ?3
+             ON CONFLICT (reporter_id) DO UPDATE SET holder = excluded.holder",
         )
         .bind(holder)
-        .bind(expires)
         .bind(now_ms)
         .bind(limit)
         .execute(&mut *tx)
@@ -400,10 +402,16 @@ impl ReporterRepo for SqliteRepo {
     }
 
     async fn release_leases(&self, holder: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM reporter_leases WHERE holder = ?")
             .bind(holder)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM forwarders WHERE holder = ?")
+            .bind(holder)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -56,6 +56,8 @@ impl Default for Settings {
     }
 }
 
+/// How long after a change the leases are scanned, so a burst of changes costs one scan.
+const CHANGES_SETTLE: Duration = Duration::from_millis(200);
 /// Reporters a process takes on per scan at most.
 const MAX_NEW_LEASES_PER_SCAN: i64 = 20_000;
 /// A facts change users would not notice is published at most this often (ms).
@@ -261,6 +263,11 @@ pub async fn run(
         tokio::select! {
             () = stop.cancelled() => break,
             () = shared.services.reporter_changes.notified() => {
+                // Changes come in bursts (a form saved, a bulk import): one scan once they settle.
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(CHANGES_SETTLE) => {}
+                }
                 rescan(&shared, &mut tasks, &mut renewed_at).await;
             }
             _ = scan.tick() => rescan(&shared, &mut tasks, &mut renewed_at).await,

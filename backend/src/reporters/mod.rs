@@ -259,7 +259,9 @@ pub async fn create(
                 ) {
                     (Some(taken), Some(free)) if free != taken => new.licence_serial = Some(free),
                     _ => {
-                        return Err(FieldError::new("kind", "error.reporter_licence_missing").into());
+                        return Err(
+                            FieldError::new("kind", "error.reporter_licence_missing").into()
+                        );
                     }
                 }
             }
