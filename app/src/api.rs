@@ -3,6 +3,7 @@
 //! HTTP status that matches the error.
 
 use leptos::prelude::*;
+use model::charging::{AdaptiveInput, ChargingView, SitePrices, SitePricesInput};
 use model::monitor::{DeviceToken, History, LiveSnapshot, MonitorInput};
 use model::reporter::{NewCredentials, ReporterInput, WizardOptions};
 use model::{
@@ -376,10 +377,12 @@ pub async fn list_reporters() -> Result<(i64, Vec<Reporter>), AppError> {
     .await
 }
 
-/// A site's reporters, for its page; with `site_id` absent, the only site of a household (the
-/// overview), or none when the account has several.
+/// A site's reporters with their adaptive charging, for its page; with `site_id` absent, the
+/// only site of a household (the overview), or none when the account has several.
 #[server(prefix = "/api", endpoint = "site_reporters")]
-pub async fn site_reporters(site_id: Option<i64>) -> Result<(i64, Vec<Reporter>), AppError> {
+pub async fn site_reporters(
+    site_id: Option<i64>,
+) -> Result<(i64, Vec<(Reporter, ChargingView)>), AppError> {
     handle(async {
         let services = services()?;
         let actor = require_account().await?;
@@ -390,11 +393,14 @@ pub async fn site_reporters(site_id: Option<i64>) -> Result<(i64, Vec<Reporter>)
                 _ => None,
             },
         };
-        let list = match site {
-            Some(id) => backend::reporters::of_site(&services, &actor, id).await?,
-            None => Vec::new(),
-        };
-        Ok((services.clock.now_ms(), list))
+        let mut out = Vec::new();
+        if let Some(id) = site {
+            for reporter in backend::reporters::of_site(&services, &actor, id).await? {
+                let charging = backend::charging::view(&services, &actor, reporter.id).await?;
+                out.push((reporter, charging));
+            }
+        }
+        Ok((services.clock.now_ms(), out))
     })
     .await
 }
@@ -470,6 +476,56 @@ pub async fn regenerate_reporter_pin(id: i64) -> Result<NewCredentials, AppError
 pub async fn delete_reporter(id: i64) -> Result<(), AppError> {
     handle(async {
         Ok(backend::reporters::delete(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+/// A reporter's adaptive charging with today's and tomorrow's prices and the plan.
+#[server(prefix = "/api", endpoint = "reporter_charging")]
+pub async fn reporter_charging(id: i64) -> Result<ChargingView, AppError> {
+    handle(async {
+        Ok(backend::charging::view(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+/// Turns adaptive charging off, to a Simple schedule, or to optiCharge.
+#[server(prefix = "/api", endpoint = "set_reporter_charging")]
+pub async fn set_reporter_charging(
+    id: i64,
+    charging: AdaptiveInput,
+) -> Result<ChargingView, AppError> {
+    handle(async {
+        Ok(backend::charging::set(&services()?, &require_account().await?, id, &charging).await?)
+    })
+    .await
+}
+
+/// What the household pays on top of the spot price (Settings → Site).
+#[server(prefix = "/api", endpoint = "site_prices")]
+pub async fn get_site_prices(site_id: i64) -> Result<SitePrices, AppError> {
+    handle(async {
+        Ok(
+            backend::charging::site_prices(&services()?, &require_account().await?, site_id)
+                .await?,
+        )
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "set_site_prices")]
+pub async fn set_site_prices(
+    site_id: i64,
+    prices: SitePricesInput,
+) -> Result<SitePrices, AppError> {
+    handle(async {
+        Ok(backend::charging::set_site_prices(
+            &services()?,
+            &require_account().await?,
+            site_id,
+            &prices,
+        )
+        .await?)
     })
     .await
 }

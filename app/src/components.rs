@@ -310,3 +310,65 @@ pub fn PageTitle(key: &'static str) -> impl IntoView {
     let text = move || i18n.t(key);
     view! { <leptos_meta::Title text /> }
 }
+
+/// What the household pays per kWh on top of the spot price (Settings → Site): with it, prices
+/// are shown as the household pays them.
+#[component]
+pub fn SitePricesForm(
+    site_id: i64,
+    prices: model::charging::SitePrices,
+    action: ServerAction<api::SetSitePrices>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = action_error(action);
+    let saved = move || matches!(action.value().get(), Some(Ok(_)));
+    let value = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let fields: [(&'static str, &'static str, &'static str, String); 4] = [
+        (
+            "markup_ore",
+            "site.price_markup",
+            "prices[markup_ore]",
+            value(prices.markup_ore),
+        ),
+        (
+            "grid_fee_ore",
+            "site.price_grid_fee",
+            "prices[grid_fee_ore]",
+            value(prices.grid_fee_ore),
+        ),
+        (
+            "energy_tax_ore",
+            "site.price_energy_tax",
+            "prices[energy_tax_ore]",
+            value(prices.energy_tax_ore),
+        ),
+        (
+            "vat_percent",
+            "site.price_vat",
+            "prices[vat_percent]",
+            value(prices.vat_percent),
+        ),
+    ];
+    view! {
+        <section class="card form-card" data-testid="site-prices">
+            <h2>{t!(i18n, "site.prices_title")}</h2>
+            <p class="muted">{t!(i18n, "site.prices_help")}</p>
+            <ActionForm action attr:class="stack">
+                <FormError error />
+                {move || saved().then(|| view! { <p class="alert alert-ok" role="status">{t!(i18n, "common.saved")}</p> })}
+                <input type="hidden" name="site_id" value=site_id.to_string() />
+                <div class="field-row">
+                    {fields.into_iter().map(|(field, label, name, value)| view! {
+                        <label class="field">
+                            <span>{move || i18n.t(label)}</span>
+                            <input name=name inputmode="decimal" value=value aria-invalid=invalid_if(error, field) />
+                        </label>
+                    }).collect_view()}
+                </div>
+                <div class="actions">
+                    <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>{t!(i18n, "common.save")}</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

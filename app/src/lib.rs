@@ -3,6 +3,7 @@
 //! browser's wasm.
 
 pub mod api;
+mod charging;
 mod components;
 pub mod error;
 pub mod i18n;

@@ -470,6 +470,16 @@ pub fn EditSitePage() -> impl IntoView {
             }
         },
     );
+    let set_prices = ServerAction::<api::SetSitePrices>::new();
+    let prices = Resource::new(
+        move || (id(), set_prices.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => api::get_site_prices(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(())) = delete.value().get() {
@@ -490,6 +500,7 @@ pub fn EditSitePage() -> impl IntoView {
                 let site_id = site.id;
                 let name = site.name.clone();
                 let owner_email = site.owner_email.clone();
+                let prices = prices.await.unwrap_or_default();
                 view! {
                     <section class="card form-card">
                         <h2>{t!(i18n, "site.edit_title")}</h2>
@@ -508,6 +519,7 @@ pub fn EditSitePage() -> impl IntoView {
                             </div>
                         </ActionForm>
                     </section>
+                    <crate::components::SitePricesForm site_id prices action=set_prices />
                     <section class="card form-card" data-testid="access">
                         <h2>{t!(i18n, "access.title")}</h2>
                         <p class="muted">{move || i18n.t_with("access.owner_is", &[("email", &owner_email)])}</p>

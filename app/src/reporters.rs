@@ -219,22 +219,28 @@ fn ReporterRow(reporter: Reporter, live: LiveReporters) -> impl IntoView {
 // ---------------------------------------------------------------------------------------------
 // Cards on the overview and a site's page
 
-/// The reporters of a site as cards (the overview's *Charge Amps Charge Control* card).
+/// The reporters of a site as cards (the overview's *Charge Amps Charge Control* card), with
+/// adaptive charging where the partner takes it (Charge Amps).
 #[component]
-pub fn ReporterCards(now: i64, reporters: Vec<Reporter>, site: Option<i64>) -> impl IntoView {
+pub fn ReporterCards(
+    now: i64,
+    reporters: Vec<(Reporter, model::charging::ChargingView)>,
+    site: Option<i64>,
+) -> impl IntoView {
     let i18n = use_i18n();
     if reporters.is_empty() {
         return ().into_any();
     }
-    let site = site.or_else(|| reporters.first().map(|r| r.site_id));
+    let site = site.or_else(|| reporters.first().map(|(r, _)| r.site_id));
     let live = LiveReporters::new(now, site);
     view! {
         <div class="reporter-cards">
             {reporters
                 .into_iter()
-                .map(|r| {
+                .map(|(r, charging)| {
                     let kind = r.kind;
-                    let href = format!("/settings/reporters/{}", r.id);
+                    let id = r.id;
+                    let href = format!("/settings/reporters/{id}");
                     let name = r.name.clone();
                     view! {
                         <section class="card reporter-card" data-testid="reporter-card">
@@ -244,6 +250,9 @@ pub fn ReporterCards(now: i64, reporters: Vec<Reporter>, site: Option<i64>) -> i
                             </div>
                             <p class="muted">{name}</p>
                             <p class="reporter-status-line"><StatusLine reporter=r live /></p>
+                            {(kind == ReporterKind::ChargeAmps).then(|| view! {
+                                <crate::charging::AdaptiveCharging reporter_id=id view=charging />
+                            })}
                         </section>
                     }
                 })

@@ -36,3 +36,25 @@ impl Clock for TokioClock {
         self.start_ms + self.start.elapsed().as_millis() as i64
     }
 }
+
+/// The system's clock moved by an offset that can be changed while running: the controllable
+/// clock a browser test uses to walk through a night in seconds (`AMPWISE_TEST_CLOCK`).
+#[derive(Default)]
+pub struct OffsetClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    /// From now on, it says `now_ms`.
+    pub fn set(&self, now_ms: i64) {
+        let offset = now_ms - SystemClock.now_ms();
+        self.offset_ms
+            .store(offset, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now_ms(&self) -> i64 {
+        SystemClock.now_ms() + self.offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

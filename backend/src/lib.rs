@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod charging;
 pub mod clock;
 pub mod db;
 mod error;
@@ -15,15 +16,18 @@ pub mod limiter;
 pub mod live;
 pub mod monitors;
 pub mod password;
+pub mod planner;
+pub mod prices;
 pub mod readings;
 pub mod reporters;
 pub mod rollup;
+pub mod schedule;
 pub mod sites;
 pub mod telegram;
 
 use std::sync::Arc;
 
-pub use db::{Database, DeviceRecord, MonitorRepo, Repo, ReporterRepo, StoreError};
+pub use db::{ChargingRepo, Database, DeviceRecord, MonitorRepo, Repo, ReporterRepo, StoreError};
 pub use error::Error;
 
 /// Everything a request handler needs, cheap to clone.
@@ -52,6 +56,17 @@ pub struct Services {
     /// A monitor silent this long is reported offline to partners (ms).
     pub silent_after_ms: i64,
     pub clock: Arc<dyn clock::Clock>,
+    /// Prices, site price components, adaptive-charging settings and plans.
+    pub charging: Arc<dyn ChargingRepo>,
+    /// Every reporter's adaptive-charging controls, for the forwarder.
+    pub charging_board: Arc<charging::Board>,
+    /// The wall clock adaptive charging decides by (schedules, plans, "today's" prices); a test
+    /// can move it to walk through a night.
+    pub charging_clock: Arc<dyn clock::Clock>,
+    /// Wakes the planner when prices or a site's price components change.
+    pub charging_changes: Arc<tokio::sync::Notify>,
+    /// Where spot prices come from; none: no fetching (tests).
+    pub price_feed: Option<Arc<charging::PriceFeed>>,
 }
 
 /// Raw readings are kept this many days unless configured otherwise.
@@ -78,7 +93,23 @@ impl Services {
             reporter_changes: Arc::new(tokio::sync::Notify::new()),
             silent_after_ms: reporters::pacer::Timing::default().silent_after_ms,
             clock: Arc::new(clock::SystemClock),
+            charging: db.charging_repo(),
+            charging_board: Arc::new(charging::Board::default()),
+            charging_clock: Arc::new(clock::SystemClock),
+            charging_changes: Arc::new(tokio::sync::Notify::new()),
+            price_feed: None,
         }
+    }
+
+    pub fn with_price_feed(mut self, feed: Option<charging::PriceFeed>) -> Self {
+        self.price_feed = feed.map(Arc::new);
+        self
+    }
+
+    /// Adaptive charging decides by `clock` (a test's, to move through a night).
+    pub fn with_charging_clock(mut self, clock: Arc<dyn clock::Clock>) -> Self {
+        self.charging_clock = clock;
+        self
     }
 
     pub fn with_silent_after_ms(mut self, ms: i64) -> Self {

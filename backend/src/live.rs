@@ -49,15 +49,35 @@ impl<T: Clone> Topics<T> {
     }
 }
 
-/// One committed batch of a monitor's readings, in arrival order.
-pub type Points = Arc<[LivePoint]>;
+/// One committed batch of a monitor's readings, in arrival order, with room for the server's
+/// framing of them as Server-Sent Events: made once, by the first viewer, for all of them (the
+/// framing itself is the server's business).
+pub struct Batch {
+    pub points: Box<[LivePoint]>,
+    framed: std::sync::OnceLock<Box<[bytes::Bytes]>>,
+}
+
+impl Batch {
+    /// Each point framed by `frame`, computed once per batch.
+    pub fn framed(&self, frame: impl Fn(&LivePoint) -> bytes::Bytes) -> &[bytes::Bytes] {
+        self.framed
+            .get_or_init(|| self.points.iter().map(frame).collect())
+    }
+}
+
+pub type Points = Arc<Batch>;
 
 /// Committed readings, per monitor.
 pub type Hub = Topics<Points>;
 
 impl Topics<Points> {
     pub fn publish(&self, monitor_id: i64, points: &[LivePoint]) {
-        self.publish_with(monitor_id, || points.into());
+        self.publish_with(monitor_id, || {
+            Arc::new(Batch {
+                points: points.into(),
+                framed: std::sync::OnceLock::new(),
+            })
+        });
     }
 }
 

@@ -255,7 +255,7 @@ async fn concurrent_requests_are_all_stored_and_published_after_commit() {
     assert_eq!(stored, 1000);
     let mut published = 0;
     while let Ok(points) = live.try_recv() {
-        published += points.len();
+        published += points.points.len();
     }
     assert_eq!(published, 1000);
 }

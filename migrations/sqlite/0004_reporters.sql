@@ -9,7 +9,6 @@ CREATE TABLE reporter_serials (
     account_id  INTEGER REFERENCES accounts (id) ON DELETE SET NULL,
     issued_at   INTEGER NOT NULL
 );
-CREATE INDEX reporter_serials_by_account ON reporter_serials (account_id);
 
 CREATE TABLE reporters (
     id               INTEGER PRIMARY KEY,
@@ -65,3 +64,7 @@ CREATE TABLE reporter_leases (
     holder      TEXT    NOT NULL
 );
 CREATE INDEX reporter_leases_by_holder ON reporter_leases (holder);
+
+-- The wizard looks for an account's newest free licence and newest unused serials.
+CREATE INDEX licence_redemptions_by_account_time ON licence_redemptions (account_id, redeemed_at);
+CREATE INDEX reporter_serials_by_account_time ON reporter_serials (account_id, issued_at);

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod capability;
+pub mod charging;
 pub mod licence;
 pub mod monitor;
 pub mod reporter;

@@ -46,7 +46,32 @@ pub struct Config {
     /// `AMPWISE_INSTANCE`: this process's name in the reporters' lease table (unique per
     /// process; host name and process id by default).
     pub instance: String,
+    /// `AMPWISE_PRICE_SOURCE`: `elprisetjustnu` (default), `nordpool`, `entsoe`, `recorded`
+    /// (real 2024 days played on today's dates, offline) or `none`.
+    pub price_source: PriceSource,
+    /// `AMPWISE_PRICE_URL`: the source's address, when not its public one (tests, a mirror).
+    pub price_url: Option<String>,
+    /// `AMPWISE_ENTSOE_TOKEN`: the ENTSO-E Transparency Platform's security token.
+    pub entsoe_token: Option<String>,
+    /// `AMPWISE_EUR_SEK`: SEK per EUR for sources in EUR (ENTSO-E, recorded).
+    pub eur_sek: Option<f64>,
+    /// `AMPWISE_TEST_CLOCK`: adaptive charging's clock can be set with `PUT /api/test/clock`.
+    /// For browser tests only; never in production.
+    pub test_clock: bool,
 }
+
+/// Where spot prices come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSource {
+    ElprisetJustNu,
+    NordPool,
+    Entsoe,
+    Recorded,
+    None,
+}
+
+/// SEK per EUR when none is configured (the 2024–2026 range is 10.9–11.8).
+pub const DEFAULT_EUR_SEK: f64 = 11.5;
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,6 +93,11 @@ impl std::fmt::Debug for Config {
             .field("partner_retry_max", &self.partner_retry_max)
             .field("monitor_silent", &self.monitor_silent)
             .field("instance", &self.instance)
+            .field("price_source", &self.price_source)
+            .field("price_url", &self.price_url)
+            .field("entsoe_token", &self.entsoe_token.as_ref().map(|_| "***"))
+            .field("eur_sek", &self.eur_sek)
+            .field("test_clock", &self.test_clock)
             .finish()
     }
 }
@@ -92,6 +122,11 @@ impl Default for Config {
             partner_retry_max: Duration::from_secs(30),
             monitor_silent: Duration::from_secs(30),
             instance: default_instance(),
+            price_source: PriceSource::ElprisetJustNu,
+            price_url: None,
+            entsoe_token: None,
+            eur_sek: None,
+            test_clock: false,
         }
     }
 }
@@ -220,6 +255,44 @@ impl Config {
             }
             None => None,
         };
+        let price_source = match get("AMPWISE_PRICE_SOURCE").as_deref().map(str::trim) {
+            None | Some("elprisetjustnu") => PriceSource::ElprisetJustNu,
+            Some("nordpool") => PriceSource::NordPool,
+            Some("entsoe") => PriceSource::Entsoe,
+            Some("recorded") => PriceSource::Recorded,
+            Some("none") => PriceSource::None,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "AMPWISE_PRICE_SOURCE",
+                    value: other.into(),
+                    problem: "expected elprisetjustnu, nordpool, entsoe, recorded or none",
+                });
+            }
+        };
+        let entsoe_token = get("AMPWISE_ENTSOE_TOKEN");
+        if price_source == PriceSource::Entsoe && entsoe_token.is_none() {
+            return Err(ConfigError {
+                name: "AMPWISE_PRICE_SOURCE",
+                value: "entsoe".into(),
+                problem: "ENTSO-E needs a security token in AMPWISE_ENTSOE_TOKEN",
+            });
+        }
+        let eur_sek = get("AMPWISE_EUR_SEK")
+            .map(|v| {
+                parse::<f64>(
+                    "AMPWISE_EUR_SEK",
+                    v.clone(),
+                    "expected SEK per EUR, e.g. 11.5",
+                )
+                .ok()
+                .filter(|r| (1.0..=100.0).contains(r))
+                .ok_or(ConfigError {
+                    name: "AMPWISE_EUR_SEK",
+                    value: v,
+                    problem: "expected SEK per EUR, e.g. 11.5",
+                })
+            })
+            .transpose()?;
         let log_json = match get("AMPWISE_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
@@ -270,6 +343,14 @@ impl Config {
             partner_retry_max,
             monitor_silent,
             instance: get("AMPWISE_INSTANCE").unwrap_or(d.instance),
+            price_source,
+            price_url: get("AMPWISE_PRICE_URL").map(|v| v.trim().trim_end_matches('/').to_string()),
+            entsoe_token,
+            eur_sek,
+            test_clock: get("AMPWISE_TEST_CLOCK")
+                .map(|v| flag("AMPWISE_TEST_CLOCK", v))
+                .transpose()?
+                .unwrap_or(d.test_clock),
         })
     }
 }
@@ -327,6 +408,9 @@ mod tests {
     #[case::partner_timeout_zero("AMPWISE_PARTNER_TIMEOUT_SECS", "0")]
     #[case::silent_too_short("AMPWISE_MONITOR_SILENT_SECS", "1")]
     #[case::retry_words("AMPWISE_PARTNER_RETRY_MAX_SECS", "soon")]
+    #[case::price_source("AMPWISE_PRICE_SOURCE", "tibber")]
+    #[case::entsoe_without_token("AMPWISE_PRICE_SOURCE", "entsoe")]
+    #[case::rate_words("AMPWISE_EUR_SEK", "eleven")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");

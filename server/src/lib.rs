@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod licences;
 pub mod monitors;
+pub mod plan;
 pub mod reporters;
 pub mod simulate;
 pub mod supervisor;
@@ -76,10 +77,18 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
                 backend::db::redact_url(&config.database_url)
             )
         })?;
-    let services = Services::new(&db)
+    let test_clock = config
+        .test_clock
+        .then(|| std::sync::Arc::new(backend::clock::OffsetClock::default()));
+    let mut services = Services::new(&db)
         .with_licence_key(config.licence_key.clone())
         .with_raw_retention_days(config.raw_retention_days)
         .with_silent_after_ms(config.monitor_silent.as_millis() as i64);
+    if let Some(clock) = &test_clock {
+        services = services.with_charging_clock(clock.clone());
+    }
+    let feed = price_feed(config, services.charging_clock.clone());
+    let services = services.with_price_feed(feed);
     let shutdown = CancellationToken::new();
     let mut supervisor = supervisor::Supervisor::new(shutdown.clone());
 
@@ -122,6 +131,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
 
     spawn_pruning(&mut supervisor, services.clone());
     spawn_forwarding(&mut supervisor, services.clone(), config);
+    {
+        let services = services.clone();
+        supervisor.spawn("charging", move |stop| {
+            backend::charging::run(services.clone(), stop)
+        });
+    }
 
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -137,6 +152,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .merge(reporters::live_routes())
         .layer(sessions.clone());
     let devices = monitors::ingest_routes(config.request_timeout);
+    let devices = match test_clock {
+        Some(clock) => devices.merge(test_clock_routes(clock)),
+        None => devices,
+    };
     let routes = generate_route_list(App);
     let app_routes = Router::new()
         .leptos_routes_with_context(&state, routes, context, move || {
@@ -192,6 +211,81 @@ fn spawn_pruning(supervisor: &mut supervisor::Supervisor, services: Services) {
             }
         }
     });
+}
+
+/// Where spot prices come from, by the configuration.
+fn price_feed(
+    config: &Config,
+    clock: std::sync::Arc<dyn backend::clock::Clock>,
+) -> Option<backend::charging::PriceFeed> {
+    use backend::prices::{
+        Source, elprisetjustnu::ElprisetJustNu, entsoe::Entsoe, nordpool::NordPool,
+        recorded::Recorded,
+    };
+    use config::PriceSource;
+    let http = backend::prices::http_client();
+    let url = |default: &str| {
+        config
+            .price_url
+            .clone()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let source: std::sync::Arc<dyn Source> = match config.price_source {
+        PriceSource::ElprisetJustNu => std::sync::Arc::new(ElprisetJustNu {
+            http,
+            base_url: url("https://www.elprisetjustnu.se"),
+        }),
+        PriceSource::NordPool => std::sync::Arc::new(NordPool {
+            http,
+            base_url: url("https://dataportal-api.nordpoolgroup.com"),
+        }),
+        PriceSource::Entsoe => std::sync::Arc::new(Entsoe {
+            http,
+            base_url: url("https://web-api.tp.entsoe.eu/api"),
+            token: config.entsoe_token.clone().unwrap_or_default(),
+        }),
+        PriceSource::Recorded => std::sync::Arc::new(Recorded { clock }),
+        PriceSource::None => return None,
+    };
+    let (eur_sek, rate_configured) = match config.eur_sek {
+        Some(rate) => (rate, true),
+        None => (config::DEFAULT_EUR_SEK, false),
+    };
+    Some(backend::charging::PriceFeed {
+        source,
+        eur_sek,
+        rate_configured,
+    })
+}
+
+/// `PUT /api/test/clock {"now": "2026-12-01T02:05:00+01:00"}`: moves adaptive charging's clock
+/// (browser tests only, with `AMPWISE_TEST_CLOCK`).
+fn test_clock_routes(clock: std::sync::Arc<backend::clock::OffsetClock>) -> Router<AppState> {
+    #[derive(serde::Deserialize)]
+    struct SetClock {
+        now: String,
+    }
+    Router::new().route(
+        "/api/test/clock",
+        axum::routing::put(
+            move |State(state): State<AppState>, axum::Json(body): axum::Json<SetClock>| {
+                let clock = clock.clone();
+                async move {
+                    match body.now.parse::<jiff::Timestamp>() {
+                        Ok(t) => {
+                            clock.set(t.as_millisecond());
+                            state.services.charging_changes.notify_one();
+                            state.services.charging_board.touch();
+                            StatusCode::NO_CONTENT.into_response()
+                        }
+                        Err(e) => {
+                            (StatusCode::UNPROCESSABLE_ENTITY, format!("now: {e}")).into_response()
+                        }
+                    }
+                }
+            },
+        ),
+    )
 }
 
 /// The reporters' forwarding loop ([`backend::reporters::forwarder`]), with the settings from

@@ -23,6 +23,8 @@ enum Command {
     Licences(LicenceCommand),
     /// A simulated household's mains meter posting readings to a running server.
     Simulate(server::simulate::SimulateArgs),
+    /// optiCharge's plan on a price file, printed as JSON (no server needed).
+    Plan(server::plan::PlanArgs),
 }
 
 #[derive(Subcommand)]
@@ -47,12 +49,18 @@ enum LicenceCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Simulate(args)) = cli.command {
-        return server::simulate::run(args).await;
-    }
+    let command = match cli.command {
+        Some(Command::Simulate(args)) => return server::simulate::run(args).await,
+        Some(Command::Plan(args)) => {
+            let plan = server::plan::run(&args)?;
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+            return Ok(());
+        }
+        command => command,
+    };
     let config = Config::from_env().context("reading the configuration")?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve | Command::Simulate(_) => {}
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve | Command::Simulate(_) | Command::Plan(_) => {}
         Command::Licences(LicenceCommand::Mint {
             capability,
             count,

@@ -260,7 +260,8 @@ struct LiveStream {
     services: Services,
     monitor_id: i64,
     receiver: broadcast::Receiver<backend::live::Points>,
-    pending: VecDeque<LivePoint>,
+    /// Readings to send, with their event when it was framed once for every viewer.
+    pending: VecDeque<(LivePoint, Option<Bytes>)>,
     last_sent: i64,
     needs_catch_up: bool,
     /// One timer per stream, re-armed when it fires (not one per event).
@@ -271,10 +272,10 @@ impl LiveStream {
     /// The next event; `None` ends the stream.
     async fn next(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(point) = self.pending.pop_front() {
+            if let Some((point, framed)) = self.pending.pop_front() {
                 if point.seq > self.last_sent {
                     self.last_sent = point.seq;
-                    return Some(frame(&point));
+                    return Some(framed.unwrap_or_else(|| frame(&point)));
                 }
                 continue;
             }
@@ -288,7 +289,7 @@ impl LiveStream {
                 {
                     Ok(points) => {
                         self.needs_catch_up = points.len() as i64 == CATCH_UP_LIMIT;
-                        self.pending.extend(points);
+                        self.pending.extend(points.into_iter().map(|p| (p, None)));
                         continue;
                     }
                     Err(e) => {
@@ -307,7 +308,16 @@ impl LiveStream {
                 }
             };
             match received {
-                Ok(points) => self.pending.extend(points.iter().copied()),
+                Ok(batch) => {
+                    let framed = batch.framed(frame);
+                    self.pending.extend(
+                        batch
+                            .points
+                            .iter()
+                            .copied()
+                            .zip(framed.iter().cloned().map(Some)),
+                    );
+                }
                 // Fell behind the channel: read what was missed from the database.
                 Err(broadcast::error::RecvError::Lagged(_)) => self.needs_catch_up = true,
                 Err(broadcast::error::RecvError::Closed) => return None,

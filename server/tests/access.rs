@@ -67,6 +67,10 @@ enum Call {
 #[case::delete_reporter(Call::Fn("delete_reporter", "id={reporter}"),                   [200, 200, 404, 404, 404, 401])]
 #[case::reporter_page(Call::Page("/settings/reporters/{reporter}"),                     [200, 200, 404, 404, 404, 302])]
 #[case::reporters_live(Call::Stream("/api/v1/reporters/live?site={id}"),                [200, 200, 404, 404, 404, 401])]
+#[case::reporter_charging(Call::Fn("reporter_charging", "id={reporter}"),               [200, 200, 404, 404, 404, 401])]
+#[case::set_charging(Call::Fn("set_reporter_charging", "id={reporter}&{charging}"),     [200, 200, 404, 404, 404, 401])]
+#[case::site_prices(Call::Fn("site_prices", "site_id={id}"),                            [200, 200, 404, 404, 404, 401])]
+#[case::set_site_prices(Call::Fn("set_site_prices", "site_id={id}&{prices}"),           [200, 200, 404, 404, 404, 401])]
 #[tokio::test]
 async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
     let app = TestApp::new().await;
@@ -128,6 +132,14 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 .replace(
                     "{reporter_form}",
                     &common::reporter_form(id, "charge_amps", "Renamed", "", 35, forwarded),
+                )
+                .replace(
+                    "{charging}",
+                    "charging[mode]=schedule&charging[schedule]=1111111%2023:00-05:00",
+                )
+                .replace(
+                    "{prices}",
+                    "prices[markup_ore]=5&prices[grid_fee_ore]=25&prices[energy_tax_ore]=43.9&prices[vat_percent]=25",
                 )
                 .replace(
                     "{new_reporter}",
@@ -209,6 +221,23 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                     Some(pin.as_str())
                 ),
                 "{call:?} as {user:?} changed the reporter"
+            );
+            let charging = app
+                .call("reporter_charging", Some(&owner), &format!("id={reporter}"))
+                .await
+                .json();
+            assert_eq!(
+                charging["adaptive"]["mode"], "off",
+                "{call:?} as {user:?} changed adaptive charging"
+            );
+            let prices = app
+                .call("site_prices", Some(&owner), &format!("site_id={id}"))
+                .await
+                .json();
+            assert_eq!(
+                prices["vat_percent"],
+                serde_json::Value::Null,
+                "{call:?} as {user:?} changed the site's prices"
             );
             let reporters = app
                 .call("site_reporters", Some(&owner), &format!("site_id={id}"))

@@ -2,9 +2,11 @@
 //! backend is chosen from the database URL; start-up runs the embedded migrations and fails if
 //! they fail.
 
+pub mod charging;
 pub mod monitors;
 pub mod reporters;
 mod sqlite;
+mod sqlite_charging;
 mod sqlite_monitors;
 mod sqlite_reporters;
 
@@ -16,6 +18,7 @@ use model::{
     Account, ActiveLicence, Capability, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary,
 };
 
+pub use charging::{ChargingRecord, ChargingRepo};
 pub use monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
 pub use reporters::{ForwardConfig, ReporterRecord, ReporterRepo};
 pub use sqlite::SqliteRepo;
@@ -150,6 +153,12 @@ impl Database {
     }
 
     pub fn monitor_repo(&self) -> Arc<dyn MonitorRepo> {
+        match self {
+            Database::Sqlite(repo) => Arc::new(repo.clone()),
+        }
+    }
+
+    pub fn charging_repo(&self) -> Arc<dyn ChargingRepo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
         }

@@ -91,8 +91,14 @@ pub trait ReporterRepo: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<(), StoreError>;
     async fn issued_serial(&self, serial: &str) -> Result<Option<IssuedSerial>, StoreError>;
-    /// Serials handed to the account since `since_ms` and not used by a reporter.
-    async fn unclaimed_serials(&self, account_id: i64, since_ms: i64) -> Result<i64, StoreError>;
+    /// Of the newest `limit` serials handed to the account since `since_ms`, how many no
+    /// reporter uses.
+    async fn unclaimed_serials(
+        &self,
+        account_id: i64,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<i64, StoreError>;
 
     /// A licence of `capability` the account redeemed, not revoked, not held by a reporter.
     async fn free_licence(

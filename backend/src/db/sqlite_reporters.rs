@@ -195,13 +195,22 @@ impl ReporterRepo for SqliteRepo {
         }))
     }
 
-    async fn unclaimed_serials(&self, account_id: i64, since_ms: i64) -> Result<i64, StoreError> {
+    async fn unclaimed_serials(
+        &self,
+        account_id: i64,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<i64, StoreError> {
+        // Of the newest `limit` only: bounded work however many an installer has had.
         Ok(sqlx::query_scalar(
-            "SELECT count(*) FROM reporter_serials s WHERE s.account_id = ? AND s.issued_at >= ?
-               AND NOT EXISTS (SELECT 1 FROM reporters r WHERE r.serial = s.serial)",
+            "SELECT count(*) FROM (
+                 SELECT serial FROM reporter_serials WHERE account_id = ? AND issued_at >= ?
+                 ORDER BY issued_at DESC LIMIT ?) s
+             WHERE NOT EXISTS (SELECT 1 FROM reporters r WHERE r.serial = s.serial)",
         )
         .bind(account_id)
         .bind(since_ms)
+        .bind(limit)
         .fetch_one(self.pool())
         .await?)
     }
@@ -211,11 +220,15 @@ impl ReporterRepo for SqliteRepo {
         account_id: i64,
         capability: Capability,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(FREE_LICENCES)
-            .bind(account_id)
-            .bind(capability.as_str())
-            .fetch_optional(self.pool())
-            .await?)
+        // The newest first: usually the one just redeemed for this reporter, found at once
+        // however many older ones are taken.
+        Ok(sqlx::query_scalar(&format!(
+            "{FREE_LICENCES} ORDER BY l.redeemed_at DESC, l.serial DESC LIMIT 1"
+        ))
+        .bind(account_id)
+        .bind(capability.as_str())
+        .fetch_optional(self.pool())
+        .await?)
     }
 
     async fn free_licences(
@@ -509,4 +522,4 @@ const FREE_LICENCES: &str = "
     WHERE l.account_id = ?1 AND l.capability = ?2
       AND NOT EXISTS (SELECT 1 FROM licence_revocations v WHERE v.serial = l.serial)
       AND NOT EXISTS (SELECT 1 FROM reporters r WHERE r.licence_serial = l.serial)
-    ORDER BY l.redeemed_at, l.serial";
+";

@@ -417,21 +417,51 @@ async fn forward(
     let mut pacer = Pacer::new(shared.settings.timing, facts);
     let mut token = None;
     catch_up(&shared, config.monitor_id, &mut pacer).await;
+    let charging_clock = shared.services.charging_clock.clone();
+    let board = shared.services.charging_board.clone();
+    let mut controls_changed = board.watch();
+    let mut decided = board.decide(config.id, charging_clock.now_ms()).0.allows();
     loop {
-        let wait = pacer.due_at().saturating_sub(shared.clock.now_ms()).max(0);
+        // Adaptive charging's next change is news for the partner, reading or not.
+        let (decision, changes_at) = board.decide(config.id, charging_clock.now_ms());
+        if decision.allows() != decided {
+            decided = decision.allows();
+            pacer.nudge();
+        }
+        let until_change = changes_at.map(|t| (t - charging_clock.now_ms()).max(100));
+        let wait = pacer
+            .due_at()
+            .saturating_sub(shared.clock.now_ms())
+            .max(0)
+            .min(until_change.unwrap_or(i64::MAX))
+            // A plan or schedule changed elsewhere: look again at least every 10 s.
+            .min(10_000);
         tokio::select! {
             biased;
             () = stop.cancelled() => return,
+            // Adaptive charging changed (a new plan, a moved clock): decide again at once.
+            Ok(()) = controls_changed.changed() => {}
             received = readings.recv() => match received {
-                Ok(points) => points.iter().for_each(|p| pacer.offer(*p)),
+                Ok(batch) => batch.points.iter().for_each(|p| pacer.offer(*p)),
                 Err(RecvError::Lagged(_)) => catch_up(&shared, config.monitor_id, &mut pacer).await,
                 Err(RecvError::Closed) => readings = hub.subscribe(config.monitor_id),
             },
             () = tokio::time::sleep(Duration::from_millis(wait as u64)) => {
+                if shared.clock.now_ms() < pacer.due_at() {
+                    continue; // woken to look at adaptive charging, not yet due to send
+                }
                 if !pacer.has_new() {
                     catch_up(&shared, config.monitor_id, &mut pacer).await;
                 }
                 let now = shared.clock.now_ms();
+                let (decision, _) = board.decide(config.id, charging_clock.now_ms());
+                decided = decision.allows();
+                let sender = Sender {
+                    permission: sender.permission.map(|_| {
+                        if decided { Permission::Allowed } else { Permission::Paused }
+                    }),
+                    ..sender.clone()
+                };
                 let out = pacer.next(now);
                 let update = payload::update(&sender, &out, now);
                 let result = tokio::select! {

@@ -22,8 +22,8 @@ use crate::access::{self, Need};
 use crate::db::reporters::{NewReporter, ReporterChanges, ReporterRecord};
 use crate::{Error, Services, StoreError};
 
-/// Serials an account may hold unused, handed out within a day: generous for wizards left
-/// half-way, and a bound on what one account can make us store.
+/// Serials an account may have unused among its newest, handed out within a day: generous for
+/// wizards left half-way, and a bound on what one account can make us store.
 const MAX_UNCLAIMED_SERIALS_PER_DAY: i64 = 50;
 
 /// `n` characters of `alphabet`, uniformly (rejection sampling: no modulo bias).
@@ -148,7 +148,7 @@ pub async fn new_credentials(
     let now = services.clock.now_ms();
     if services
         .reporters
-        .unclaimed_serials(actor.id, now - 86_400_000)
+        .unclaimed_serials(actor.id, now - 86_400_000, MAX_UNCLAIMED_SERIALS_PER_DAY)
         .await?
         >= MAX_UNCLAIMED_SERIALS_PER_DAY
     {

@@ -53,6 +53,8 @@ pub struct Pacer {
     last_attempt_at: Option<i64>,
     retry_at: Option<i64>,
     failures: u32,
+    /// Something the partner must hear about at once (adaptive charging's decision changed).
+    nudged: bool,
 }
 
 impl Pacer {
@@ -66,7 +68,13 @@ impl Pacer {
             last_attempt_at: None,
             retry_at: None,
             failures: 0,
+            nudged: false,
         }
+    }
+
+    /// Sends as soon as the one-a-second limit allows, new reading or not.
+    pub fn nudge(&mut self) {
+        self.nudged = true;
     }
 
     pub fn facts(&self) -> &Facts {
@@ -97,7 +105,7 @@ impl Pacer {
         if let Some(retry) = self.retry_at {
             return retry.max(earliest);
         }
-        if self.has_new() {
+        if self.has_new() || self.nudged {
             earliest
         } else {
             last + self.timing.heartbeat_ms
@@ -129,6 +137,7 @@ impl Pacer {
         jitter: f64,
     ) {
         self.last_attempt_at = Some(now_ms);
+        self.nudged = false;
         match result {
             Ok(()) => {
                 let dealt_with = match sent {

@@ -12,6 +12,7 @@
 //! Run: `cargo build --release -p server -p chargeamps-sim && target/release/ampwise-bench all`.
 
 mod forward;
+mod planner;
 
 use std::collections::HashMap;
 use std::io::IoSliceMut;
@@ -682,6 +683,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(what.as_str(), "slow" | "all") {
         forward::slow_partner().await?;
+    }
+    if matches!(what.as_str(), "planner" | "all") {
+        planner::run()?;
     }
     if matches!(what.as_str(), "loop" | "all") {
         forward::closed_day(arg(2).unwrap_or(120.0)).await?;
