@@ -329,14 +329,14 @@ fn PlanView(view: ChargingView, offset_s: i32) -> impl IntoView {
         .fold(0.0f64, f64::max)
         .max(lo + 0.01);
     let y = move |p: f64| TOP + (hi - p) / (hi - lo) * (H - TOP - BOTTOM);
-    let chosen: std::collections::HashSet<i64> = view
+    let chosen: Vec<(i64, i64)> = view
         .plan
         .as_ref()
-        .map(|p| p.slots.iter().map(|s| s.start_ms).collect())
+        .map(|p| p.slots.iter().map(|s| (s.start_ms, s.end_ms)).collect())
         .unwrap_or_default();
+    // A price slot (an hour holds four quarters) with any planned charging in it.
     let in_chosen = |s: &model::charging::PriceSlot| {
-        // Hourly prices hold four chosen quarters.
-        (0..4).any(|q| chosen.contains(&(s.start_ms + q * 15 * 60_000)))
+        chosen.iter().any(|(a, b)| *a < s.end_ms && *b > s.start_ms)
     };
     let bars = prices
         .iter()
@@ -352,9 +352,9 @@ fn PlanView(view: ChargingView, offset_s: i32) -> impl IntoView {
         view! { <rect class="window-band" x=x0 y=TOP width=(x1 - x0).max(0.0) height=H - TOP - BOTTOM /> }
     });
     let now_x = x(view.now_ms);
-    let ticks: Vec<(f64, String)> = (0..=8)
+    let ticks: Vec<(f64, String)> = (0..=4)
         .map(|k| {
-            let ms = start + (end - start) * k / 8;
+            let ms = start + (end - start) * k / 4;
             (x(ms), hm(ms, offset_s))
         })
         .collect();
@@ -381,6 +381,9 @@ fn PlanView(view: ChargingView, offset_s: i32) -> impl IntoView {
         let offset = offset_s;
         view! {
             {(!p.complete && p.capped_by_max_price).then(|| view! { <p class="muted">{t!(i18n, "charging.capped")}</p> })}
+            {(!p.complete && !p.capped_by_max_price && p.prices_until_ms.is_none()).then(|| view! {
+                <p class="muted" data-testid="short-window">{t!(i18n, "charging.short_window")}</p>
+            })}
             {p.prices_until_ms.map(|ms| view! {
                 <p class="muted" data-testid="prices-pending">{move || i18n.t_with("charging.prices_pending", &[("time", &hm(ms, offset))])}</p>
             })}

@@ -54,9 +54,18 @@ pub fn plan(request: &PlanRequest, prices: &[PriceSlot]) -> Plan {
         Want::Energy(kwh) if power > 0.0 => kwh.max(0.0) / power,
         Want::Energy(_) => 0.0,
     };
+    // Each slot clipped to the window: charging in the slot that holds `now` (or the window's
+    // start) runs from then, not from the slot's start.
     let mut slots: Vec<(PriceSlot, f64)> = prices
         .iter()
-        .map(|s| (*s, usable(s, from, until)))
+        .map(|s| {
+            let clipped = PriceSlot {
+                start_ms: s.start_ms.max(from),
+                end_ms: s.end_ms.min(until),
+                price: s.price,
+            };
+            (clipped, usable(s, from, until))
+        })
         .filter(|(_, h)| *h > EPSILON_H)
         .collect();
     slots.sort_by_key(|(s, _)| s.start_ms);
@@ -69,7 +78,9 @@ pub fn plan(request: &PlanRequest, prices: &[PriceSlot]) -> Plan {
     let mut left = wanted_h;
     // A slot already being charged in stays: re-planning never stops what is running.
     if let Some(running) = request.running_slot_ms
-        && let Some(k) = slots.iter().position(|(s, _)| s.start_ms == running)
+        && let Some(k) = slots
+            .iter()
+            .position(|(s, _)| s.start_ms <= running.max(from) && running.max(from) < s.end_ms)
     {
         take[k] = slots[k].1;
         left -= slots[k].1;
@@ -285,8 +296,10 @@ mod tests {
             },
             &prices,
         );
-        // Half of slot 1 is left, then slot 2.
-        assert_eq!(starts(&p), [1, 2]);
+        // Half of slot 1 is left, from now, then slot 2.
+        assert_eq!(p.slots[0].start_ms, Q + Q / 2);
+        assert_eq!(p.slots[0].share, 1.0);
+        assert_eq!(p.slots[1].start_ms, 2 * Q);
         assert_eq!(p.prices_until_ms, Some(3 * Q));
     }
 
