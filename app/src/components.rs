@@ -366,7 +366,7 @@ pub fn SitePricesForm(
                     }).collect_view()}
                 </div>
                 <div class="actions">
-                    <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>{t!(i18n, "common.save")}</button>
+                    <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>{t!(i18n, "site.prices_save")}</button>
                 </div>
             </ActionForm>
         </section>

@@ -12,8 +12,8 @@ use std::sync::{Arc, RwLock};
 use jiff::ToSpan;
 use jiff::tz::TimeZone;
 use model::charging::{
-    Adaptive, AdaptiveInput, ChargingView, Decision, Mode, Plan, PlanRequest, PriceSlot,
-    SitePrices, SitePricesInput,
+    Adaptive, AdaptiveInput, ChargingView, Decision, Mode, Plan, PlanRequest, PlannedSlot,
+    PriceSlot, SitePrices, SitePricesInput, Want,
 };
 use model::{Account, PriceArea};
 
@@ -151,60 +151,76 @@ pub async fn plan_for(
         return Ok((None, Some(window)));
     }
     let prices = planner::quarter_hours(&household_prices(&spot, &record.site_prices));
-    let running = record.plan.as_ref().and_then(|p| {
-        let (charging, _) = planner::charging_at(p, now_ms);
-        charging
-            .then(|| {
-                p.slots
-                    .iter()
-                    .find(|s| s.start_ms <= now_ms && now_ms < s.end_ms)
-            })
-            .flatten()
-            .map(|s| s.start_ms)
-    });
+    // What the previous plan of this window has charged by now stays as it was; the rest of
+    // the need is planned from now, keeping a slot that is being charged in.
+    let mut done: Vec<PlannedSlot> = Vec::new();
+    let mut running = None;
+    let previous = record
+        .plan
+        .as_ref()
+        .filter(|_| record.window == Some(window));
+    if let Some(previous) = previous {
+        for s in &previous.slots {
+            let charged_end =
+                s.start_ms + ((s.end_ms - s.start_ms) as f64 * s.share).round() as i64;
+            let done_end = charged_end.min(now_ms);
+            if done_end <= s.start_ms {
+                continue;
+            }
+            let part = (done_end - s.start_ms) as f64 / (charged_end - s.start_ms).max(1) as f64;
+            done.push(PlannedSlot {
+                start_ms: s.start_ms,
+                end_ms: done_end,
+                price: s.price,
+                share: 1.0,
+                kwh: s.kwh * part,
+            });
+            if done_end < charged_end {
+                running = Some(now_ms);
+            }
+        }
+    }
+    let done_kwh: f64 = done.iter().map(|s| s.kwh).sum();
+    let power = opti.power_kw.max(0.1);
     let request = PlanRequest {
         from_ms: window.0,
         until_ms: window.1,
-        want: opti.want,
+        want: match opti.want {
+            Want::Hours(h) => Want::Hours((h - done_kwh / power).max(0.0)),
+            Want::Energy(e) => Want::Energy((e - done_kwh).max(0.0)),
+        },
         power_kw: opti.power_kw,
         max_price: opti.max_price,
         min_price: opti.min_price,
         now_ms,
         running_slot_ms: running,
     };
-    // What is past stays as planned: plan the rest of the window, keep the past's slots.
     let mut plan = planner::plan(&request, &prices);
-    if let Some(previous) = &record.plan
-        && record.window == Some(window)
-    {
-        let past: Vec<_> = previous
-            .slots
-            .iter()
-            .filter(|s| s.end_ms <= now_ms)
-            .copied()
-            .collect();
-        if !past.is_empty() {
-            let done_kwh: f64 = past.iter().map(|s| s.kwh).sum();
-            let rest = PlanRequest {
-                want: match opti.want {
-                    model::charging::Want::Hours(h) => model::charging::Want::Hours(
-                        (h - done_kwh / opti.power_kw.max(0.1)).max(0.0),
-                    ),
-                    model::charging::Want::Energy(e) => {
-                        model::charging::Want::Energy((e - done_kwh).max(0.0))
-                    }
-                },
-                ..request
-            };
-            let mut later = planner::plan(&rest, &prices);
-            later.slots.splice(0..0, past);
-            later.kwh += done_kwh;
-            later.wanted_kwh = plan.wanted_kwh;
-            later.cost = later.slots.iter().map(|s| s.price * s.kwh).sum();
-            later.cost_if_now = previous.cost_if_now;
-            later.saving = later.cost_if_now - later.cost;
-            plan = later;
+    if !done.is_empty() {
+        plan.slots.splice(0..0, done);
+        // Pieces of one slot, charged before and after a re-plan, are one slot again.
+        let mut merged: Vec<PlannedSlot> = Vec::with_capacity(plan.slots.len());
+        for s in plan.slots.drain(..) {
+            match merged.last_mut() {
+                Some(last)
+                    if last.end_ms == s.start_ms
+                        && last.price == s.price
+                        && last.share >= 1.0
+                        && s.share >= 1.0
+                        && (s.start_ms - last.start_ms) < 15 * 60_000 =>
+                {
+                    last.end_ms = s.end_ms;
+                    last.kwh += s.kwh;
+                }
+                _ => merged.push(s),
+            }
         }
+        plan.slots = merged;
+        plan.kwh += done_kwh;
+        plan.wanted_kwh += done_kwh;
+        plan.cost = plan.slots.iter().map(|s| s.price * s.kwh).sum();
+        plan.cost_if_now = previous.map_or(plan.cost_if_now, |p| p.cost_if_now);
+        plan.saving = plan.cost_if_now - plan.cost;
     }
     Ok((Some(plan), Some(window)))
 }

@@ -44,7 +44,7 @@ test('an owner edits and deletes a site after confirming', async ({ page }) => {
   // The server checks the time zone against the IANA database; a typo changes nothing.
   await page.getByLabel('Time zone').fill('Europe/Stockhom');
   await page.getByLabel('Main fuse (A)').fill('35');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByTestId('form-error')).toHaveText('Unknown time zone. Use a name like Europe/Stockholm.');
   await expect(page.getByLabel('Time zone')).toHaveAttribute('aria-invalid', 'true');
   await open(page, `${server().url}/sites/${id}`);
@@ -52,7 +52,7 @@ test('an owner edits and deletes a site after confirming', async ({ page }) => {
 
   await open(page, `${server().url}/settings/sites/${id}`);
   await page.getByLabel('Main fuse (A)').fill('25');
-  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByRole('status')).toHaveText('Saved.');
   await open(page, `${server().url}/sites/${id}`);
   await expect(page.getByText('25 A main fuse')).toBeVisible();
