@@ -792,6 +792,12 @@ pub fn ReporterPage() -> impl IntoView {
         },
     );
     let options = Resource::new(|| (), |_| api::reporter_options());
+    let charging = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => api::reporter_charging(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
     let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(())) = delete.value().get() {
@@ -803,11 +809,18 @@ pub fn ReporterPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let options = options.await;
+                let charging = charging.await.ok();
                 match reporter.await {
                     Ok((now, r)) => {
                         let sites = options.map(|o| o.sites).unwrap_or_default();
                         let site = sites.into_iter().find(|s| s.id == r.site_id);
-                        view! { <ReporterDetails now reporter=r site created update pause new_pin delete /> }.into_any()
+                        let id = r.id;
+                        let adaptive = charging
+                            .filter(|_| r.kind == ReporterKind::ChargeAmps)
+                            .map(|view| view! {
+                                <section class="card"><crate::charging::AdaptiveCharging reporter_id=id view /></section>
+                            });
+                        view! { <ReporterDetails now reporter=r site created update pause new_pin delete /> {adaptive} }.into_any()
                     }
                     Err(error) => {
                         let title = if error == AppError::NotFound { "error.not_found_title" } else { "error.generic_title" };

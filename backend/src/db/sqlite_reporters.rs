@@ -370,6 +370,13 @@ impl ReporterRepo for SqliteRepo {
         ttl_ms: i64,
         limit: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError> {
+        // Unpaused reporters nobody holds, or whose holder stopped renewing. Looked for first, outside
+        // the write (the write lock is the readings' writer's most of the time); the INSERT's
+        // SELECT has a WHERE, which also tells SQLite's parser that ON CONFLICT is the INSERT's.
+        let free: Option<i64> = sqlx::query_scalar(&format!("{UNHELD} LIMIT 1"))
+            .bind(now_ms)
+            .fetch_optional(self.pool())
+            .await?;
         let mut tx = self.pool().begin().await?;
         // Renewing is one row, however many reporters this process holds.
         sqlx::query(
@@ -387,9 +394,8 @@ impl ReporterRepo for SqliteRepo {
         .bind(holder)
         .execute(&mut *tx)
         .await?;
-        // Unpaused reporters nobody holds, or whose holder stopped renewing. (The SELECT's WHERE
-        // also tells SQLite's parser that ON CONFLICT belongs to the INSERT.)
-        sqlx::query(
+        if free.is_some() {
+            sqlx::query(
             "INSERT INTO reporter_leases (reporter_id, holder)
              SELECT r.id, ?1 FROM reporters r
              LEFT JOIN reporter_leases l ON l.reporter_id = r.id
@@ -397,20 +403,22 @@ impl ReporterRepo for SqliteRepo {
              WHERE r.paused = 0 AND (l.reporter_id IS NULL OR f.expires_at IS NULL OR f.expires_at <= ?2)
              ORDER BY r.id LIMIT ?3
              ON CONFLICT (reporter_id) DO UPDATE SET holder = excluded.holder",
-        )
-        .bind(holder)
-        .bind(now_ms)
-        .bind(limit)
-        .execute(&mut *tx)
-        .await?;
+            )
+            .bind(holder)
+            .bind(now_ms)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        // Read after the write lock is let go: nobody else takes a lease this holder renewed.
         let held: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT r.id, r.version FROM reporter_leases l JOIN reporters r ON r.id = l.reporter_id
              WHERE l.holder = ? ORDER BY r.id",
         )
         .bind(holder)
-        .fetch_all(&mut *tx)
+        .fetch_all(self.pool())
         .await?;
-        tx.commit().await?;
         Ok(held)
     }
 
@@ -515,6 +523,13 @@ impl ReporterRepo for SqliteRepo {
         Ok(())
     }
 }
+
+/// Unpaused reporters with no lease, or whose holder stopped renewing (`?1`: now).
+const UNHELD: &str = "
+    SELECT r.id FROM reporters r
+    LEFT JOIN reporter_leases l ON l.reporter_id = r.id
+    LEFT JOIN forwarders f ON f.holder = l.holder
+    WHERE r.paused = 0 AND (l.reporter_id IS NULL OR f.expires_at IS NULL OR f.expires_at <= ?1)";
 
 /// Licences of `?2` redeemed by `?1`, not revoked, and held by no reporter.
 const FREE_LICENCES: &str = "
