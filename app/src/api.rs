@@ -28,6 +28,9 @@ pub mod ssr {
 
     /// The session key that holds the signed-in account's id.
     pub const ACCOUNT_KEY: &str = "account_id";
+    /// When the session signed in, and when its use was last recorded (ms since the epoch).
+    const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+    const SEEN_AT_KEY: &str = "seen_at";
 
     pub fn services() -> Result<Services, AppError> {
         use_context::<Services>().ok_or_else(|| {
@@ -71,8 +74,29 @@ pub mod ssr {
         services: &Services,
         session: &Session,
     ) -> Result<Option<Account>, AppError> {
+        use backend::accounts::{SessionStep, session_step};
         let id: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(internal)?;
         let Some(id) = id else { return Ok(None) };
+        let now = services.clock.now_ms();
+        let signed_in_at: Option<i64> = session.get(SIGNED_IN_AT_KEY).await.map_err(internal)?;
+        let seen_at: Option<i64> = session.get(SEEN_AT_KEY).await.map_err(internal)?;
+        match session_step(services.session_rules, signed_in_at, seen_at, now) {
+            SessionStep::Keep => {}
+            // A changed session is saved with a new expiry: the inactivity limit slides.
+            SessionStep::Touch => {
+                if signed_in_at.is_none() {
+                    session
+                        .insert(SIGNED_IN_AT_KEY, now)
+                        .await
+                        .map_err(internal)?;
+                }
+                session.insert(SEEN_AT_KEY, now).await.map_err(internal)?;
+            }
+            SessionStep::End => {
+                session.flush().await.map_err(internal)?;
+                return Ok(None);
+            }
+        }
         let account = backend::accounts::current(services, id).await?;
         if account.is_none() {
             // The account was deleted; the session means nothing any more.
@@ -89,6 +113,12 @@ pub mod ssr {
     pub async fn start_session(account: &Account) -> Result<(), AppError> {
         let session = session().await?;
         session.cycle_id().await.map_err(internal)?;
+        let now = services()?.clock.now_ms();
+        session
+            .insert(SIGNED_IN_AT_KEY, now)
+            .await
+            .map_err(internal)?;
+        session.insert(SEEN_AT_KEY, now).await.map_err(internal)?;
         session
             .insert(ACCOUNT_KEY, account.id)
             .await
@@ -156,6 +186,8 @@ pub async fn log_out() -> Result<(), AppError> {
             .flush()
             .await
             .map_err(|_| AppError::Internal)?;
+        // A live stream opened with this session ends.
+        services()?.access_changed();
         Ok(())
     })
     .await

@@ -81,10 +81,17 @@ pub fn login_path(here: &str) -> String {
 /// Where the login and sign-up pages send someone who is signed in: `next` when it is a path on
 /// this site (never another host), else the overview.
 pub fn safe_next(next: Option<&str>) -> String {
+    // Browsers drop tabs and newlines from URLs and read `\` as `/`, so "/\t/evil.example"
+    // would become "//evil.example", another host: only a plain path of ours passes.
+    let plain = |next: &str| {
+        next.starts_with('/')
+            && !next.starts_with("//")
+            && !next
+                .chars()
+                .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    };
     match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
-            next.to_string()
-        }
+        Some(next) if plain(next) => next.to_string(),
         _ => "/".to_string(),
     }
 }
@@ -181,7 +188,34 @@ pub fn App() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::encode_component;
+    use super::{encode_component, safe_next};
+
+    #[test]
+    fn next_is_only_ever_a_path_of_ours() {
+        let cases = [
+            (
+                "a page",
+                Some("/settings/licences?code=A2B3C"),
+                "/settings/licences?code=A2B3C",
+            ),
+            ("none", None, "/"),
+            ("empty", Some(""), "/"),
+            ("protocol relative", Some("//evil.example/phish"), "/"),
+            ("absolute", Some("https://evil.example"), "/"),
+            ("backslash", Some("/\\evil.example"), "/"),
+            ("tab", Some("/\t/evil.example"), "/"),
+            ("newline", Some("/\n/evil.example"), "/"),
+            ("carriage return", Some("/\r/evil.example"), "/"),
+            ("space", Some("/ /evil.example"), "/"),
+            ("no-break space", Some("/\u{a0}/evil.example"), "/"),
+            ("nul", Some("/\0/evil.example"), "/"),
+            ("scheme without slash", Some("javascript:alert(1)"), "/"),
+            ("relative", Some("evil.example"), "/"),
+        ];
+        for (name, next, want) in cases {
+            assert_eq!(safe_next(next), want, "{name}");
+        }
+    }
 
     #[test]
     fn next_is_encoded_as_one_query_value() {

@@ -49,7 +49,100 @@ pub async fn log_in(
     }
 }
 
+/// How long a session may live. Its inactivity limit is the session layer's (each recorded use
+/// pushes the expiry forward); these add the absolute cap and how often a use is recorded (a
+/// write of the session row, so not on every request).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SessionRules {
+    /// A session ends this long after sign-in, however much it is used.
+    pub max_ms: i64,
+    /// A use is recorded (the expiry moved on) when the last one is older than this.
+    pub touch_after_ms: i64,
+}
+
+impl Default for SessionRules {
+    fn default() -> Self {
+        Self {
+            max_ms: 90 * 86_400_000,
+            touch_after_ms: 3_600_000,
+        }
+    }
+}
+
+/// What to do with a session on a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStep {
+    Keep,
+    /// Record this use (and sign-in time, for a session from before it was kept).
+    Touch,
+    /// Past the absolute cap: sign out.
+    End,
+}
+
+/// The step for a session signed in at `signed_in_at`, last recorded at `seen_at`.
+pub fn session_step(
+    rules: SessionRules,
+    signed_in_at: Option<i64>,
+    seen_at: Option<i64>,
+    now_ms: i64,
+) -> SessionStep {
+    match (signed_in_at, seen_at) {
+        (Some(t), _) if now_ms - t >= rules.max_ms => SessionStep::End,
+        (Some(_), Some(seen)) if now_ms - seen < rules.touch_after_ms => SessionStep::Keep,
+        _ => SessionStep::Touch,
+    }
+}
+
 /// The account behind a session, if it still exists.
 pub async fn current(services: &Services, account_id: i64) -> Result<Option<Account>, Error> {
     Ok(services.repo.account(account_id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_slide_with_use_up_to_a_cap() {
+        const H: i64 = 3_600_000;
+        const D: i64 = 24 * H;
+        let rules = SessionRules::default();
+        let now = 1_000 * D;
+        let cases = [
+            ("just signed in", Some(now), Some(now), SessionStep::Keep),
+            (
+                "used within the hour",
+                Some(now - 5 * D),
+                Some(now - H / 2),
+                SessionStep::Keep,
+            ),
+            (
+                "used daily, recorded again",
+                Some(now - 29 * D),
+                Some(now - D),
+                SessionStep::Touch,
+            ),
+            (
+                "day 31 of daily use",
+                Some(now - 31 * D),
+                Some(now - D),
+                SessionStep::Touch,
+            ),
+            (
+                "past the cap, used a minute ago",
+                Some(now - 90 * D),
+                Some(now - 60_000),
+                SessionStep::End,
+            ),
+            (
+                "from before sign-in times were kept",
+                None,
+                None,
+                SessionStep::Touch,
+            ),
+        ];
+        for (name, signed_in, seen, want) in cases {
+            assert_eq!(session_step(rules, signed_in, seen, now), want, "{name}");
+        }
+    }
 }

@@ -67,6 +67,11 @@ pub struct Services {
     pub charging_changes: Arc<tokio::sync::Notify>,
     /// Where spot prices come from; none: no fetching (tests).
     pub price_feed: Option<Arc<charging::PriceFeed>>,
+    /// How long a session lasts at most, and how often its use is recorded.
+    pub session_rules: accounts::SessionRules,
+    /// Counts changes that can take access away (an installer revoked, a site or monitor
+    /// deleted, a sign-out): open live streams look again when it moves.
+    pub access_changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Raw readings are kept this many days unless configured otherwise.
@@ -98,7 +103,19 @@ impl Services {
             charging_clock: Arc::new(clock::SystemClock),
             charging_changes: Arc::new(tokio::sync::Notify::new()),
             price_feed: None,
+            session_rules: accounts::SessionRules::default(),
+            access_changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// Tells open live streams to check their viewer's access again.
+    pub fn access_changed(&self) {
+        self.access_changes.send_modify(|n| *n += 1);
+    }
+
+    pub fn with_session_rules(mut self, rules: accounts::SessionRules) -> Self {
+        self.session_rules = rules;
+        self
     }
 
     pub fn with_price_feed(mut self, feed: Option<charging::PriceFeed>) -> Self {

@@ -158,6 +158,7 @@ pub async fn delete(services: &Services, actor: &Account, monitor_id: i64) -> Re
     }
     services.monitors.delete_monitor(monitor_id).await?;
     services.devices.forget(monitor_id);
+    services.access_changed();
     Ok(())
 }
 

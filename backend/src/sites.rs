@@ -80,6 +80,7 @@ pub async fn delete(services: &Services, actor: &Account, site_id: i64) -> Resul
     access::require(services, actor, site_id, Need::Own).await?;
     services.repo.delete_site(site_id).await?;
     services.devices.clear();
+    services.access_changed();
     Ok(())
 }
 
@@ -123,6 +124,7 @@ pub async fn revoke(
 ) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Own).await?;
     if services.repo.revoke(site_id, installer_id).await? {
+        services.access_changed();
         Ok(())
     } else {
         Err(Error::NotFound)

@@ -62,6 +62,15 @@ pub fn parse(body: &[u8], limits: &Limits) -> Result<Vec<Reading>, Rejection> {
                         "expected a telegram header starting with '/'",
                     ));
                 }
+                if readings.len() >= crate::readings::MAX_READINGS_PER_REQUEST {
+                    return Err(Rejection::at_line(
+                        number,
+                        format!(
+                            "more than {} telegrams; send at most that many per request",
+                            crate::readings::MAX_READINGS_PER_REQUEST
+                        ),
+                    ));
+                }
                 open = Some((number, start, Fields::default()));
             }
             Some((_, begin, fields)) => {
@@ -374,6 +383,21 @@ mod tests {
         let err = parse(body.as_bytes(), &limits(3)).unwrap_err();
         assert_eq!(err.line, Some(line), "{err:?}");
         assert!(err.error.contains(message), "{err:?}");
+    }
+
+    #[test]
+    fn a_body_holds_at_most_as_many_telegrams_as_json_holds_readings() {
+        let one = with_crc(
+            "/TEST5\r\n0-0:1.0.0(210217184019W)\r\n1-0:31.7.0(1*A)\r\n1-0:51.7.0(1*A)\r\n1-0:71.7.0(1*A)\r\n!",
+        );
+        let max = crate::readings::MAX_READINGS_PER_REQUEST;
+        assert_eq!(
+            parse(one.repeat(max).as_bytes(), &limits(3)).unwrap().len(),
+            max
+        );
+        let err = parse(one.repeat(max + 1).as_bytes(), &limits(3)).unwrap_err();
+        assert!(err.error.contains("more than 10000 telegrams"), "{err:?}");
+        assert_eq!(err.line, Some(max * 6 + 1), "{err:?}");
     }
 
     #[test]

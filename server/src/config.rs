@@ -15,10 +15,17 @@ pub struct Config {
     pub database_url: String,
     /// `AMPWISE_SITE_ROOT`: the built site (`pkg/` with the wasm, JS and CSS, plus public files).
     pub site_root: PathBuf,
-    /// `AMPWISE_SECURE_COOKIES`: mark the session cookie `Secure` (set it behind HTTPS).
+    /// `AMPWISE_SECURE_COOKIES`: mark the session cookie `Secure`; by default when
+    /// `AMPWISE_PUBLIC_URL` is https.
     pub secure_cookies: bool,
     /// `AMPWISE_SESSION_DAYS`: a session ends after this many days without use.
     pub session_days: i64,
+    /// `AMPWISE_SESSION_MAX_DAYS`: a session ends this many days after sign-in, however much
+    /// it is used.
+    pub session_max_days: i64,
+    /// `AMPWISE_SESSION_TOUCH_SECS`: a session's use is recorded (its expiry moved on) at most
+    /// this often.
+    pub session_touch_after: Duration,
     /// `AMPWISE_REQUEST_TIMEOUT_SECS`: a request that takes longer gets 408.
     pub request_timeout: Duration,
     /// `AMPWISE_LOG_FORMAT`: `text` (default) or `json`. Levels come from `RUST_LOG`.
@@ -81,6 +88,8 @@ impl std::fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("secure_cookies", &self.secure_cookies)
             .field("session_days", &self.session_days)
+            .field("session_max_days", &self.session_max_days)
+            .field("session_touch_after", &self.session_touch_after)
             .field("request_timeout", &self.request_timeout)
             .field("log_json", &self.log_json)
             .field("demo", &self.demo)
@@ -110,6 +119,8 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             secure_cookies: false,
             session_days: 30,
+            session_max_days: 90,
+            session_touch_after: Duration::from_secs(3600),
             request_timeout: Duration::from_secs(30),
             log_json: false,
             demo: false,
@@ -196,6 +207,36 @@ impl Config {
             })?,
             None => d.session_days,
         };
+        let session_max_days = match get("AMPWISE_SESSION_MAX_DAYS") {
+            Some(v) => parse::<i64>(
+                "AMPWISE_SESSION_MAX_DAYS",
+                v.clone(),
+                "expected a whole number of days",
+            )
+            .and_then(|n| {
+                if (1..=3650).contains(&n) && n >= session_days {
+                    Ok(n)
+                } else {
+                    Err(ConfigError {
+                        name: "AMPWISE_SESSION_MAX_DAYS",
+                        value: v,
+                        problem: "expected 1 to 3650, and at least AMPWISE_SESSION_DAYS",
+                    })
+                }
+            })?,
+            None => d.session_max_days.max(session_days),
+        };
+        let session_touch_after = match get("AMPWISE_SESSION_TOUCH_SECS") {
+            Some(v) => Duration::from_secs(parse::<u64>(
+                "AMPWISE_SESSION_TOUCH_SECS",
+                v,
+                "expected a whole number of seconds",
+            )?),
+            None => d.session_touch_after,
+        };
+        let public_url = get("AMPWISE_PUBLIC_URL")
+            .map(|v| v.trim().trim_end_matches('/').to_string())
+            .unwrap_or(d.public_url);
         let request_timeout = match get("AMPWISE_REQUEST_TIMEOUT_SECS") {
             Some(v) => Duration::from_secs(parse::<u64>(
                 "AMPWISE_REQUEST_TIMEOUT_SECS",
@@ -316,17 +357,17 @@ impl Config {
             secure_cookies: get("AMPWISE_SECURE_COOKIES")
                 .map(|v| flag("AMPWISE_SECURE_COOKIES", v))
                 .transpose()?
-                .unwrap_or(d.secure_cookies),
+                .unwrap_or(public_url.starts_with("https://")),
             session_days,
+            session_max_days,
+            session_touch_after,
             request_timeout,
             log_json,
             demo: get("AMPWISE_DEMO")
                 .map(|v| flag("AMPWISE_DEMO", v))
                 .transpose()?
                 .unwrap_or(d.demo),
-            public_url: get("AMPWISE_PUBLIC_URL")
-                .map(|v| v.trim().trim_end_matches('/').to_string())
-                .unwrap_or(d.public_url),
+            public_url,
             licence_key: get("AMPWISE_LICENCE_KEY")
                 .map(|v| {
                     LicenceKey::from_hex(&v).map_err(|problem| ConfigError {
@@ -392,6 +433,28 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:///tmp/x.db");
         assert!(c.secure_cookies && c.log_json && c.demo);
         assert_eq!(c.session_days, 7);
+    }
+
+    #[test]
+    fn cookies_are_secure_by_default_behind_https() {
+        let read = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(|name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap()
+        };
+        assert!(read(&[("AMPWISE_PUBLIC_URL", "https://app.ampwise.se")]).secure_cookies);
+        assert!(!read(&[("AMPWISE_PUBLIC_URL", "http://127.0.0.1:3000")]).secure_cookies);
+        assert!(
+            !read(&[
+                ("AMPWISE_PUBLIC_URL", "https://app.ampwise.se"),
+                ("AMPWISE_SECURE_COOKIES", "false")
+            ])
+            .secure_cookies
+        );
     }
 
     #[rstest]

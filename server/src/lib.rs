@@ -5,9 +5,11 @@
 pub mod config;
 pub mod demo;
 pub mod licences;
+pub mod live_access;
 pub mod monitors;
 pub mod plan;
 pub mod reporters;
+pub mod security;
 pub mod simulate;
 pub mod supervisor;
 
@@ -83,7 +85,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let mut services = Services::new(&db)
         .with_licence_key(config.licence_key.clone())
         .with_raw_retention_days(config.raw_retention_days)
-        .with_silent_after_ms(config.monitor_silent.as_millis() as i64);
+        .with_silent_after_ms(config.monitor_silent.as_millis() as i64)
+        .with_session_rules(backend::accounts::SessionRules {
+            max_ms: config.session_max_days * 86_400_000,
+            touch_after_ms: config.session_touch_after.as_millis() as i64,
+        });
     if let Some(clock) = &test_clock {
         services = services.with_charging_clock(clock.clone());
     }
@@ -146,8 +152,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     };
     let context = {
         let services = services.clone();
-        move || provide_context(services.clone())
+        move || {
+            provide_context(services.clone());
+            security::provide_page_nonce();
+        }
     };
+    let policy = security::Policy::new(&config.public_url);
     let live = monitors::live_routes()
         .merge(reporters::live_routes())
         .layer(sessions.clone());
@@ -172,6 +182,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .merge(app_routes)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(client_errors_are_4xx))
+        // Before the session is read: another site's form never reaches a server function.
+        .layer(axum::middleware::from_fn_with_state(
+            policy.clone(),
+            security::same_origin,
+        ))
         .layer(sessions)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -183,6 +198,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .layer(TraceLayer::new_for_http())
         .merge(live)
         .merge(devices)
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            security::headers,
+        ))
         .with_state(state.clone());
     Ok(Ampwise {
         router,

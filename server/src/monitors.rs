@@ -8,8 +8,7 @@ use std::time::Duration;
 use app::api::ssr::account_in;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -41,7 +40,6 @@ pub fn ingest_routes(timeout: Duration) -> Router<AppState> {
             "/api/v1/monitors/{id}/telegrams",
             post(|state, path, headers, body| ingest(state, path, headers, body, true)),
         )
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -91,7 +89,7 @@ async fn ingest(
     State(state): State<AppState>,
     Path(raw_id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     telegrams: bool,
 ) -> Response {
     let services = &state.services;
@@ -99,45 +97,57 @@ async fn ingest(
         Ok(id) => id,
         Err(response) => return response,
     };
+    // Who is sending is decided before the body is read: an unauthenticated client cannot make
+    // the server buffer 2 MiB.
     let device = match monitors::authorize(services, id, bearer(&headers)).await {
         Err(e) => return internal(e),
         Ok(Err(refusal)) => {
-            let (status, message) = match refusal {
-                DeviceRefusal::UnknownMonitor => {
-                    (StatusCode::NOT_FOUND, format!("no monitor {id}"))
+            let message = match refusal {
+                DeviceRefusal::MissingToken => {
+                    "missing device token: send Authorization: Bearer <token>".to_string()
                 }
-                DeviceRefusal::MissingToken => (
-                    StatusCode::UNAUTHORIZED,
-                    "missing device token: send Authorization: Bearer <token>".to_string(),
-                ),
-                DeviceRefusal::WrongToken => (
-                    StatusCode::UNAUTHORIZED,
-                    format!("this token is not monitor {id}'s (was it rotated?)"),
+                // One answer for both, so monitor ids cannot be found by trying them.
+                DeviceRefusal::UnknownMonitor | DeviceRefusal::WrongToken => format!(
+                    "monitor {id} does not take this token (is the id right? was the token rotated?)"
                 ),
             };
-            let mut response = refuse(status, message);
-            if status == StatusCode::UNAUTHORIZED {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
+            let mut response = refuse(StatusCode::UNAUTHORIZED, message);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
         Ok(Ok(device)) => device,
     };
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the body is over {} MiB: send at most {MAX_READINGS_PER_REQUEST} readings per request",
-                    MAX_BODY_BYTES / (1024 * 1024)
-                ),
-            );
-        }
-        Err(rejection) => return refuse(rejection.status(), rejection.body_text()),
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is over {} MiB: send at most {MAX_READINGS_PER_REQUEST} readings per request",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+        )
     };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return too_large();
+    }
+    let body =
+        match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, MAX_BODY_BYTES))
+            .await
+        {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+            Err(e) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body could not be read: {e}"),
+                );
+            }
+        };
     let readings = match monitors::decode(services, &device, telegrams, &body) {
         Ok(readings) => readings,
         Err(rejection) => {
@@ -174,11 +184,15 @@ fn no_monitor(id: i64) -> Response {
 
 /// Who may read the monitor: a signed-in account that may work on its site.
 #[allow(clippy::result_large_err)]
-async fn viewer(state: &AppState, session: &Session, raw_id: &str) -> Result<i64, Response> {
+async fn viewer(
+    state: &AppState,
+    session: &Session,
+    raw_id: &str,
+) -> Result<(i64, Account), Response> {
     let id = monitor_id(raw_id)?;
     let actor = signed_in(state, session).await?;
     match monitors::get(&state.services, &actor, id).await {
-        Ok(_) => Ok(id),
+        Ok(_) => Ok((id, actor)),
         Err(Error::NotFound | Error::Forbidden) => Err(no_monitor(id)),
         Err(e) => Err(internal(e)),
     }
@@ -201,8 +215,8 @@ async fn live(
     headers: HeaderMap,
     Query(query): Query<LiveQuery>,
 ) -> Response {
-    let id = match viewer(&state, &session, &raw_id).await {
-        Ok(id) => id,
+    let (id, actor) = match viewer(&state, &session, &raw_id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let resume_from = headers
@@ -229,9 +243,28 @@ async fn live(
         let event = s.next().await?;
         Some((Ok::<_, Infallible>(event), s))
     });
+    // The stream ends at shutdown, and when the viewer may no longer see the monitor (signed
+    // out, an installer revoked, the site or monitor deleted).
+    let lost = crate::live_access::lost(
+        state.clone(),
+        &session,
+        &actor,
+        move |services, account| async move {
+            match monitors::get(&services, &account, id).await {
+                Ok(_) => Ok(true),
+                Err(Error::NotFound | Error::Forbidden) => Ok(false),
+                Err(e) => Err(e),
+            }
+        },
+    );
     let events = futures_util::StreamExt::take_until(
         events,
-        Box::pin(async move { shutdown.cancelled_owned().await }),
+        Box::pin(async move {
+            tokio::select! {
+                () = shutdown.cancelled_owned() => {}
+                () = lost => {}
+            }
+        }),
     );
     (
         [

@@ -93,8 +93,35 @@ async fn live(
         }
     }
     let shutdown = state.shutdown.clone();
+    let watched = sites.clone();
+    let lost =
+        crate::live_access::lost(state.clone(), &session, &actor, move |services, account| {
+            let watched = watched.clone();
+            async move {
+                for site in watched {
+                    match backend::access::require(
+                        &services,
+                        &account,
+                        site,
+                        backend::access::Need::Work,
+                    )
+                    .await
+                    {
+                        Ok(_) => {}
+                        Err(Error::NotFound | Error::Forbidden) => return Ok(false),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(true)
+            }
+        });
     let stream = async_stream(services, actor, sites, changes, first);
-    let stream = stream.take_until(Box::pin(async move { shutdown.cancelled_owned().await }));
+    let stream = stream.take_until(Box::pin(async move {
+        tokio::select! {
+            () = shutdown.cancelled_owned() => {}
+            () = lost => {}
+        }
+    }));
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),

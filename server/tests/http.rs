@@ -269,6 +269,9 @@ async fn set_language_remembers_the_choice_for_a_year() {
 #[case::no_other_host(true, "/login?next=%2F%2Fevil.example%2Fphish", 302, Some("/"))]
 #[case::no_absolute_url(true, "/login?next=https%3A%2F%2Fevil.example", 302, Some("/"))]
 #[case::no_backslash(true, "/login?next=%2F%5Cevil.example", 302, Some("/"))]
+#[case::no_tab(true, "/login?next=/%09/evil.example", 302, Some("/"))]
+#[case::no_newline(true, "/login?next=/%0A/evil.example", 302, Some("/"))]
+#[case::no_space(true, "/signup?next=/%20/evil.example", 302, Some("/"))]
 #[tokio::test]
 async fn page_guard(
     #[case] signed_in: bool,

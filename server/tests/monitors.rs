@@ -108,14 +108,68 @@ async fn readings_and_telegrams_are_stored_once() {
     assert_eq!(h.stored().await, 4);
 }
 
+/// The device is refused before its body is read: a client without the token cannot make the
+/// server wait for (or buffer) a body. The body here never ends; the answer must come anyway.
+#[rstest]
+#[case::no_token(None)]
+#[case::wrong_token(Some("not-the-token"))]
+#[tokio::test]
+async fn devices_are_refused_before_their_body_is_read(#[case] token: Option<&str>) {
+    let h = homes().await;
+    let endless = axum::body::Body::from_stream(futures_util::stream::pending::<
+        Result<axum::body::Bytes, std::io::Error>,
+    >());
+    let path = format!("/api/v1/monitors/{}/readings", h.monitor);
+    let reply = tokio::time::timeout(
+        Duration::from_secs(10),
+        h.app.device_post(&path, token, "application/json", endless),
+    )
+    .await
+    .expect("the server waited for the body before refusing the device");
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+}
+
+/// Unknown monitors and wrong tokens get the same answer, so ids cannot be found by trying.
+#[tokio::test]
+async fn unknown_monitors_look_like_wrong_tokens() {
+    let h = homes().await;
+    let unknown = h
+        .app
+        .device_post(
+            "/api/v1/monitors/999999/readings",
+            Some(&h.token),
+            "application/json",
+            "{}",
+        )
+        .await;
+    let path = "/api/v1/monitors/999998/readings".to_string();
+    let wrong = h
+        .app
+        .device_post(&path, Some(&h.bo_token), "application/json", "{}")
+        .await;
+    let mine = format!("/api/v1/monitors/{}/readings", h.monitor);
+    let wrong_mine = h
+        .app
+        .device_post(&mine, Some(&h.bo_token), "application/json", "{}")
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong_mine.status, StatusCode::UNAUTHORIZED);
+    let shape = |body: &str, id: &str| body.replace(id, "ID");
+    assert_eq!(shape(&unknown.body, "999999"), shape(&wrong.body, "999998"));
+    assert_eq!(
+        shape(&unknown.body, "999999"),
+        shape(&wrong_mine.body, &h.monitor.to_string())
+    );
+}
+
 #[rstest]
 #[case::unknown_monitor(
     "/api/v1/monitors/999999/readings",
     "own",
     "application/json",
     "{}",
-    404,
-    "no monitor 999999"
+    401,
+    "monitor 999999 does not take this token"
 )]
 #[case::monitor_id_not_a_number(
     "/api/v1/monitors/abc/readings",
@@ -139,7 +193,7 @@ async fn readings_and_telegrams_are_stored_once() {
     "application/json",
     "{}",
     401,
-    "not monitor"
+    "does not take this token"
 )]
 #[case::malformed_json(
     "/api/v1/monitors/{id}/readings",
@@ -204,6 +258,22 @@ async fn readings_and_telegrams_are_stored_once() {
     "{huge}",
     413,
     "over 2 MiB"
+)]
+#[case::oversized_telegrams(
+    "/api/v1/monitors/{id}/telegrams",
+    "own",
+    "text/plain",
+    "{huge}",
+    413,
+    "over 2 MiB"
+)]
+#[case::oversized_without_token(
+    "/api/v1/monitors/{id}/readings",
+    "none",
+    "application/json",
+    "{huge}",
+    401,
+    "missing device token"
 )]
 #[tokio::test]
 async fn bad_requests_get_a_clear_4xx_and_store_nothing(

@@ -51,8 +51,14 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
 
 impl TestApp {
     pub async fn new() -> Self {
+        Self::new_with(|_| {}).await
+    }
+
+    /// With the test configuration changed by `tweak`.
+    pub async fn new_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = test_config(&dir);
+        let mut config = test_config(&dir);
+        tweak(&mut config);
         let built = server::build(&config).await.unwrap();
         Self {
             router: built.router,
@@ -442,6 +448,20 @@ pub struct Events {
 }
 
 impl Events {
+    /// Whether the server ends the stream within `limit` (events and keep-alives before the
+    /// end are read and dropped).
+    pub async fn ends_within(&mut self, limit: std::time::Duration) -> bool {
+        tokio::time::timeout(limit, async {
+            while let Some(chunk) = futures_util::StreamExt::next(&mut self.stream).await {
+                if chunk.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+
     pub fn new(response: reqwest::Response) -> Self {
         Self {
             stream: Box::pin(response.bytes_stream()),

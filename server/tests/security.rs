@@ -1,0 +1,264 @@
+//! What the security review asked for, as a browser or an attacker would see it: live streams
+//! that end with access, state changes only from our own pages, the security headers (with the
+//! page's script nonce), and sessions that slide with use up to a cap.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{Events, PASSWORD, Running, TestApp, enc, session_cookie, site_form};
+use rstest::rstest;
+
+/// A live stream opened by someone who then loses access ends within seconds, whoever took
+/// the access away and however.
+#[rstest]
+#[case::installer_revoked("revoke_access")]
+#[case::installer_signed_out("log_out")]
+#[case::site_deleted("delete_site")]
+#[case::monitor_deleted("delete_monitor")]
+#[tokio::test]
+async fn live_streams_end_when_access_does(#[case] how: &str) {
+    let server = Running::start().await;
+    let (anna, site, monitor, token) = server.household().await;
+    let form = format!(
+        "email=ida%40installer.se&password={}&role=installer",
+        enc(PASSWORD)
+    );
+    let signed_up = server.call("sign_up", None, form).await;
+    let ida_id = signed_up.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let ida = {
+        // sign_up answered with the cookie; read it again from a log-in for a clean session.
+        let form = format!("email=ida%40installer.se&password={}", enc(PASSWORD));
+        Running::cookie_of(&server.call("log_in", None, form).await)
+    };
+    let granted = server
+        .call(
+            "grant_access",
+            Some(&anna),
+            format!("id={site}&email=ida%40installer.se"),
+        )
+        .await;
+    assert_eq!(granted.status(), 200);
+
+    let open = server
+        .client
+        .get(format!("{}/api/v1/monitors/{monitor}/live", server.base))
+        .header("cookie", &ida)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status(), 200);
+    let mut events = Events::new(open);
+    server
+        .post_readings(monitor, &token, &[common::now_ms() - 1000])
+        .await;
+    events.next().await; // the stream works before
+
+    let (who, form) = match how {
+        "revoke_access" => (&anna, format!("id={site}&account_id={ida_id}")),
+        "log_out" => (&ida, String::new()),
+        "delete_site" => (&anna, format!("id={site}")),
+        "delete_monitor" => (&anna, format!("id={monitor}")),
+        other => unreachable!("{other}"),
+    };
+    let reply = server.call(how, Some(who), form).await;
+    assert_eq!(reply.status(), 200, "{how}");
+    assert!(
+        events.ends_within(Duration::from_secs(5)).await,
+        "the stream went on after {how}"
+    );
+    // And a new one is refused.
+    let again = server
+        .client
+        .get(format!("{}/api/v1/monitors/{monitor}/live", server.base))
+        .header("cookie", &ida)
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(again.status().as_u16(), 401 | 404), "{how}");
+}
+
+/// A state-changing request from another site's page (a hidden form, a forged log-in) is
+/// refused before it does anything; the same request from our own page works.
+#[rstest]
+#[case::sign_up_from_our_page("sign_up", Some("same-origin"), Some("{own}"), 200)]
+#[case::login_csrf("log_in", Some("cross-site"), Some("https://evil.example"), 403)]
+#[case::sign_up_csrf("sign_up", Some("cross-site"), Some("https://evil.example"), 403)]
+#[case::create_site_csrf("create_site", Some("cross-site"), Some("https://evil.example"), 403)]
+#[case::create_site_sibling("create_site", Some("same-site"), Some("http://blog.localhost"), 403)]
+#[case::create_site_old_browser("create_site", None, Some("https://evil.example"), 403)]
+#[case::create_site_from_our_page("create_site", Some("same-origin"), Some("{own}"), 200)]
+#[case::create_site_no_browser("create_site", None, None, 200)]
+#[tokio::test]
+async fn state_changes_come_only_from_our_own_pages(
+    #[case] function: &str,
+    #[case] fetch_site: Option<&str>,
+    #[case] origin: Option<&str>,
+    #[case] status: u16,
+) {
+    let app = TestApp::new().await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let form = match function {
+        "sign_up" => format!(
+            "email=bo%40example.se&password={}&role=owner",
+            enc(PASSWORD)
+        ),
+        "log_in" => format!("email=anna%40example.se&password={}", enc(PASSWORD)),
+        _ => site_form("Villa Ek", "20"),
+    };
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/{function}"))
+        .header(header::HOST, "ampwise.test:3000")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, &anna);
+    if let Some(site) = fetch_site {
+        req = req.header("sec-fetch-site", site);
+    }
+    if let Some(origin) = origin {
+        req = req.header(
+            header::ORIGIN,
+            origin.replace("{own}", "http://ampwise.test:3000"),
+        );
+    }
+    let mut req = req.body(Body::from(form)).unwrap();
+    req.extensions_mut().insert(ConnectInfo(
+        "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    let reply = app.send(req).await;
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    // Nothing happened: no site, no account.
+    let changed = match function {
+        "create_site" => {
+            let sites = app.call("list_sites", Some(&anna), "").await;
+            sites.json().as_array().unwrap().len() == 1
+        }
+        "sign_up" => {
+            let bo = app
+                .log_in_from("bo@example.se", PASSWORD, "127.0.0.1:40001")
+                .await;
+            bo.status == StatusCode::OK
+        }
+        _ => reply.headers.get(header::SET_COOKIE).is_some(),
+    };
+    assert_eq!(changed, status == 200, "{function}: {}", reply.body);
+    if status == 403 {
+        assert!(reply.body.contains("another site"), "{}", reply.body);
+    }
+}
+
+/// Every answer carries the security headers; a page's scripts all carry the nonce its
+/// Content-Security-Policy names (else the browser would refuse to hydrate).
+#[rstest]
+#[case::login_page("GET", "/login", true)]
+#[case::overview_redirect("GET", "/", true)]
+#[case::server_function("POST", "/api/me", false)]
+#[case::ingest("POST", "/api/v1/monitors/1/readings", false)]
+#[case::live_stream("GET", "/api/v1/monitors/1/live", false)]
+#[case::static_file("GET", "/pkg/ampwise.css", false)]
+#[tokio::test]
+async fn every_answer_carries_the_security_headers(
+    #[case] method: &str,
+    #[case] path: &str,
+    #[case] page: bool,
+) {
+    let app = TestApp::new().await;
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::ACCEPT, "text/html")
+        .body(Body::empty())
+        .unwrap();
+    req.extensions_mut().insert(ConnectInfo(
+        "127.0.0.1:40000".parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    let reply = app.send(req).await;
+    let h = |name: &str| {
+        reply
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{path}: no {name}"))
+    };
+    let csp = h("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("object-src 'none'"), "{csp}");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert_eq!(h("referrer-policy"), "same-origin");
+    assert!(reply.headers.get("strict-transport-security").is_none());
+    if page && reply.status == StatusCode::OK {
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce in the policy");
+        let scripts = reply.body.matches("<script").count();
+        assert!(scripts > 0, "{path}: no scripts");
+        let with_nonce = reply.body.matches(&format!("nonce=\"{nonce}\"")).count();
+        assert!(
+            with_nonce >= scripts,
+            "{path}: {scripts} scripts, {with_nonce} with this request's nonce"
+        );
+    }
+}
+
+/// Behind https the browser is told to stay on https, and the cookie is Secure.
+#[tokio::test]
+async fn https_sites_get_hsts_and_secure_cookies() {
+    let app = TestApp::new_with(|c| {
+        c.public_url = "https://app.ampwise.se".into();
+        c.secure_cookies = true;
+    })
+    .await;
+    let reply = app
+        .sign_up_reply("anna@example.se", PASSWORD, "owner")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply
+            .headers
+            .get("strict-transport-security")
+            .is_some_and(|v| v.to_str().unwrap().contains("max-age=31536000"))
+    );
+    let cookie = reply
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+/// A session used every day does not end 30 days after sign-in: each use (recorded at most
+/// every `session_touch_after`) moves its expiry on, so the browser gets a fresh cookie.
+#[tokio::test]
+async fn sessions_slide_with_use() {
+    let app = TestApp::new_with(|c| c.session_touch_after = Duration::ZERO).await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let me = app.call("me", Some(&anna), "").await;
+    assert_eq!(me.json()["email"], "anna@example.se");
+    let refreshed = me
+        .headers
+        .get(header::SET_COOKIE)
+        .expect("a used session's cookie is renewed")
+        .to_str()
+        .unwrap();
+    assert!(refreshed.starts_with(server::SESSION_COOKIE), "{refreshed}");
+    assert!(refreshed.contains("Max-Age"), "{refreshed}");
+    assert_eq!(session_cookie(&me), anna, "the same session, not a new one");
+}
+
+/// ... but never past the absolute cap after sign-in, however much it is used.
+#[tokio::test]
+async fn sessions_end_at_the_cap() {
+    let app = TestApp::new_with(|c| c.session_max_days = 0).await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let me = app.call("me", Some(&anna), "").await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert!(me.json().is_null(), "still signed in: {}", me.body);
+}
