@@ -7,9 +7,47 @@ use model::FieldError;
 use rand_core::OsRng;
 use zxcvbn::Score;
 
+/// At most this many argon2 computations run at once (each takes 19 MiB and tens of
+/// milliseconds of a core): a burst of sign-ups or log-ins queues here instead of starting
+/// hundreds of blocking threads and taking the memory and CPU of every other user.
+pub fn max_at_once() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(max_at_once()))
+}
+
+/// The most argon2 computations seen running at once (for the test that they are bounded).
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static MOST_RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn most_running() -> usize {
+    MOST_RUNNING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Runs `work` on a blocking thread once a permit is free.
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::sync::atomic::Ordering::Relaxed;
+    let _permit = permits()
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(move || {
+        let now = RUNNING.fetch_add(1, Relaxed) + 1;
+        MOST_RUNNING.fetch_max(now, Relaxed);
+        let out = work();
+        RUNNING.fetch_sub(1, Relaxed);
+        out
+    })
+    .await
+    .expect("argon2 work does not panic")
+}
+
 /// Hashes on a blocking thread: argon2 takes tens of milliseconds of CPU by design.
 pub async fn hash(password: String) -> String {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -17,13 +55,12 @@ pub async fn hash(password: String) -> String {
             .to_string()
     })
     .await
-    .expect("hashing task does not panic")
 }
 
 /// Verifies on a blocking thread. With no stored hash (unknown account) it still does the work
 /// of one verification, so the response time does not tell which e-mail addresses exist.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
@@ -34,7 +71,6 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
         ok && stored != DUMMY_HASH
     })
     .await
-    .unwrap_or(false)
 }
 
 /// The argon2id hash of a random string nobody knows, with the default parameters.
@@ -60,6 +96,24 @@ pub fn check_strength(password: &str, email: &str) -> Result<(), FieldError> {
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    /// A burst of log-ins runs argon2 a few at a time, not one blocking thread each.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn argon2_work_is_bounded() {
+        let tries: Vec<_> = (0..24)
+            .map(|i| tokio::spawn(verify(format!("guess {i}"), None)))
+            .collect();
+        for t in tries {
+            assert!(!t.await.unwrap());
+        }
+        assert!(most_running() >= 1);
+        assert!(
+            most_running() <= max_at_once(),
+            "{} argon2 computations at once, more than {}",
+            most_running(),
+            max_at_once()
+        );
+    }
 
     #[tokio::test]
     async fn hash_then_verify() {

@@ -9,10 +9,29 @@ export function uniqueEmail(who: string): string {
   return `${who}-${Date.now()}-${process.pid}-${counter}@example.se`;
 }
 
-/** Opens a page and waits until the wasm has hydrated it, so clicks go through the app. */
+const violations = new WeakMap<Page, string[]>();
+
+/** What the page's Content-Security-Policy refused so far (the browser logs each refusal). */
+export function cspViolations(page: Page): string[] {
+  let seen = violations.get(page);
+  if (!seen) {
+    const list: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && m.text().includes('Content Security Policy')) list.push(m.text());
+    });
+    violations.set(page, list);
+    seen = list;
+  }
+  return seen;
+}
+
+/** Opens a page and waits until the wasm has hydrated it, so clicks go through the app; the
+ * page's security policy refused nothing on the way. */
 export async function open(page: Page, url: string): Promise<void> {
+  const refused = cspViolations(page);
   await page.goto(url);
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  expect(refused, 'Content-Security-Policy violations').toEqual([]);
 }
 
 export async function signUp(page: Page, base: string, email: string, role: 'owner' | 'installer' = 'owner'): Promise<void> {
