@@ -135,6 +135,9 @@ pub mod ssr {
         let err = err.into();
         if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
             res.set_status(err.status());
+            if let AppError::RateLimited { retry_after_secs } = err {
+                res.insert_header(http::header::RETRY_AFTER, retry_after_secs.into());
+            }
         }
         err
     }
@@ -160,7 +163,9 @@ pub async fn me() -> Result<Option<Account>, AppError> {
 pub async fn sign_up(email: String, password: String, role: String) -> Result<Account, AppError> {
     handle(async {
         let role = model::Role::parse(&role)?;
-        let account = backend::accounts::sign_up(&services()?, &email, &password, role).await?;
+        let account =
+            backend::accounts::sign_up(&services()?, &email, &password, role, client_ip().await)
+                .await?;
         start_session(&account).await?;
         Ok(account)
     })

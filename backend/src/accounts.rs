@@ -13,9 +13,17 @@ pub async fn sign_up(
     email: &str,
     password: &str,
     role: Role,
+    address: Option<IpAddr>,
 ) -> Result<Account, Error> {
     let email = normalize_email(email)?;
     password::check_strength(password, &email)?;
+    // Counted once the form is valid: a typo does not use up an address's sign-ups.
+    if let Some(address) = address {
+        services
+            .sign_up_limit
+            .check(&address)
+            .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
+    }
     let hash = password::hash(password.to_string()).await;
     services
         .repo

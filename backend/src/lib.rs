@@ -35,6 +35,10 @@ pub use error::Error;
 pub struct Services {
     pub repo: Arc<dyn Repo>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
+    /// Sign-ups per client address.
+    pub sign_up_limit: Arc<limiter::Limit<std::net::IpAddr>>,
+    /// Licence redemptions per account.
+    pub redeem_limit: Arc<limiter::Limit<i64>>,
     /// Verifies licence codes; without it, redeeming answers [`Error::Unavailable`].
     pub licence_key: Option<licences::LicenceKey>,
     pub monitors: Arc<dyn MonitorRepo>,
@@ -86,6 +90,8 @@ impl Services {
         Self {
             repo: db.repo(),
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
+            sign_up_limit: Arc::new(limiter::sign_up_limit(limiter::SIGN_UPS_PER_HOUR)),
+            redeem_limit: Arc::new(limiter::redeem_limit(limiter::REDEEMS_PER_HOUR)),
             licence_key: None,
             ingest: ingest::Ingestor::start(monitors.clone(), hub.clone()),
             devices: Arc::new(monitors::DeviceCache::default()),
@@ -111,6 +117,13 @@ impl Services {
     /// Tells open live streams to check their viewer's access again.
     pub fn access_changed(&self) {
         self.access_changes.send_modify(|n| *n += 1);
+    }
+
+    /// Sign-ups per client address and licence redemptions per account, per hour.
+    pub fn with_hourly_limits(mut self, sign_ups: u32, redeems: u32) -> Self {
+        self.sign_up_limit = Arc::new(limiter::sign_up_limit(sign_ups));
+        self.redeem_limit = Arc::new(limiter::redeem_limit(redeems));
+        self
     }
 
     pub fn with_session_rules(mut self, rules: accounts::SessionRules) -> Self {

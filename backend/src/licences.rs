@@ -144,10 +144,19 @@ pub async fn redeem(
     let Some(key) = &services.licence_key else {
         return Err(Error::Unavailable);
     };
+    services
+        .redeem_limit
+        .check(&actor.id)
+        .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     let verified = match verify(key, typed) {
         Ok(v) => v,
         Err(e) => return Ok(Err(Refusal::Invalid(e))),
     };
+    // Signed with our key but never minted here: the key leaked, or the code was made
+    // elsewhere. Either way it is not a code of ours.
+    if !services.repo.licence_minted(verified.serial).await? {
+        return Ok(Err(Refusal::Invalid(LicenceError::Forged)));
+    }
     if services.repo.licence_revoked(verified.serial).await? {
         return Ok(Err(Refusal::Revoked));
     }

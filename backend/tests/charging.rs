@@ -38,9 +38,15 @@ async fn world() -> World {
     let s = Services::new(&Database::connect(&url).await.unwrap())
         .with_licence_key(Some(key.clone()))
         .with_charging_clock(clock.clone());
-    let anna = accounts::sign_up(&s, "anna@example.se", "Kvarnvägen-Laddbox-42", Role::Owner)
-        .await
-        .unwrap();
+    let anna = accounts::sign_up(
+        &s,
+        "anna@example.se",
+        "Kvarnvägen-Laddbox-42",
+        Role::Owner,
+        None,
+    )
+    .await
+    .unwrap();
     let site = SiteInput {
         name: "Villa Ek".into(),
         address: String::new(),

@@ -16,7 +16,7 @@ async fn services() -> (Services, LicenceKey, tempfile::TempDir) {
 }
 
 async fn account(s: &Services, email: &str) -> Account {
-    accounts::sign_up(s, email, PASSWORD, Role::Installer)
+    accounts::sign_up(s, email, PASSWORD, Role::Installer, None)
         .await
         .unwrap()
 }
@@ -165,6 +165,47 @@ async fn codes_from_another_key_are_refused() {
         licences::redeem(&s, &ivan, &forged).await.unwrap(),
         Err(Refusal::Invalid(licences::LicenceError::Forged))
     );
+}
+
+/// A code signed with our key that this server never minted (a leaked key, a code made on
+/// another installation) is not one of ours.
+#[tokio::test]
+async fn codes_never_minted_here_are_refused() {
+    let (s, key, _dir) = services().await;
+    let ivan = account(&s, "ivan@installer.se").await;
+    let (unlisted, _) = licences::mint_code(&key, Capability::ChargeAmps);
+    assert_eq!(
+        licences::redeem(&s, &ivan, &unlisted).await.unwrap(),
+        Err(Refusal::Invalid(licences::LicenceError::Forged))
+    );
+    assert!(
+        !licences::has(&s, &ivan, Capability::ChargeAmps)
+            .await
+            .unwrap()
+    );
+}
+
+/// One account cannot try codes without end: fifteen at once, then a few an hour.
+#[tokio::test]
+async fn redeeming_is_rate_limited_per_account() {
+    let (s, _key, _dir) = services().await;
+    let ivan = account(&s, "ivan@installer.se").await;
+    let eva = account(&s, "eva@installer.se").await;
+    for _ in 0..15 {
+        assert!(matches!(
+            licences::redeem(&s, &ivan, "A2B3C-D4E5F-G6H7J-K8L9M").await,
+            Ok(Err(Refusal::Invalid(_)))
+        ));
+    }
+    assert!(matches!(
+        licences::redeem(&s, &ivan, "A2B3C-D4E5F-G6H7J-K8L9M").await,
+        Err(backend::Error::RateLimited { .. })
+    ));
+    // Eva is not held up by Ivan.
+    assert!(matches!(
+        licences::redeem(&s, &eva, "A2B3C-D4E5F-G6H7J-K8L9M").await,
+        Ok(Err(Refusal::Invalid(_)))
+    ));
 }
 
 #[tokio::test]

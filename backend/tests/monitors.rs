@@ -21,7 +21,7 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let s = Services::new(&Database::connect(&url).await.unwrap());
-    let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner)
+    let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
         .await
         .unwrap();
     let site = sites::create(&s, &anna, &site_input("Villa Ek"), "")
@@ -266,7 +266,7 @@ async fn nobody_reaches_a_monitor_on_a_site_that_is_not_theirs() {
     let token = monitors::create(&w.s, &w.anna, &monitor_input(w.site, "Mains"))
         .await
         .unwrap();
-    let bo = accounts::sign_up(&w.s, "bo@example.se", PASSWORD, Role::Owner)
+    let bo = accounts::sign_up(&w.s, "bo@example.se", PASSWORD, Role::Owner, None)
         .await
         .unwrap();
     let id = token.monitor_id;

@@ -26,7 +26,7 @@ async fn world() -> World {
 
 impl World {
     async fn account(&self, email: &str, role: Role) -> Account {
-        accounts::sign_up(&self.s, email, PASSWORD, role)
+        accounts::sign_up(&self.s, email, PASSWORD, role, None)
             .await
             .unwrap()
     }

@@ -13,7 +13,9 @@ async fn services() -> (Services, tempfile::TempDir) {
 }
 
 async fn account(s: &Services, email: &str, role: Role) -> Account {
-    accounts::sign_up(s, email, PASSWORD, role).await.unwrap()
+    accounts::sign_up(s, email, PASSWORD, role, None)
+        .await
+        .unwrap()
 }
 
 fn villa() -> SiteInput {
@@ -49,7 +51,7 @@ async fn sign_up_then_log_in() {
 async fn taken_email_is_refused_in_any_case() {
     let (s, _dir) = services().await;
     account(&s, "anna@example.se", Role::Owner).await;
-    let err = accounts::sign_up(&s, "ANNA@example.se", PASSWORD, Role::Installer)
+    let err = accounts::sign_up(&s, "ANNA@example.se", PASSWORD, Role::Installer, None)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::EmailTaken), "{err:?}");

@@ -75,7 +75,7 @@ test('an installer adds a monitor, a device posts with its token, and the live g
     data: readings([[40, 40, 40]]),
   });
   expect(refused.status()).toBe(401);
-  expect((await refused.json()).error).toContain('not monitor');
+  expect((await refused.json()).error).toContain('does not take this token');
 
   // History of the day has the readings; CSV is one click away.
   await page.getByTestId('live-panel').getByRole('link', { name: 'History' }).click();

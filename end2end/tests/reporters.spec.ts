@@ -176,7 +176,9 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
     method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ current_a: [9, 9, 9] }),
   });
   expect(put.status).toBe(200);
-  await expect.poll(allowed, { timeout: 20_000 }).toBeLessThanOrEqual(Math.max(0, before - 8));
+  // 9 A more on a 20 A fuse leaves at most 20 - 9 - 0.5 (the balancer's margin) whatever the
+  // rest of the house draws at this hour: the charger comes down to 10 A or less.
+  await expect.poll(allowed, { timeout: 20_000 }).toBeLessThanOrEqual(Math.min(10, before - 6));
   await expect(partner.getByTestId('allowed')).toHaveText(`${await allowed()} A`);
   // Settled: what the meter measures (house and charger) is under the fuse on every phase.
   await expect.poll(async () => {

@@ -23,6 +23,14 @@ pub struct Config {
     /// `AMPWISE_SESSION_MAX_DAYS`: a session ends this many days after sign-in, however much
     /// it is used.
     pub session_max_days: i64,
+    /// `AMPWISE_SIGN_UPS_PER_HOUR`: sign-ups allowed per client address (half of them at once).
+    pub sign_ups_per_hour: u32,
+    /// `AMPWISE_REDEEMS_PER_HOUR`: licence redemptions allowed per account (half at once).
+    pub redeems_per_hour: u32,
+    /// `AMPWISE_TRUSTED_PROXY_HEADER`: the header a reverse proxy in front of the server puts
+    /// the client's address in (e.g. `X-Forwarded-For`, whose last entry is read). Unset: the
+    /// connection's peer address, and any such header is ignored.
+    pub trusted_proxy_header: Option<String>,
     /// `AMPWISE_SESSION_TOUCH_SECS`: a session's use is recorded (its expiry moved on) at most
     /// this often.
     pub session_touch_after: Duration,
@@ -90,6 +98,9 @@ impl std::fmt::Debug for Config {
             .field("session_days", &self.session_days)
             .field("session_max_days", &self.session_max_days)
             .field("session_touch_after", &self.session_touch_after)
+            .field("sign_ups_per_hour", &self.sign_ups_per_hour)
+            .field("redeems_per_hour", &self.redeems_per_hour)
+            .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("request_timeout", &self.request_timeout)
             .field("log_json", &self.log_json)
             .field("demo", &self.demo)
@@ -121,6 +132,9 @@ impl Default for Config {
             session_days: 30,
             session_max_days: 90,
             session_touch_after: Duration::from_secs(3600),
+            sign_ups_per_hour: backend::limiter::SIGN_UPS_PER_HOUR,
+            redeems_per_hour: backend::limiter::REDEEMS_PER_HOUR,
+            trusted_proxy_header: None,
             request_timeout: Duration::from_secs(30),
             log_json: false,
             demo: false,
@@ -233,6 +247,36 @@ impl Config {
                 "expected a whole number of seconds",
             )?),
             None => d.session_touch_after,
+        };
+        let hourly = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(name) {
+                Some(v) => parse::<u32>(name, v.clone(), "expected a whole number").and_then(|n| {
+                    if n >= 1 {
+                        Ok(n)
+                    } else {
+                        Err(ConfigError {
+                            name,
+                            value: v,
+                            problem: "expected at least 1",
+                        })
+                    }
+                }),
+                None => Ok(default),
+            }
+        };
+        let sign_ups_per_hour = hourly("AMPWISE_SIGN_UPS_PER_HOUR", d.sign_ups_per_hour)?;
+        let redeems_per_hour = hourly("AMPWISE_REDEEMS_PER_HOUR", d.redeems_per_hour)?;
+        let trusted_proxy_header = match get("AMPWISE_TRUSTED_PROXY_HEADER") {
+            Some(v) => Some(
+                axum::http::HeaderName::from_bytes(v.trim().as_bytes())
+                    .map_err(|_| ConfigError {
+                        name: "AMPWISE_TRUSTED_PROXY_HEADER",
+                        value: v.clone(),
+                        problem: "expected an HTTP header name",
+                    })?
+                    .to_string(),
+            ),
+            None => None,
         };
         let public_url = get("AMPWISE_PUBLIC_URL")
             .map(|v| v.trim().trim_end_matches('/').to_string())
@@ -361,6 +405,9 @@ impl Config {
             session_days,
             session_max_days,
             session_touch_after,
+            sign_ups_per_hour,
+            redeems_per_hour,
+            trusted_proxy_header,
             request_timeout,
             log_json,
             demo: get("AMPWISE_DEMO")
@@ -474,6 +521,10 @@ mod tests {
     #[case::price_source("AMPWISE_PRICE_SOURCE", "tibber")]
     #[case::entsoe_without_token("AMPWISE_PRICE_SOURCE", "entsoe")]
     #[case::rate_words("AMPWISE_EUR_SEK", "eleven")]
+    #[case::sign_ups_zero("AMPWISE_SIGN_UPS_PER_HOUR", "0")]
+    #[case::redeems_words("AMPWISE_REDEEMS_PER_HOUR", "many")]
+    #[case::proxy_header_not_a_name("AMPWISE_TRUSTED_PROXY_HEADER", "X Forwarded For")]
+    #[case::session_cap_below_idle("AMPWISE_SESSION_MAX_DAYS", "7")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");

@@ -86,6 +86,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .with_licence_key(config.licence_key.clone())
         .with_raw_retention_days(config.raw_retention_days)
         .with_silent_after_ms(config.monitor_silent.as_millis() as i64)
+        .with_hourly_limits(config.sign_ups_per_hour, config.redeems_per_hour)
         .with_session_rules(backend::accounts::SessionRules {
             max_ms: config.session_max_days * 86_400_000,
             touch_after_ms: config.session_touch_after.as_millis() as i64,
@@ -201,8 +202,15 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .layer(axum::middleware::from_fn_with_state(
             policy,
             security::headers,
-        ))
-        .with_state(state.clone());
+        ));
+    let router = match &config.trusted_proxy_header {
+        Some(header) => router.layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::<str>::from(header.to_ascii_lowercase()),
+            security::client_address,
+        )),
+        None => router,
+    }
+    .with_state(state.clone());
     Ok(Ampwise {
         router,
         state,

@@ -98,6 +98,56 @@ pub fn provide_page_nonce() {
     }
 }
 
+/// The client's address as the trusted proxy reports it: the last entry of its header (the one
+/// the proxy itself added; earlier entries come from the client and prove nothing), as
+/// `X-Forwarded-For: 203.0.113.9` or `Forwarded: for="[2001:db8::1]:4711"` write it.
+pub fn forwarded_address(value: &str) -> Option<std::net::IpAddr> {
+    let last = value.rsplit(',').next()?.trim();
+    let last = last
+        .split(';')
+        .find_map(|part| {
+            let part = part.trim();
+            part.get(..4)
+                .filter(|p| p.eq_ignore_ascii_case("for="))
+                .map(|_| &part[4..])
+        })
+        .unwrap_or(last)
+        .trim_matches('"');
+    if let Ok(ip) = last.parse() {
+        return Some(ip);
+    }
+    if let Ok(sock) = last.parse::<std::net::SocketAddr>() {
+        return Some(sock.ip());
+    }
+    // "[2001:db8::1]" without a port.
+    last.strip_prefix('[')
+        .and_then(|l| l.strip_suffix(']'))
+        .and_then(|l| l.parse().ok())
+}
+
+/// Behind a trusted reverse proxy, the client's address is the proxy's header, not the
+/// connection's peer (which is the proxy, the same for every user): rate limits then count the
+/// real client. Without the setting the header is ignored (anyone could write it).
+pub async fn client_address(
+    State(header): State<std::sync::Arc<str>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let forwarded = request
+        .headers()
+        .get_all(&*header)
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(forwarded_address);
+    if let Some(ip) = forwarded {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(ip, 0)));
+    }
+    next.run(request).await
+}
+
 /// Why a request is refused as another site's, if it is.
 pub fn cross_site(method: &Method, headers: &HeaderMap, own_origin: &str) -> Option<&'static str> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -181,6 +231,24 @@ mod tests {
         #[case] allowed: bool,
     ) {
         assert_eq!(cross_site(&method, &headers(pairs), OWN).is_none(), allowed);
+    }
+
+    #[rstest]
+    #[case::one("203.0.113.9", Some("203.0.113.9"))]
+    #[case::client_wrote_one_first("6.6.6.6, 203.0.113.9", Some("203.0.113.9"))]
+    #[case::spaces(" 203.0.113.9 ", Some("203.0.113.9"))]
+    #[case::ipv6("2001:db8::1", Some("2001:db8::1"))]
+    #[case::with_port("203.0.113.9:4711", Some("203.0.113.9"))]
+    #[case::forwarded_rfc7239("for=198.51.100.2;proto=https", Some("198.51.100.2"))]
+    #[case::forwarded_ipv6(r#"for="[2001:db8::1]:4711""#, Some("2001:db8::1"))]
+    #[case::forwarded_ipv6_no_port(r#"for="[2001:db8::1]""#, Some("2001:db8::1"))]
+    #[case::garbage("not an address", None)]
+    #[case::unknown("for=unknown", None)]
+    fn the_proxys_entry_is_the_last(#[case] value: &str, #[case] want: Option<&str>) {
+        assert_eq!(
+            forwarded_address(value),
+            want.map(|w| w.parse::<std::net::IpAddr>().unwrap())
+        );
     }
 
     #[test]

@@ -515,6 +515,7 @@ async fn acknowledged_readings_survive_a_sigkill() {
     let (mut child, base) = start().await;
     let server = Running {
         base: base.clone(),
+        database_url: String::new(),
         client: client.clone(),
         stop: None,
         _dir: tempfile::tempdir().unwrap(),
@@ -535,6 +536,7 @@ async fn acknowledged_readings_survive_a_sigkill() {
     let (_child, base) = start().await;
     let server = Running {
         base,
+        database_url: String::new(),
         client: client.clone(),
         stop: None,
         _dir: tempfile::tempdir().unwrap(),

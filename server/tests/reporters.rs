@@ -76,8 +76,7 @@ async fn home(cloud: &Cloud, silent_secs: u64) -> Home {
     })
     .await;
     let (cookie, site, monitor, token) = server.household().await;
-    let (code, _) =
-        backend::licences::mint_code(&common::licence_key(), model::Capability::ChargeAmps);
+    let code = server.mint_licence().await;
     let r = server
         .call("redeem_licence", Some(&cookie), format!("code={code}"))
         .await;
@@ -421,8 +420,7 @@ async fn a_hung_partner_does_not_hold_up_another_reporter() {
         device["monitor_id"].as_i64().unwrap(),
         device["token"].as_str().unwrap().to_string(),
     );
-    let (code, _) =
-        backend::licences::mint_code(&common::licence_key(), model::Capability::ChargeAmps);
+    let code = a.server.mint_licence().await;
     a.server
         .call("redeem_licence", Some(&bo), format!("code={code}"))
         .await;

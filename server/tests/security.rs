@@ -262,3 +262,89 @@ async fn sessions_end_at_the_cap() {
     assert_eq!(me.status, StatusCode::OK);
     assert!(me.json().is_null(), "still signed in: {}", me.body);
 }
+
+/// Sign-ups are limited per client address: a script cannot mass-create accounts (and argon2
+/// work) from one place, and others are not held up by it.
+#[tokio::test]
+async fn sign_ups_are_limited_per_address() {
+    let app = TestApp::new_with(|c| {
+        c.sign_ups_per_hour = backend::limiter::SIGN_UPS_PER_HOUR;
+    })
+    .await;
+    let sign_up = |n: u32, from: &'static str| {
+        let form = format!(
+            "email=user{n}%40example.se&password={}&role=owner",
+            enc(PASSWORD)
+        );
+        let app = &app;
+        async move {
+            app.request(Method::POST, "/api/sign_up", None, Some(&form), false, from)
+                .await
+        }
+    };
+    for n in 0..5 {
+        assert_eq!(sign_up(n, "192.0.2.1:5000").await.status, StatusCode::OK);
+    }
+    let refused = sign_up(5, "192.0.2.1:5001").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert!(refused.headers.get(header::RETRY_AFTER).is_some());
+    assert_eq!(sign_up(6, "192.0.2.2:5000").await.status, StatusCode::OK);
+    // The refused account was not made.
+    let bo = app
+        .log_in_from("user5@example.se", PASSWORD, "192.0.2.3:1")
+        .await;
+    assert_eq!(bo.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Behind a reverse proxy every request comes from the proxy's address: with the trusted header
+/// configured, limits count the real clients; without it, the header is ignored (anyone could
+/// write it to dodge a limit).
+#[rstest]
+#[case::trusted(Some("x-forwarded-for"), true)]
+#[case::not_configured(None, false)]
+#[tokio::test]
+async fn limits_count_the_client_behind_a_trusted_proxy(
+    #[case] header: Option<&'static str>,
+    #[case] separate: bool,
+) {
+    let app = TestApp::new_with(|c| {
+        c.sign_ups_per_hour = backend::limiter::SIGN_UPS_PER_HOUR;
+        c.trusted_proxy_header = header.map(str::to_string);
+    })
+    .await;
+    let sign_up = |n: u32, client: &'static str| {
+        let form = format!(
+            "email=user{n}%40example.se&password={}&role=owner",
+            enc(PASSWORD)
+        );
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/sign_up")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", client)
+            .body(Body::from(form))
+            .unwrap();
+        // Every request reaches the server from the proxy.
+        req.extensions_mut().insert(ConnectInfo(
+            "10.0.0.2:44000".parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        let app = &app;
+        async move { app.send(req).await }
+    };
+    for n in 0..5 {
+        assert_eq!(sign_up(n, "203.0.113.1").await.status, StatusCode::OK);
+    }
+    // A sixth from the same client is refused either way ...
+    assert_eq!(
+        sign_up(5, "203.0.113.1").await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ... and another client behind the same proxy gets in only when the header is trusted.
+    let other = sign_up(6, "6.6.6.6, 203.0.113.2").await;
+    assert_eq!(other.status == StatusCode::OK, separate, "{}", other.body);
+}

@@ -113,6 +113,8 @@ pub trait Repo: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     async fn licence_holder(&self, serial: i64) -> Result<Option<i64>, StoreError>;
     async fn licence_revoked(&self, serial: i64) -> Result<bool, StoreError>;
+    /// Whether this server minted the code with `serial` (and so listed it).
+    async fn licence_minted(&self, serial: i64) -> Result<bool, StoreError>;
     /// Returns whether it was not revoked before.
     async fn revoke_licence(&self, serial: i64) -> Result<bool, StoreError>;
     /// The account's redeemed, unrevoked licences.

@@ -413,6 +413,15 @@ impl Repo for SqliteRepo {
         )
     }
 
+    async fn licence_minted(&self, serial: i64) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM licences_minted WHERE serial = ?)")
+                .bind(serial)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn revoke_licence(&self, serial: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO licence_revocations (serial) VALUES (?) ON CONFLICT DO NOTHING",

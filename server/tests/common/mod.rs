@@ -45,6 +45,10 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
         // Tests assert what a request does, not how fast: a machine busy with builds (slow
         // fsyncs) must not turn a slow answer into a 408.
         request_timeout: std::time::Duration::from_secs(300),
+        // Tests sign up and redeem far more than a person does from one address; the limits
+        // have tests of their own.
+        sign_ups_per_hour: 1_000_000,
+        redeems_per_hour: 1_000_000,
         ..Config::default()
     }
 }
@@ -210,7 +214,15 @@ impl TestApp {
     /// Gives the account a Charge Amps licence and saves a Charge Amps reporter on the site
     /// through the wizard's calls: its id and PIN.
     pub async fn create_reporter(&self, cookie: &str, site_id: i64, monitor: i64) -> (i64, String) {
-        let (code, _) = backend::licences::mint_code(&licence_key(), model::Capability::ChargeAmps);
+        let code = backend::licences::mint(
+            &self.state.services,
+            &licence_key(),
+            model::Capability::ChargeAmps,
+            1,
+        )
+        .await
+        .unwrap()
+        .remove(0);
         let reply = self
             .call("redeem_licence", Some(cookie), &format!("code={code}"))
             .await;
@@ -334,6 +346,7 @@ pub fn session_cookie(reply: &Reply) -> String {
 /// A server on a real socket; HTTP through reqwest.
 pub struct Running {
     pub base: String,
+    pub database_url: String,
     pub client: reqwest::Client,
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub _dir: tempfile::TempDir,
@@ -352,15 +365,29 @@ impl Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let database_url = config.database_url.clone();
         tokio::spawn(server::serve(config, listener, async {
             let _ = stopped.await;
         }));
         Self {
             base,
+            database_url,
             client: reqwest::Client::new(),
             stop: Some(stop),
             _dir: dir,
         }
+    }
+
+    /// A Charge Amps licence code minted on this server (as `ampwise licences mint` does).
+    pub async fn mint_licence(&self) -> String {
+        let db = backend::Database::connect(&self.database_url)
+            .await
+            .unwrap();
+        let services = backend::Services::new(&db);
+        backend::licences::mint(&services, &licence_key(), model::Capability::ChargeAmps, 1)
+            .await
+            .unwrap()
+            .remove(0)
     }
 
     pub async fn call(&self, name: &str, cookie: Option<&str>, form: String) -> reqwest::Response {

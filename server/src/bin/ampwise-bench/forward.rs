@@ -164,10 +164,17 @@ async fn homes(
         .as_i64()
         .context("site id")?
         .to_string();
+    // Licences are minted by the operator (`ampwise licences mint`): straight into the database.
+    let codes = {
+        let db = backend::Database::connect(&server.database_url).await?;
+        let services = backend::Services::new(&db);
+        backend::licences::mint(&services, &key(), model::Capability::ChargeAmps, n).await?
+    };
+    let codes = Arc::new(codes);
     let started = Instant::now();
     let made: Vec<anyhow::Result<(Home, String)>> = futures_util::stream::iter(0..n)
         .map(|k| {
-            let (server, site) = (server.clone(), site.clone());
+            let (server, site, codes) = (server.clone(), site.clone(), codes.clone());
             async move {
                 let name = format!("Monitor {k}");
                 let device = server
@@ -183,8 +190,8 @@ async fn homes(
                     .await?;
                 let monitor = device["monitor_id"].as_i64().context("monitor id")?;
                 let token = device["token"].as_str().context("token")?.to_string();
-                let (code, _) = backend::licences::mint_code(&key(), model::Capability::ChargeAmps);
-                server.call("redeem_licence", &[("code", &code)]).await?;
+                let code = &codes[k];
+                server.call("redeem_licence", &[("code", code)]).await?;
                 let creds = server.call("new_reporter_credentials", &[]).await?;
                 let serial = creds["serial"].as_str().context("serial")?.to_string();
                 let monitor_s = monitor.to_string();

@@ -66,6 +66,8 @@ struct Server {
     base: String,
     client: reqwest::Client,
     cookie: String,
+    /// The server's database, for what only the operator's CLI does (minting licences).
+    database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -81,15 +83,15 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let mut child = Command::new(&binary)
             .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
-            .env(
-                "AMPWISE_DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("bench.db").display()),
-            )
+            .env("AMPWISE_DATABASE_URL", &database_url)
             .env("AMPWISE_SITE_ROOT", dir.path())
             .env("AMPWISE_RAW_RETENTION_DAYS", "400")
             .env("AMPWISE_REQUEST_TIMEOUT_SECS", "120")
+            // One bench account redeems a licence per reporter.
+            .env("AMPWISE_REDEEMS_PER_HOUR", "100000000")
             .env("RUST_LOG", "warn,server=info")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
@@ -130,6 +132,7 @@ impl Server {
             base,
             client,
             cookie,
+            database_url,
             _dir: dir,
         })
     }
