@@ -50,7 +50,11 @@ impl Ingestor {
                             if let Ok(points) = &result
                                 && !points.is_empty()
                             {
-                                hub.publish(job.monitor_id, points);
+                                hub.publish(
+                                    job.monitor_id,
+                                    points,
+                                    jiff::Timestamp::now().as_millisecond(),
+                                );
                             }
                             let _ = reply.send(result);
                         }

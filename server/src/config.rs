@@ -31,6 +31,10 @@ pub struct Config {
     /// the client's address in (e.g. `X-Forwarded-For`, whose last entry is read). Unset: the
     /// connection's peer address, and any such header is ignored.
     pub trusted_proxy_header: Option<String>,
+    /// `AMPWISE_STREAMS_PER_ACCOUNT`: live views (event streams) one account may have open.
+    pub streams_per_account: usize,
+    /// `AMPWISE_STREAMS_TOTAL`: live views the server keeps open in all.
+    pub streams_total: usize,
     /// `AMPWISE_SESSION_TOUCH_SECS`: a session's use is recorded (its expiry moved on) at most
     /// this often.
     pub session_touch_after: Duration,
@@ -101,6 +105,8 @@ impl std::fmt::Debug for Config {
             .field("sign_ups_per_hour", &self.sign_ups_per_hour)
             .field("redeems_per_hour", &self.redeems_per_hour)
             .field("trusted_proxy_header", &self.trusted_proxy_header)
+            .field("streams_per_account", &self.streams_per_account)
+            .field("streams_total", &self.streams_total)
             .field("request_timeout", &self.request_timeout)
             .field("log_json", &self.log_json)
             .field("demo", &self.demo)
@@ -135,6 +141,8 @@ impl Default for Config {
             sign_ups_per_hour: backend::limiter::SIGN_UPS_PER_HOUR,
             redeems_per_hour: backend::limiter::REDEEMS_PER_HOUR,
             trusted_proxy_header: None,
+            streams_per_account: 20,
+            streams_total: 20_000,
             request_timeout: Duration::from_secs(30),
             log_json: false,
             demo: false,
@@ -248,7 +256,7 @@ impl Config {
             )?),
             None => d.session_touch_after,
         };
-        let hourly = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+        let positive = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
             match get(name) {
                 Some(v) => parse::<u32>(name, v.clone(), "expected a whole number").and_then(|n| {
                     if n >= 1 {
@@ -264,8 +272,11 @@ impl Config {
                 None => Ok(default),
             }
         };
-        let sign_ups_per_hour = hourly("AMPWISE_SIGN_UPS_PER_HOUR", d.sign_ups_per_hour)?;
-        let redeems_per_hour = hourly("AMPWISE_REDEEMS_PER_HOUR", d.redeems_per_hour)?;
+        let streams_per_account =
+            positive("AMPWISE_STREAMS_PER_ACCOUNT", d.streams_per_account as u32)? as usize;
+        let streams_total = positive("AMPWISE_STREAMS_TOTAL", d.streams_total as u32)? as usize;
+        let sign_ups_per_hour = positive("AMPWISE_SIGN_UPS_PER_HOUR", d.sign_ups_per_hour)?;
+        let redeems_per_hour = positive("AMPWISE_REDEEMS_PER_HOUR", d.redeems_per_hour)?;
         let trusted_proxy_header = match get("AMPWISE_TRUSTED_PROXY_HEADER") {
             Some(v) => Some(
                 axum::http::HeaderName::from_bytes(v.trim().as_bytes())
@@ -408,6 +419,8 @@ impl Config {
             sign_ups_per_hour,
             redeems_per_hour,
             trusted_proxy_header,
+            streams_per_account,
+            streams_total,
             request_timeout,
             log_json,
             demo: get("AMPWISE_DEMO")

@@ -52,6 +52,8 @@ pub struct AppState {
     /// Cancelled at shutdown: every background loop and every long-lived response (the SSE
     /// streams to come) ends on it, so graceful shutdown is not held open.
     pub shutdown: CancellationToken,
+    /// Open live streams, per account and in total.
+    pub streams: std::sync::Arc<live_access::StreamSlots>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -150,6 +152,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         services: services.clone(),
         db,
         shutdown,
+        streams: live_access::StreamSlots::new(config.streams_per_account, config.streams_total),
     };
     let context = {
         let services = services.clone();

@@ -87,3 +87,108 @@ where
         }
     }
 }
+
+/// Open live streams, counted per account and in total: one account (a script, a tab left open
+/// a hundred times) cannot take the connections and memory everyone else's views need.
+pub struct StreamSlots {
+    per_account: usize,
+    total: usize,
+    open: std::sync::Mutex<(usize, std::collections::HashMap<i64, usize>)>,
+}
+
+/// One open stream's place; given back when the stream ends.
+pub struct StreamSlot {
+    slots: std::sync::Arc<StreamSlots>,
+    account_id: i64,
+}
+
+/// Why a stream was not opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoSlot {
+    Account(usize),
+    Server,
+}
+
+impl StreamSlots {
+    pub fn new(per_account: usize, total: usize) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self {
+            per_account,
+            total,
+            open: std::sync::Mutex::new((0, std::collections::HashMap::new())),
+        })
+    }
+
+    pub fn take(self: &std::sync::Arc<Self>, account_id: i64) -> Result<StreamSlot, NoSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, per_account) = &mut *open;
+        let mine = per_account.entry(account_id).or_insert(0);
+        if *mine >= self.per_account {
+            return Err(NoSlot::Account(self.per_account));
+        }
+        if *total >= self.total {
+            return Err(NoSlot::Server);
+        }
+        *mine += 1;
+        *total += 1;
+        Ok(StreamSlot {
+            slots: self.clone(),
+            account_id,
+        })
+    }
+
+    /// Streams open now (all accounts).
+    pub fn open(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (total, per_account) = &mut *open;
+        *total = total.saturating_sub(1);
+        if let Some(mine) = per_account.get_mut(&self.account_id) {
+            *mine -= 1;
+            if *mine == 0 {
+                per_account.remove(&self.account_id);
+            }
+        }
+    }
+}
+
+/// The answer when no slot is free: 429, with when to try again.
+pub fn refuse(no: NoSlot) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = match no {
+        NoSlot::Account(n) => {
+            format!("this account has {n} live views open already: close one and try again")
+        }
+        NoSlot::Server => {
+            "the server has as many live views open as it takes: try again soon".to_string()
+        }
+    };
+    let mut response = crate::monitors::refuse(axum::http::StatusCode::TOO_MANY_REQUESTS, message);
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("10"),
+    );
+    response.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_counted_per_account_and_in_total_and_given_back() {
+        let slots = StreamSlots::new(2, 3);
+        let a1 = slots.take(1).unwrap();
+        let _a2 = slots.take(1).unwrap();
+        assert_eq!(slots.take(1).err(), Some(NoSlot::Account(2)));
+        let _b1 = slots.take(2).unwrap();
+        assert_eq!(slots.take(3).err(), Some(NoSlot::Server));
+        drop(a1);
+        assert_eq!(slots.open(), 2);
+        let _a3 = slots.take(1).unwrap();
+    }
+}

@@ -243,6 +243,10 @@ async fn live(
         let event = s.next().await?;
         Some((Ok::<_, Infallible>(event), s))
     });
+    let slot = match state.streams.take(actor.id) {
+        Ok(slot) => slot,
+        Err(no) => return crate::live_access::refuse(no),
+    };
     // The stream ends at shutdown, and when the viewer may no longer see the monitor (signed
     // out, an installer revoked, the site or monitor deleted).
     let lost = crate::live_access::lost(
@@ -260,6 +264,8 @@ async fn live(
     let events = futures_util::StreamExt::take_until(
         events,
         Box::pin(async move {
+            // Held as long as the stream is open.
+            let _slot = slot;
             tokio::select! {
                 () = shutdown.cancelled_owned() => {}
                 () = lost => {}

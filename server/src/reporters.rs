@@ -92,6 +92,10 @@ async fn live(
             Err(e) => return crate::monitors::internal(e),
         }
     }
+    let slot = match state.streams.take(actor.id) {
+        Ok(slot) => slot,
+        Err(no) => return crate::live_access::refuse(no),
+    };
     let shutdown = state.shutdown.clone();
     let watched = sites.clone();
     let lost =
@@ -117,6 +121,8 @@ async fn live(
         });
     let stream = async_stream(services, actor, sites, changes, first);
     let stream = stream.take_until(Box::pin(async move {
+        // Held as long as the stream is open.
+        let _slot = slot;
         tokio::select! {
             () = shutdown.cancelled_owned() => {}
             () = lost => {}

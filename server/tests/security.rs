@@ -348,3 +348,50 @@ async fn limits_count_the_client_behind_a_trusted_proxy(
     let other = sign_up(6, "6.6.6.6, 203.0.113.2").await;
     assert_eq!(other.status == StatusCode::OK, separate, "{}", other.body);
 }
+
+/// One account cannot hold open any number of live views: past its cap it gets 429 (with when
+/// to retry) while another household's views still open.
+#[tokio::test]
+async fn live_streams_are_capped_per_account() {
+    let server = Running::start_with(|c| c.streams_per_account = 2).await;
+    let (anna, _site, monitor, _token) = server.household().await;
+    let open = |cookie: String, path: String| {
+        let server = &server;
+        async move {
+            server
+                .client
+                .get(format!("{}{path}", server.base))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let live = format!("/api/v1/monitors/{monitor}/live");
+    let first = open(anna.clone(), live.clone()).await;
+    let second = open(anna.clone(), "/api/v1/reporters/live".to_string()).await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let third = open(anna.clone(), live.clone()).await;
+    assert_eq!(third.status(), 429);
+    assert_eq!(third.headers()["retry-after"], "10");
+    let body: serde_json::Value = third.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("2 live views open"),
+        "{body}"
+    );
+    // Bo's household is not affected.
+    let form = format!(
+        "email=bo%40example.se&password={}&role=owner",
+        enc(PASSWORD)
+    );
+    let bo = Running::cookie_of(&server.call("sign_up", None, form).await);
+    let his = open(bo, "/api/v1/reporters/live".to_string()).await;
+    assert_eq!(his.status(), 200);
+    drop((first, second));
+}

@@ -147,11 +147,11 @@ impl Board {
         {
             entry.published = Some(facts.clone());
             self.events.publish_with(site_id, || {
-                Arc::new(ReporterLive {
+                Some(Arc::new(ReporterLive {
                     id,
                     facts: facts.clone(),
                     paused: false,
-                })
+                }))
             });
         }
     }

@@ -310,11 +310,11 @@ pub async fn set_paused(
     services.reporters.set_paused(id, paused).await?;
     services.reporter_changes.notify_one();
     services.reporter_events.publish_with(current.site_id, || {
-        Arc::new(ReporterLive {
+        Some(Arc::new(ReporterLive {
             id,
             facts: current.facts.clone(),
             paused,
-        })
+        }))
     });
     Ok(())
 }
