@@ -236,13 +236,14 @@ async fn concurrent_requests_are_all_stored_and_published_after_commit() {
     let w = world().await;
     let (token, device) = w.device("Mains").await;
     let mut live = w.s.hub.subscribe(token.monitor_id);
-    let t = minutes_ago(30);
+    // Within the live window, which is what the hub publishes.
+    let t = minutes_ago(10);
     let tasks: Vec<_> = (0..20)
         .map(|k| {
             let (s, device) = (w.s.clone(), device.clone());
             tokio::spawn(async move {
                 let batch = (0..50)
-                    .map(|j| reading(t + (k * 50 + j) * 1000, [5.0, 5.0, 5.0], 1.0))
+                    .map(|j| reading(t + (k * 50 + j) * 500, [5.0, 5.0, 5.0], 1.0))
                     .collect();
                 monitors::ingest(&s, &device, batch).await.unwrap().stored
             })

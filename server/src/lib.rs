@@ -474,6 +474,13 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// 200 when the database answers, 503 otherwise: what a load balancer or a test waits on.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if let Some(why) = state.services.monitors.writer_problem() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("readings cannot be stored: {why}"),
+        )
+            .into_response();
+    }
     match state.services.repo.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {

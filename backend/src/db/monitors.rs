@@ -38,6 +38,9 @@ pub struct WriteJob {
 
 #[async_trait]
 pub trait MonitorRepo: Send + Sync + 'static {
+    /// Why readings cannot be stored just now (the last write failed on the disk), if so.
+    fn writer_problem(&self) -> Option<String>;
+
     /// Creates the monitor; it becomes the site's total-consumption monitor when the site has
     /// none yet.
     async fn create_monitor(

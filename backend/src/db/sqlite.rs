@@ -19,6 +19,10 @@ pub struct SqliteRepo {
     pool: SqlitePool,
     /// The connection readings are written through: `synchronous = FULL`, one writer at a time.
     writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    /// How to open the writer again after a failure.
+    writer_options: SqliteConnectOptions,
+    /// Why the last write of readings failed, until one succeeds.
+    writer_problem: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -40,13 +44,13 @@ impl SqliteRepo {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
-        let writer = options
-            .synchronous(SqliteSynchronous::Full)
-            .connect()
-            .await?;
+        let writer_options = options.synchronous(SqliteSynchronous::Full);
+        let writer = writer_options.connect().await?;
         Ok(Self {
             pool,
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            writer_options,
+            writer_problem: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
@@ -54,8 +58,55 @@ impl SqliteRepo {
         &self.writer
     }
 
+    /// After a write failed on the disk: a fresh connection (whatever state the failure left
+    /// the old one in goes with it), and the reason kept for `/readyz` until a write succeeds.
+    pub(super) async fn writer_failed(&self, conn: &mut SqliteConnection, why: String) {
+        tracing::error!(error = %why, "storing readings failed; reconnecting the writer");
+        match self.writer_options.connect().await {
+            Ok(fresh) => {
+                let old = std::mem::replace(conn, fresh);
+                drop(old);
+            }
+            Err(e) => tracing::error!(error = %e, "reconnecting the readings' writer failed"),
+        }
+        *self
+            .writer_problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    pub(super) fn writer_ok(&self) {
+        let mut problem = self
+            .writer_problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if problem.take().is_some() {
+            tracing::info!("storing readings works again");
+        }
+    }
+
+    pub(super) fn writer_problem_now(&self) -> Option<String> {
+        self.writer_problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+/// Whether `e` is the disk's fault (full, I/O), not the request's.
+pub(super) fn is_storage_failure(e: &StoreError) -> bool {
+    match e {
+        StoreError::Sqlx(sqlx::Error::Io(_)) | StoreError::WriteFailed(_) => true,
+        StoreError::Sqlx(sqlx::Error::Database(db)) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            // SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB
+            .is_some_and(|c| matches!(c & 0xff, 10 | 11 | 13 | 14 | 26)),
+        _ => false,
     }
 }
 

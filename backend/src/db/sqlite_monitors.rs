@@ -431,48 +431,28 @@ impl MonitorRepo for SqliteRepo {
         .await?)
     }
 
+    fn writer_problem(&self) -> Option<String> {
+        self.writer_problem_now()
+    }
+
     async fn store_readings(
         &self,
         jobs: &[WriteJob],
     ) -> Result<Vec<Result<Vec<LivePoint>, StoreError>>, StoreError> {
         let mut conn = self.writer().lock().await;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        // All jobs together; should one fail (its monitor was just deleted, say), each on its
-        // own under a savepoint, so the others are stored.
-        let all: Vec<&WriteJob> = jobs.iter().collect();
-        let mut together = sqlx::Connection::begin(&mut *tx).await?;
-        match store_jobs(&mut together, &all).await {
-            Ok(stored) => {
-                together.commit().await?;
-                tx.commit().await?;
-                return Ok(stored.into_iter().map(Ok).collect());
-            }
-            Err(_) if jobs.len() > 1 => together.rollback().await?,
-            Err(e) => {
-                together.rollback().await?;
-                tx.commit().await?;
-                return Ok(vec![Err(e)]);
-            }
+        let outcome = store_group(&mut conn, jobs).await;
+        let failure = match &outcome {
+            Err(e) => Some(e.to_string()),
+            Ok(results) => results.iter().find_map(|r| match r {
+                Err(e) if super::sqlite::is_storage_failure(e) => Some(e.to_string()),
+                _ => None,
+            }),
+        };
+        match failure {
+            Some(why) => self.writer_failed(&mut conn, why).await,
+            None => self.writer_ok(),
         }
-        let mut results = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match store_jobs(&mut savepoint, &[job])
-                .await
-                .map(|mut s| s.remove(0))
-            {
-                Ok(points) => {
-                    savepoint.commit().await?;
-                    results.push(Ok(points));
-                }
-                Err(e) => {
-                    savepoint.rollback().await?;
-                    results.push(Err(e));
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(results)
+        outcome
     }
 
     async fn live_points(
@@ -556,6 +536,49 @@ impl MonitorRepo for SqliteRepo {
         }
         Ok(deleted)
     }
+}
+
+/// One group of jobs in one transaction; should one fail (its monitor was just deleted, say),
+/// each on its own under a savepoint, so the others are stored.
+async fn store_group(
+    conn: &mut sqlx::SqliteConnection,
+    jobs: &[WriteJob],
+) -> Result<Vec<Result<Vec<LivePoint>, StoreError>>, StoreError> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let all: Vec<&WriteJob> = jobs.iter().collect();
+    let mut together = sqlx::Connection::begin(&mut *tx).await?;
+    match store_jobs(&mut together, &all).await {
+        Ok(stored) => {
+            together.commit().await?;
+            tx.commit().await?;
+            return Ok(stored.into_iter().map(Ok).collect());
+        }
+        Err(_) if jobs.len() > 1 => together.rollback().await?,
+        Err(e) => {
+            together.rollback().await?;
+            tx.commit().await?;
+            return Ok(vec![Err(e)]);
+        }
+    }
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        match store_jobs(&mut savepoint, &[job])
+            .await
+            .map(|mut s| s.remove(0))
+        {
+            Ok(points) => {
+                savepoint.commit().await?;
+                results.push(Ok(points));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
 }
 
 #[cfg(test)]
