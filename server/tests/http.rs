@@ -453,3 +453,22 @@ async fn serve_stops_when_told_and_keeps_what_it_acknowledged() {
     .await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+/// Operators read the counters that should stay at zero (a stalled page render) and the open
+/// live views.
+#[tokio::test]
+async fn metrics_are_served_for_operators() {
+    let app = TestApp::new().await;
+    let reply = app.page("/metrics", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply.body.contains("ampwise_page_render_stalls_total "),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("ampwise_live_streams_open 0"),
+        "{}",
+        reply.body
+    );
+}
