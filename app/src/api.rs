@@ -246,6 +246,30 @@ pub async fn create_site(site: SiteInput, customer_email: Option<String>) -> Res
     .await
 }
 
+/// Sites installers have set up for the signed-in household, waiting for it to accept.
+#[server(prefix = "/api", endpoint = "site_invitations")]
+pub async fn site_invitations() -> Result<Vec<model::site::SiteInvitation>, AppError> {
+    handle(async {
+        Ok(backend::sites::invitations(&services()?, &require_account().await?).await?)
+    })
+    .await
+}
+
+/// The household accepts (`accept=true`) or declines an installer's invitation.
+#[server(prefix = "/api", endpoint = "answer_invitation")]
+pub async fn answer_invitation(site_id: i64, accept: bool) -> Result<(), AppError> {
+    handle(async {
+        Ok(backend::sites::answer_invitation(
+            &services()?,
+            &require_account().await?,
+            site_id,
+            accept,
+        )
+        .await?)
+    })
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "update_site")]
 pub async fn update_site(id: i64, site: SiteInput) -> Result<(), AppError> {
     handle(async {

@@ -229,9 +229,13 @@ fn SiteCard(site: SiteSummary) -> impl IntoView {
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let i18n = use_i18n();
-    let sites = Resource::new(|| (), |_| api::list_sites());
-    let live = Resource::new(|| (), |_| api::overview_live());
-    let reporters = Resource::new(|| (), |_| api::site_reporters(None));
+    // An accepted invitation brings a site (its load, its chargers): everything is read again.
+    let answer = ServerAction::<api::AnswerInvitation>::new();
+    let answered = move || answer.version().get();
+    let sites = Resource::new(answered, |_| api::list_sites());
+    let live = Resource::new(answered, |_| api::overview_live());
+    let reporters = Resource::new(answered, |_| api::site_reporters(None));
+    let invitations = Resource::new(answered, |_| api::site_invitations());
     view! {
         <PageTitle key="nav.overview" />
         <div class="page-head">
@@ -242,7 +246,11 @@ pub fn OverviewPage() -> impl IntoView {
         </div>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
-                match sites.await {
+                let invitations = invitations.await.unwrap_or_default();
+                let invitations = (!invitations.is_empty())
+                    .then(|| view! { <Invitations invitations answer /> });
+                let sites = sites.await;
+                let content = match sites {
                     Ok(list) if list.is_empty() => {
                         view! {
                             <EmptyState title="overview.empty_title" body="overview.empty_body">
@@ -271,9 +279,62 @@ pub fn OverviewPage() -> impl IntoView {
                             .into_any()
                     }
                     Err(error) => view! { <LoadError error /> }.into_any(),
-                }
+                };
+                view! { {invitations} {content} }
             })}
         </Suspense>
+    }
+}
+
+/// Sites installers have set up for this household: it accepts (the site becomes its own, the
+/// installer keeps access) or declines.
+#[component]
+fn Invitations(
+    invitations: Vec<model::site::SiteInvitation>,
+    answer: ServerAction<api::AnswerInvitation>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="card" data-testid="invitations" aria-labelledby="invitations-title">
+            <h2 id="invitations-title">{t!(i18n, "invitation.title")}</h2>
+            <ul class="invitation-list">
+                {invitations
+                    .into_iter()
+                    .map(|inv| {
+                        let site_id = inv.site_id;
+                        let installer = inv.installer_email.clone();
+                        let site = inv.site_name.clone();
+                        view! {
+                            <li data-testid="invitation">
+                                <p>
+                                    {move || i18n.t_with("invitation.body", &[("installer", &installer), ("site", &site)])}
+                                </p>
+                                <p class="muted">{inv.address.clone()}</p>
+                                <div class="actions">
+                                    <button
+                                        type="button"
+                                        class="btn btn-primary"
+                                        disabled=move || answer.pending().get()
+                                        on:click=move |_| { answer.dispatch(api::AnswerInvitation { site_id, accept: true }); }
+                                    >
+                                        {t!(i18n, "invitation.accept")}
+                                    </button>
+                                    <button
+                                        type="button"
+                                        class="btn btn-secondary"
+                                        disabled=move || answer.pending().get()
+                                        on:click=move |_| { answer.dispatch(api::AnswerInvitation { site_id, accept: false }); }
+                                    >
+                                        {t!(i18n, "invitation.decline")}
+                                    </button>
+                                </div>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <p class="muted">{t!(i18n, "invitation.help")}</p>
+        </section>
     }
 }
 
@@ -500,6 +561,11 @@ pub fn EditSitePage() -> impl IntoView {
                 let site_id = site.id;
                 let name = site.name.clone();
                 let owner_email = site.owner_email.clone();
+                let invited = site.invited.clone().map(|email| view! {
+                    <p class="alert alert-info" role="status" data-testid="invited">
+                        {move || i18n.t_with("invitation.waiting", &[("email", &email)])}
+                    </p>
+                });
                 let prices = prices.await.unwrap_or_default();
                 view! {
                     <section class="card form-card">
@@ -523,6 +589,7 @@ pub fn EditSitePage() -> impl IntoView {
                     <section class="card form-card" data-testid="access">
                         <h2>{t!(i18n, "access.title")}</h2>
                         <p class="muted">{move || i18n.t_with("access.owner_is", &[("email", &owner_email)])}</p>
+                        {invited}
                         <Suspense fallback=loading>
                             {move || Suspend::new(async move {
                                 match members.await {

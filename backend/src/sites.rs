@@ -30,8 +30,10 @@ pub async fn get(services: &Services, actor: &Account, site_id: i64) -> Result<S
         .ok_or(Error::NotFound)
 }
 
-/// An owner creates a site of their own. An installer creates one for a customer, named by the
-/// e-mail address of the customer's (owner) account; the installer gets access to it.
+/// An owner creates a site of their own. An installer sets one up for a household, named by
+/// the e-mail address of its account (or of the account it will make): the installer holds the
+/// site until the household accepts the invitation, then the household owns it and the
+/// installer keeps access. The answer is the same whether or not the address has an account.
 pub async fn create(
     services: &Services,
     actor: &Account,
@@ -39,27 +41,57 @@ pub async fn create(
     customer_email: &str,
 ) -> Result<i64, Error> {
     let site = validate(input)?;
-    let (owner_id, installer_id) = match actor.role {
-        Role::Owner => (actor.id, None),
+    match actor.role {
+        Role::Owner => Ok(services.repo.create_site(actor.id, &site, None).await?),
         Role::Installer => {
             if customer_email.trim().is_empty() {
                 return Err(FieldError::new("customer_email", "error.customer_required").into());
             }
             let email = normalize_email(customer_email)
                 .map_err(|e| FieldError::new("customer_email", e.key))?;
-            let customer = services
+            if email == actor.email {
+                return Err(FieldError::new("customer_email", "error.customer_is_you").into());
+            }
+            Ok(services
                 .repo
-                .account_by_email(&email)
-                .await?
-                .filter(|a| a.role == Role::Owner)
-                .ok_or(FieldError::new("customer_email", "error.customer_unknown"))?;
-            (customer.id, Some(actor.id))
+                .create_invited_site(actor.id, &site, &email)
+                .await?)
         }
-    };
-    Ok(services
+    }
+}
+
+/// Sites installers have set up for this household, waiting for it to accept.
+pub async fn invitations(
+    services: &Services,
+    actor: &Account,
+) -> Result<Vec<model::site::SiteInvitation>, Error> {
+    if actor.role != Role::Owner {
+        return Ok(Vec::new());
+    }
+    Ok(services.repo.invitations_for(&actor.email).await?)
+}
+
+/// The household accepts (the site becomes its own; the installer keeps access) or declines
+/// an invitation made to its e-mail address. Nobody else can answer it.
+pub async fn answer_invitation(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    accept: bool,
+) -> Result<(), Error> {
+    if actor.role != Role::Owner {
+        return Err(Error::NotFound);
+    }
+    if services
         .repo
-        .create_site(owner_id, &site, installer_id)
-        .await?)
+        .answer_invitation(site_id, actor.id, &actor.email, accept)
+        .await?
+    {
+        services.access_changed();
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
 }
 
 pub async fn update(

@@ -105,16 +105,19 @@ async fn bad_edit_changes_nothing() {
     assert_eq!(sites::get(&s, &anna, id).await.unwrap().main_fuse_a, 20);
 }
 
+/// An installer sets a site up for a household by e-mail: nothing lands on the household's
+/// account until it accepts, and the installer learns nothing about which addresses have
+/// accounts.
 #[tokio::test]
-async fn installer_creates_for_customer_and_loses_access_when_revoked() {
+async fn installer_sets_a_site_up_and_the_household_accepts_it() {
     let (s, _dir) = services().await;
     let anna = account(&s, "anna@example.se", Role::Owner).await;
     let ivan = account(&s, "ivan@installer.se", Role::Installer).await;
 
     for (customer, key) in [
         ("", "error.customer_required"),
-        ("nobody@example.se", "error.customer_unknown"),
-        ("ivan@installer.se", "error.customer_unknown"),
+        ("not an address", "error.email_invalid"),
+        ("IVAN@installer.se", "error.customer_is_you"),
     ] {
         match sites::create(&s, &ivan, &villa(), customer).await {
             Err(Error::Invalid(e)) => {
@@ -123,12 +126,43 @@ async fn installer_creates_for_customer_and_loses_access_when_revoked() {
             other => panic!("{customer}: {other:?}"),
         }
     }
-
+    // The same answer whether or not the address has an account.
+    let for_nobody = sites::create(&s, &ivan, &villa(), "nobody@example.se").await;
     let id = sites::create(&s, &ivan, &villa(), "Anna@example.se")
         .await
         .unwrap();
+    assert!(for_nobody.is_ok());
+
+    // Until Anna accepts, the site is not hers and she sees only the invitation.
+    assert!(sites::list(&s, &anna).await.unwrap().is_empty());
+    assert!(matches!(
+        sites::get(&s, &anna, id).await,
+        Err(Error::NotFound)
+    ));
+    let held = sites::get(&s, &ivan, id).await.unwrap();
+    assert_eq!(held.invited.as_deref(), Some("anna@example.se"));
+    let invitations = sites::invitations(&s, &anna).await.unwrap();
+    assert_eq!(
+        invitations
+            .iter()
+            .map(|i| (i.site_id, i.installer_email.as_str()))
+            .collect::<Vec<_>>(),
+        [(id, "ivan@installer.se")]
+    );
+    // Nobody else can answer it: not the installer, not another household.
+    let bo = account(&s, "bo@example.se", Role::Owner).await;
+    for who in [&ivan, &bo] {
+        assert!(matches!(
+            sites::answer_invitation(&s, who, id, true).await,
+            Err(Error::NotFound)
+        ));
+    }
+
+    sites::answer_invitation(&s, &anna, id, true).await.unwrap();
     let seen_by_anna = sites::get(&s, &anna, id).await.unwrap();
     assert_eq!(seen_by_anna.access, SiteAccess::Owner);
+    assert_eq!(seen_by_anna.invited, None);
+    assert!(sites::invitations(&s, &anna).await.unwrap().is_empty());
     assert_eq!(
         sites::get(&s, &ivan, id).await.unwrap().access,
         SiteAccess::Installer
@@ -142,14 +176,17 @@ async fn installer_creates_for_customer_and_loses_access_when_revoked() {
         members.iter().map(|m| m.email.as_str()).collect::<Vec<_>>(),
         ["ivan@installer.se"]
     );
+    // Answered once.
+    assert!(matches!(
+        sites::answer_invitation(&s, &anna, id, true).await,
+        Err(Error::NotFound)
+    ));
 
     sites::revoke(&s, &anna, id, ivan.id).await.unwrap();
     assert!(matches!(
         sites::get(&s, &ivan, id).await,
         Err(Error::NotFound)
     ));
-    assert!(sites::list(&s, &ivan).await.unwrap().is_empty());
-
     sites::grant(&s, &anna, id, "IVAN@installer.se")
         .await
         .unwrap();
@@ -165,6 +202,46 @@ async fn installer_creates_for_customer_and_loses_access_when_revoked() {
         Err(Error::Invalid(e)) => assert_eq!(e.key, "error.installer_unknown"),
         other => panic!("{other:?}"),
     }
+}
+
+/// A declined invitation leaves the site with the installer; an address that signs up later
+/// finds the invitation waiting.
+#[tokio::test]
+async fn invitations_wait_for_later_accounts_and_can_be_declined() {
+    let (s, _dir) = services().await;
+    let ivan = account(&s, "ivan@installer.se", Role::Installer).await;
+    let declined = sites::create(&s, &ivan, &villa(), "cecilia@example.se")
+        .await
+        .unwrap();
+    let waiting = sites::create(&s, &ivan, &villa(), "cecilia@example.se")
+        .await
+        .unwrap();
+    let cecilia = account(&s, "cecilia@example.se", Role::Owner).await;
+    assert_eq!(sites::invitations(&s, &cecilia).await.unwrap().len(), 2);
+    sites::answer_invitation(&s, &cecilia, declined, false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        sites::get(&s, &cecilia, declined).await,
+        Err(Error::NotFound)
+    ));
+    let still_ivans = sites::get(&s, &ivan, declined).await.unwrap();
+    assert_eq!(still_ivans.invited, None);
+    assert_eq!(
+        sites::invitations(&s, &cecilia)
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i.site_id)
+            .collect::<Vec<_>>(),
+        [waiting]
+    );
+    // An installer account with the address sees no invitations (they are for households).
+    let namesake = account(&s, "ida@example.se", Role::Installer).await;
+    sites::create(&s, &ivan, &villa(), "ida@example.se")
+        .await
+        .unwrap();
+    assert!(sites::invitations(&s, &namesake).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -59,7 +59,10 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   await signUp(annaPage, base, anna);
 
   await signUp(page, base, uniqueEmail('ivan'), 'installer');
-  await createSite(page, base, { name: 'Villa Ek', fuse: '20', customer: anna });
+  const siteId = await createSite(page, base, { name: 'Villa Ek', fuse: '20', customer: anna });
+  // The household is invited to take the site over; the installer sets it up meanwhile.
+  await open(page, `${base}/settings/sites/${siteId}`);
+  await expect(page.getByTestId('invited')).toContainText(`Waiting for ${anna} to accept`);
   const { monitor, token } = await addMonitor(page);
 
   // 2. The licence from the box.
@@ -161,6 +164,11 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
 
   // 5. The household sees the Charge Amps Charge Control card on its overview.
   await open(annaPage, `${base}/`);
+  // First the household accepts the site the installer set up for it.
+  const invitation = annaPage.getByTestId('invitation');
+  await expect(invitation).toContainText('has set up Villa Ek for your household');
+  await invitation.getByRole('button', { name: 'Accept' }).click();
+  await expect(annaPage.getByTestId('invitations')).toHaveCount(0);
   const card = annaPage.getByTestId('reporter-card');
   await expect(card).toContainText('Charge Amps Charge Control');
   await expect(card.getByTestId('reporter-status')).toHaveText('ACTIVE');

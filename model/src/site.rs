@@ -70,7 +70,19 @@ pub struct SiteDetails {
     /// Main fuse rating per phase, in A.
     pub main_fuse_a: u16,
     pub owner_email: String,
+    /// The household's e-mail address the site waits for while its invitation is open (the
+    /// installer holds the site until then).
+    pub invited: Option<String>,
     pub access: SiteAccess,
+}
+
+/// A site an installer set up for this household, waiting for it to accept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteInvitation {
+    pub site_id: i64,
+    pub site_name: String,
+    pub address: String,
+    pub installer_email: String,
 }
 
 /// An installer who has been granted access to a site.

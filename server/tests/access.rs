@@ -50,6 +50,9 @@ enum Call {
 #[case::grant_access(Call::Fn("grant_access", "id={id}&email={other_installer}"),       [200, 403, 404, 404, 404, 401])]
 #[case::revoke_access(Call::Fn("revoke_access", "id={id}&account_id={granted}"),        [200, 403, 404, 404, 404, 401])]
 #[case::delete_site(Call::Fn("delete_site", "id={id}"),                                 [200, 403, 404, 404, 404, 401])]
+// Nobody takes a site over through an invitation that is not theirs (this site has none).
+#[case::answer_invitation(Call::Fn("answer_invitation", "site_id={id}&accept=true"),     [404, 404, 404, 404, 404, 401])]
+#[case::site_invitations(Call::Fn("site_invitations", ""),                               [200, 200, 200, 200, 200, 401])]
 #[case::site_page(Call::Page("/sites/{id}"),                                            [200, 200, 404, 404, 404, 302])]
 #[case::site_settings_page(Call::Page("/settings/sites/{id}"),                          [200, 200, 404, 404, 404, 302])]
 #[case::site_live(Call::Fn("site_live", "site_id={id}"),                                [200, 200, 404, 404, 404, 401])]
@@ -328,11 +331,15 @@ async fn lists_show_only_reachable_sites() {
     );
 }
 
+/// An installer sets a site up for a household over HTTP: the household sees an invitation,
+/// not a site, until it accepts; the answer to the installer does not depend on whether the
+/// address has an account; only the invited household can accept.
 #[tokio::test]
-async fn installer_creates_a_site_for_a_customer() {
+async fn installer_sets_a_site_up_for_a_household_that_accepts() {
     let app = TestApp::new().await;
     let (owner, _) = app.sign_up("anna@example.se", "owner").await;
     let (installer, _) = app.sign_up("ivan@installer.se", "installer").await;
+    let (bo, _) = app.sign_up("bo@example.se", "owner").await;
 
     let without = app
         .call(
@@ -344,16 +351,60 @@ async fn installer_creates_a_site_for_a_customer() {
     assert_eq!(without.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(without.json()["Invalid"]["key"], "error.customer_required");
 
-    let form = format!(
-        "{}&customer_email=anna%40example.se",
-        site_form("Villa Ek", "20")
+    let create = |email: &str| {
+        format!(
+            "{}&customer_email={}",
+            site_form("Villa Ek", "20"),
+            common::enc(email)
+        )
+    };
+    let unknown = app
+        .call(
+            "create_site",
+            Some(&installer),
+            &create("nobody@example.se"),
+        )
+        .await;
+    let known = app
+        .call("create_site", Some(&installer), &create("anna@example.se"))
+        .await;
+    assert_eq!(
+        (unknown.status, known.status),
+        (StatusCode::OK, StatusCode::OK)
     );
-    let id = app
-        .call("create_site", Some(&installer), &form)
-        .await
-        .json()
-        .as_i64()
-        .unwrap();
+    let id = known.json().as_i64().unwrap();
+
+    // Not Anna's yet: she sees the invitation only.
+    let as_owner = app
+        .call("get_site", Some(&owner), &format!("id={id}"))
+        .await;
+    assert_eq!(as_owner.status, StatusCode::NOT_FOUND);
+    let invitations = app.call("site_invitations", Some(&owner), "").await.json();
+    assert_eq!(invitations[0]["site_id"], id);
+    assert_eq!(invitations[0]["installer_email"], "ivan@installer.se");
+    assert_eq!(
+        app.call("site_invitations", Some(&bo), "").await.json(),
+        serde_json::json!([])
+    );
+    for who in [&installer, &bo] {
+        let taken = app
+            .call(
+                "answer_invitation",
+                Some(who),
+                &format!("site_id={id}&accept=true"),
+            )
+            .await;
+        assert_eq!(taken.status, StatusCode::NOT_FOUND);
+    }
+
+    let accepted = app
+        .call(
+            "answer_invitation",
+            Some(&owner),
+            &format!("site_id={id}&accept=true"),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
     let as_owner = app
         .call("get_site", Some(&owner), &format!("id={id}"))
         .await

@@ -71,6 +71,27 @@ pub trait Repo: Send + Sync + 'static {
         site: &ValidSite,
         installer_id: Option<i64>,
     ) -> Result<i64, StoreError>;
+    /// Creates a site held by `installer_id` with an invitation to the household at `email`.
+    async fn create_invited_site(
+        &self,
+        installer_id: i64,
+        site: &ValidSite,
+        email: &str,
+    ) -> Result<i64, StoreError>;
+    /// Open invitations to the household at `email`.
+    async fn invitations_for(
+        &self,
+        email: &str,
+    ) -> Result<Vec<model::site::SiteInvitation>, StoreError>;
+    /// Accepts (the site becomes `account_id`'s, the installer keeps access) or declines the
+    /// invitation of `site_id` to `email`; `false` when there is none.
+    async fn answer_invitation(
+        &self,
+        site_id: i64,
+        account_id: i64,
+        email: &str,
+        accept: bool,
+    ) -> Result<bool, StoreError>;
     /// How `account_id` reaches `site_id`; `None` for no access or no such site.
     async fn site_access(
         &self,

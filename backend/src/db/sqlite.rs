@@ -2,6 +2,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use model::site::SiteInvitation;
 use model::site::ValidSite;
 use model::{
     Account, ActiveLicence, Capability, PriceArea, Role, SiteAccess, SiteDetails, SiteMember,
@@ -142,6 +143,7 @@ struct SiteRow {
     price_area: String,
     main_fuse_a: i64,
     owner_email: String,
+    invited: Option<String>,
     is_owner: bool,
 }
 
@@ -161,6 +163,7 @@ impl SiteRow {
             address: self.address,
             time_zone: self.time_zone,
             owner_email: self.owner_email,
+            invited: self.invited,
         })
     }
 }
@@ -176,8 +179,9 @@ pub(super) fn conflict_or_error(err: sqlx::Error) -> StoreError {
 /// Sites `?1` may see: owned, or granted. `is_owner` tells which.
 const VISIBLE_SITES: &str = "
     SELECT s.id, s.name, s.address, s.time_zone, s.price_area, s.main_fuse_a,
-           o.email AS owner_email, s.owner_id = ?1 AS is_owner
+           o.email AS owner_email, i.email AS invited, s.owner_id = ?1 AS is_owner
     FROM sites s JOIN accounts o ON o.id = s.owner_id
+    LEFT JOIN site_invitations i ON i.site_id = s.id
     WHERE s.owner_id = ?1
        OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1)";
 
@@ -265,6 +269,93 @@ impl Repo for SqliteRepo {
         }
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn create_invited_site(
+        &self,
+        installer_id: i64,
+        site: &ValidSite,
+        email: &str,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO sites (owner_id, name, address, time_zone, price_area, main_fuse_a)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(installer_id)
+        .bind(&site.name)
+        .bind(&site.address)
+        .bind(&site.time_zone)
+        .bind(site.price_area.as_str())
+        .bind(i64::from(site.main_fuse_a))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO site_invitations (site_id, email, invited_by) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(email)
+            .bind(installer_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn invitations_for(&self, email: &str) -> Result<Vec<SiteInvitation>, StoreError> {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT s.id, s.name, s.address, a.email FROM site_invitations i
+             JOIN sites s ON s.id = i.site_id JOIN accounts a ON a.id = i.invited_by
+             WHERE i.email = ? ORDER BY i.created_at, s.id",
+        )
+        .bind(email)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(site_id, site_name, address, installer_email)| SiteInvitation {
+                    site_id,
+                    site_name,
+                    address,
+                    installer_email,
+                },
+            )
+            .collect())
+    }
+
+    async fn answer_invitation(
+        &self,
+        site_id: i64,
+        account_id: i64,
+        email: &str,
+        accept: bool,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let installer: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM site_invitations WHERE site_id = ? AND email = ? RETURNING invited_by",
+        )
+        .bind(site_id)
+        .bind(email)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(installer) = installer else {
+            return Ok(false);
+        };
+        if accept {
+            sqlx::query("UPDATE sites SET owner_id = ? WHERE id = ?")
+                .bind(account_id)
+                .bind(site_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO site_grants (site_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(site_id)
+            .bind(installer)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn site_access(
