@@ -42,7 +42,7 @@ pub async fn create(
 ) -> Result<i64, Error> {
     let site = validate(input)?;
     match actor.role {
-        Role::Owner => Ok(services.repo.create_site(actor.id, &site, None).await?),
+        Role::Owner => Ok(services.repo.create_site(actor.id, &site).await?),
         Role::Installer => {
             if customer_email.trim().is_empty() {
                 return Err(FieldError::new("customer_email", "error.customer_required").into());

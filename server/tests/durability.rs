@@ -8,7 +8,6 @@ mod common;
 use std::time::Duration;
 
 use common::{Running, now_ms, readings_json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Sets the soft file-size limit of `pid` (bytes; `None`: unlimited).
 fn file_size_limit(pid: u32, bytes: Option<u64>) {
@@ -36,52 +35,12 @@ async fn a_full_disk_loses_nothing_acknowledged_and_service_comes_back() {
     std::fs::create_dir_all(&data).unwrap();
     let site_root = dir.path().join("site");
     std::fs::create_dir_all(&site_root).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // SIGXFSZ ignored (as a real full disk sends no signal): writes past the limit fail with
     // EFBIG, which SQLite reports like a full disk.
-    let mut child = tokio::process::Command::new("sh")
-        .args([
-            "-c",
-            "trap '' XFSZ; exec \"$0\"",
-            env!("CARGO_BIN_EXE_ampwise"),
-        ])
-        .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "AMPWISE_DATABASE_URL",
-            format!("sqlite://{}", data.join("full.db").display()),
-        )
-        .env("AMPWISE_SITE_ROOT", &site_root)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let db = data.join("full.db");
+    let (mut child, server) =
+        Running::start_binary(&["sh", "-c", "trap '' XFSZ; exec \"$0\""], &db, &site_root).await;
     let pid = child.id().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let listening = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("Ampwise is listening") {
-                return true;
-            }
-        }
-        false
-    });
-    assert!(
-        listening.await.unwrap(),
-        "the server exited before listening"
-    );
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let server = Running {
-        base: format!("http://127.0.0.1:{port}"),
-        database_url: String::new(),
-        client: reqwest::Client::new(),
-        stop: None,
-        _dir: tempfile::tempdir().unwrap(),
-    };
     let (_, _site, monitor, token) = server.household().await;
     let ready = || async {
         server
@@ -100,18 +59,7 @@ async fn a_full_disk_loses_nothing_acknowledged_and_service_comes_back() {
     let mut refused = None;
     for batch in 0..400 {
         let times: Vec<i64> = (0..200).map(|k| t0 + (batch * 200 + k) * 10).collect();
-        let reply = server
-            .client
-            .post(format!(
-                "{}/api/v1/monitors/{monitor}/readings",
-                server.base
-            ))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body(readings_json(&times, 7.0))
-            .send()
-            .await
-            .unwrap();
+        let reply = server.try_post_readings(monitor, &token, &times).await;
         match reply.status().as_u16() {
             200 => acknowledged.extend(times),
             503 => {
@@ -132,18 +80,7 @@ async fn a_full_disk_loses_nothing_acknowledged_and_service_comes_back() {
     // Room again: the next write goes through without a restart, and /readyz is green.
     file_size_limit(pid, None);
     let later: Vec<i64> = (0..10).map(|k| now_ms() - 60_000 + k * 1000).collect();
-    let back = server
-        .client
-        .post(format!(
-            "{}/api/v1/monitors/{monitor}/readings",
-            server.base
-        ))
-        .bearer_auth(&token)
-        .header("content-type", "application/json")
-        .body(readings_json(&later, 7.0))
-        .send()
-        .await
-        .unwrap();
+    let back = server.try_post_readings(monitor, &token, &later).await;
     assert_eq!(back.status(), 200, "{}", back.text().await.unwrap());
     acknowledged.extend(later);
     assert_eq!(ready().await.status(), 200);
@@ -151,7 +88,7 @@ async fn a_full_disk_loses_nothing_acknowledged_and_service_comes_back() {
     // Every acknowledged reading is there (after a SIGKILL and restart too: on disk).
     child.start_kill().unwrap();
     child.wait().await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", data.join("full.db").display()))
+    let pool = sqlx::SqlitePool::connect(&server.database_url)
         .await
         .unwrap();
     let stored: Vec<i64> =

@@ -9,7 +9,6 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use common::{Events, PASSWORD, Running, TestApp, enc, now_ms, readings_json};
 use rstest::rstest;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Anna's site with one monitor, and Bo's monitor on his own site.
 struct Homes {
@@ -474,52 +473,8 @@ async fn acknowledged_readings_survive_a_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let site_root = dir.path().join("site");
     std::fs::create_dir_all(&site_root).unwrap();
-    // Starts the binary and returns once it says it is listening (read from its log).
-    let start = || async {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ampwise"))
-            .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
-            .env(
-                "AMPWISE_DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("kill.db").display()),
-            )
-            .env("AMPWISE_SITE_ROOT", &site_root)
-            .env("RUST_LOG", "info")
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let listening = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if line.contains("Ampwise is listening") {
-                    return true;
-                }
-            }
-            false
-        });
-        assert!(
-            listening.await.unwrap(),
-            "the server exited before listening"
-        );
-        // Keep draining its log so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        (child, format!("http://127.0.0.1:{port}"))
-    };
-    let client = reqwest::Client::new();
-
-    let (mut child, base) = start().await;
-    let server = Running {
-        base: base.clone(),
-        database_url: String::new(),
-        client: client.clone(),
-        stop: None,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let db = dir.path().join("kill.db");
+    let (mut child, server) = Running::start_binary(&[], &db, &site_root).await;
     let (_, site, monitor, token) = server.household().await;
 
     // 20 devices' worth of concurrent batches, all acknowledged, then the kill.
@@ -533,14 +488,7 @@ async fn acknowledged_readings_survive_a_sigkill() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
 
-    let (_child, base) = start().await;
-    let server = Running {
-        base,
-        database_url: String::new(),
-        client: client.clone(),
-        stop: None,
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let (_child, server) = Running::start_binary(&[], &db, &site_root).await;
     let login = format!("email=anna%40example.se&password={}", enc(PASSWORD));
     let cookie = Running::cookie_of(&server.call("log_in", None, login).await);
     let live: serde_json::Value = server

@@ -64,13 +64,8 @@ pub trait Repo: Send + Sync + 'static {
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
 
-    /// Creates a site owned by `owner_id`, granting `installer_id` access in the same transaction.
-    async fn create_site(
-        &self,
-        owner_id: i64,
-        site: &ValidSite,
-        installer_id: Option<i64>,
-    ) -> Result<i64, StoreError>;
+    /// Creates a site owned by `owner_id`.
+    async fn create_site(&self, owner_id: i64, site: &ValidSite) -> Result<i64, StoreError>;
     /// Creates a site held by `installer_id` with an invitation to the household at `email`.
     async fn create_invited_site(
         &self,

@@ -98,6 +98,25 @@ impl SqliteRepo {
     }
 }
 
+async fn insert_site(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    owner_id: i64,
+    site: &ValidSite,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO sites (owner_id, name, address, time_zone, price_area, main_fuse_a)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(owner_id)
+    .bind(&site.name)
+    .bind(&site.address)
+    .bind(&site.time_zone)
+    .bind(site.price_area.as_str())
+    .bind(i64::from(site.main_fuse_a))
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 /// Whether `e` is the disk's fault (full, I/O), not the request's.
 pub(super) fn is_storage_failure(e: &StoreError) -> bool {
     match e {
@@ -241,32 +260,9 @@ impl Repo for SqliteRepo {
         Ok(self.credentials_by_email(email).await?.map(|c| c.account))
     }
 
-    async fn create_site(
-        &self,
-        owner_id: i64,
-        site: &ValidSite,
-        installer_id: Option<i64>,
-    ) -> Result<i64, StoreError> {
+    async fn create_site(&self, owner_id: i64, site: &ValidSite) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO sites (owner_id, name, address, time_zone, price_area, main_fuse_a)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(owner_id)
-        .bind(&site.name)
-        .bind(&site.address)
-        .bind(&site.time_zone)
-        .bind(site.price_area.as_str())
-        .bind(i64::from(site.main_fuse_a))
-        .fetch_one(&mut *tx)
-        .await?;
-        if let Some(installer_id) = installer_id {
-            sqlx::query("INSERT INTO site_grants (site_id, account_id) VALUES (?, ?)")
-                .bind(id)
-                .bind(installer_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let id = insert_site(&mut tx, owner_id, site).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -278,18 +274,7 @@ impl Repo for SqliteRepo {
         email: &str,
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO sites (owner_id, name, address, time_zone, price_area, main_fuse_a)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(installer_id)
-        .bind(&site.name)
-        .bind(&site.address)
-        .bind(&site.time_zone)
-        .bind(site.price_area.as_str())
-        .bind(i64::from(site.main_fuse_a))
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = insert_site(&mut tx, installer_id, site).await?;
         sqlx::query("INSERT INTO site_invitations (site_id, email, invited_by) VALUES (?, ?, ?)")
             .bind(id)
             .bind(email)

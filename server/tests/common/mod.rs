@@ -445,16 +445,82 @@ impl Running {
     }
 
     pub async fn post_readings(&self, monitor: i64, token: &str, times: &[i64]) {
-        let reply = self
-            .client
+        let reply = self.try_post_readings(monitor, token, times).await;
+        assert_eq!(reply.status(), axum::http::StatusCode::OK);
+    }
+
+    /// A device's batch of readings at `times`, whatever the answer.
+    pub async fn try_post_readings(
+        &self,
+        monitor: i64,
+        token: &str,
+        times: &[i64],
+    ) -> reqwest::Response {
+        self.client
             .post(format!("{}/api/v1/monitors/{monitor}/readings", self.base))
             .bearer_auth(token)
             .header("content-type", "application/json")
             .body(readings_json(times, 9.0))
             .send()
             .await
+            .unwrap()
+    }
+
+    /// The real `ampwise` binary on a free port with its database at `db` (started through
+    /// `wrapper`, e.g. a shell that ignores a signal, when given), once it says it is
+    /// listening. Killed when the child is dropped.
+    pub async fn start_binary(
+        wrapper: &[&str],
+        db: &std::path::Path,
+        site_root: &std::path::Path,
+    ) -> (tokio::process::Child, Self) {
+        use tokio::io::AsyncBufReadExt;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let binary = env!("CARGO_BIN_EXE_ampwise");
+        let mut command = match wrapper {
+            [] => tokio::process::Command::new(binary),
+            [program, args @ ..] => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+        };
+        let mut child = command
+            .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
+            .env("AMPWISE_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("AMPWISE_SITE_ROOT", site_root)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
             .unwrap();
-        assert_eq!(reply.status(), axum::http::StatusCode::OK);
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let listening = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("Ampwise is listening") {
+                    return true;
+                }
+            }
+            false
+        });
+        assert!(
+            listening.await.unwrap(),
+            "the server exited before listening"
+        );
+        // Keep draining its log so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let running = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            database_url: format!("sqlite://{}", db.display()),
+            client: reqwest::Client::new(),
+            stop: None,
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        (child, running)
     }
 }
 
