@@ -24,4 +24,5 @@ end2end/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping
   "$pkg/${name}_bg.wasm" -o "$pkg/${name}_bg.wasm"
 cat style/*.css > "$pkg/$name.css"
 cp -r public/. "$site/"
-ls -l "$pkg"
+step "content-hashed names, brotli and gzip"
+node scripts/finish-site.mjs "$pkg" "$name"

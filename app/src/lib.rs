@@ -21,7 +21,8 @@ use model::Account;
 use crate::error::AppError;
 use crate::i18n::{I18n, initial_lang};
 
-/// The name of the site bundle: `/pkg/ampwise.js`, `/pkg/ampwise_bg.wasm`, `/pkg/ampwise.css`.
+/// The name of the site bundle: `/pkg/ampwise.js`, `/pkg/ampwise_bg.wasm`, `/pkg/ampwise.css`
+/// (built by `scripts/build-site.sh` with its content's hash appended: `ampwise-HASH.js`, …).
 pub const SITE_NAME: &str = "ampwise";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -34,7 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#0f766e" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <link rel="stylesheet" href=format!("/pkg/{SITE_NAME}.css") />
+                <link rel="stylesheet" href=format!("/pkg/{}.css", options.output_name) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>

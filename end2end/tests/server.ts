@@ -54,7 +54,7 @@ export type ServerEnv = Record<string, string>;
 
 export async function startServer(extraEnv: ServerEnv = {}): Promise<Server> {
   if (!fs.existsSync(binary)) throw new Error(`${binary} is missing: run scripts/test.sh (it builds it)`);
-  if (!fs.existsSync(path.join(siteRoot, 'pkg', 'ampwise_bg.wasm'))) throw new Error('site not built: run scripts/build-site.sh');
+  if (!fs.existsSync(path.join(siteRoot, 'pkg', 'assets.json'))) throw new Error('site not built: run scripts/build-site.sh');
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ampwise-e2e-'));
   let output = '';

@@ -101,8 +101,9 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let shutdown = CancellationToken::new();
     let mut supervisor = supervisor::Supervisor::new(shutdown.clone());
 
+    let assets = SiteAssets::read(&config.site_root);
     let leptos_options = LeptosOptions::builder()
-        .output_name(app::SITE_NAME)
+        .output_name(assets.output_name.as_str())
         .site_root(config.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
@@ -184,6 +185,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(monitors::routes())
+        .nest_service("/pkg", assets.service(&config.site_root))
         .merge(app_routes)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(client_errors_are_4xx))
@@ -259,6 +261,56 @@ async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The browser bundle as `scripts/build-site.sh` left it: named by its content
+/// (`pkg/assets.json`), or plain `ampwise.*` (tests, a bundle built by hand).
+struct SiteAssets {
+    output_name: String,
+    hashed: bool,
+}
+
+impl SiteAssets {
+    fn read(site_root: &std::path::Path) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Manifest {
+            output_name: String,
+        }
+        let manifest = std::fs::read(site_root.join("pkg").join("assets.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
+        match manifest {
+            Some(m) => Self {
+                output_name: m.output_name,
+                hashed: true,
+            },
+            None => Self {
+                output_name: app::SITE_NAME.to_string(),
+                hashed: false,
+            },
+        }
+    }
+
+    /// `/pkg/*`: the brotli or gzip file made at build time when the browser takes it (nothing
+    /// is compressed per request), kept for a year when its name is its content's hash.
+    fn service(&self, site_root: &std::path::Path) -> axum::routing::MethodRouter {
+        use axum::http::{HeaderValue, header};
+        let cache = HeaderValue::from_static(if self.hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        });
+        let files = tower_http::services::ServeDir::new(site_root.join("pkg"))
+            .precompressed_br()
+            .precompressed_gzip();
+        let files = tower::ServiceBuilder::new()
+            .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                move |response: &Response<_>| response.status().is_success().then(|| cache.clone()),
+            ))
+            .service(files);
+        axum::routing::get_service(files)
+    }
 }
 
 /// How often raw readings past the retention window are deleted.
@@ -481,7 +533,14 @@ async fn render_page(next: Next, request: Request) -> Response {
         }
     })
     .await;
-    page.unwrap_or_else(|| {
+    page.map(|mut page| {
+        // Pages change with every deploy (they name the bundle): never kept.
+        page.headers_mut()
+            .entry(axum::http::header::CACHE_CONTROL)
+            .or_insert(axum::http::HeaderValue::from_static("no-cache"));
+        page
+    })
+    .unwrap_or_else(|| {
         tracing::error!(path, "page render stalled every time");
         (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -472,3 +472,78 @@ async fn metrics_are_served_for_operators() {
         reply.body
     );
 }
+
+/// The bundle as the build leaves it, named by its content: pages name it, browsers get the
+/// brotli or gzip file made at build time (nothing compressed per request) and may keep it for
+/// a year; pages themselves are never kept (they name the next build's bundle).
+#[rstest]
+#[case::brotli(Some("gzip, deflate, br"), Some("br"), "brotli bytes")]
+#[case::gzip(Some("gzip, deflate"), Some("gzip"), "gzip bytes")]
+#[case::plain(None, None, "console.log('ampwise')")]
+#[tokio::test]
+async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
+    #[case] accept: Option<&str>,
+    #[case] encoding: Option<&str>,
+    #[case] body: &str,
+) {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let name = "ampwise-0123456789abcdef";
+    for (file, content) in [
+        (format!("{name}.js"), "console.log('ampwise')"),
+        (format!("{name}.js.br"), "brotli bytes"),
+        (format!("{name}.js.gz"), "gzip bytes"),
+        (format!("{name}_bg.wasm"), "\0asm"),
+        (format!("{name}.css"), "body{}"),
+    ] {
+        std::fs::write(pkg.join(file), content).unwrap();
+    }
+    std::fs::write(
+        pkg.join("assets.json"),
+        format!(r#"{{"output_name":"{name}"}}"#),
+    )
+    .unwrap();
+    let root = site.path().to_path_buf();
+    let app = TestApp::new_with(|c| c.site_root = root).await;
+
+    let page = app.page("/login", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for named in [
+        format!("/pkg/{name}.js"),
+        format!("/pkg/{name}_bg.wasm"),
+        format!("/pkg/{name}.css"),
+    ] {
+        assert!(page.body.contains(&named), "the page does not name {named}");
+    }
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-cache");
+
+    let mut req = axum::http::Request::get(format!("/pkg/{name}.js"));
+    if let Some(accept) = accept {
+        req = req.header(header::ACCEPT_ENCODING, accept);
+    }
+    let reply = app.send(req.body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.to_str().unwrap()),
+        encoding
+    );
+    assert_eq!(reply.body, body);
+    assert_eq!(
+        reply.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    // A file that is not there is not kept.
+    let missing = app
+        .send(
+            axum::http::Request::get("/pkg/ampwise-ffffffffffffffff.js")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.headers.get(header::CACHE_CONTROL).is_none());
+}
