@@ -221,6 +221,30 @@ pub async fn set_language(lang: String) -> Result<Lang, AppError> {
     .await
 }
 
+/// Remembers light, dark or the system's choice for a year in a cookie the server reads on
+/// every page; answers the theme's code.
+#[server(prefix = "/api", endpoint = "set_theme")]
+pub async fn set_theme(theme: String) -> Result<String, AppError> {
+    handle(async {
+        let theme = crate::theme::Theme::parse(&theme).ok_or(AppError::Invalid {
+            field: "theme".into(),
+            key: "error.request".into(),
+        })?;
+        let cookie = format!(
+            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            crate::theme::THEME_COOKIE,
+            theme.code()
+        );
+        let res = expect_context::<leptos_axum::ResponseOptions>();
+        res.insert_header(
+            http::header::SET_COOKIE,
+            http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
+        );
+        Ok(theme.code().to_string())
+    })
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "list_sites")]
 pub async fn list_sites() -> Result<Vec<SiteSummary>, AppError> {
     handle(async { Ok(backend::sites::list(&services()?, &require_account().await?).await?) }).await

@@ -140,6 +140,8 @@ pub fn Header(account: Account) -> impl IntoView {
                     <p class="muted">{move || i18n.t(role_key)}</p>
                     <p class="menu-label">{t!(i18n, "menu.language")}</p>
                     <LangSwitch />
+                    <p class="menu-label">{t!(i18n, "menu.theme")}</p>
+                    <crate::theme::ThemeSwitch />
                     <ActionForm action=log_out>
                         <button type="submit" class="btn btn-secondary btn-block">
                             {t!(i18n, "menu.log_out")}

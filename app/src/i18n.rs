@@ -73,12 +73,17 @@ impl Lang {
 
     /// The value of our cookie in a `Cookie` header, if it names a language.
     pub fn from_cookie_header(header: &str) -> Option<Self> {
-        header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == LANG_COOKIE)
-            .and_then(|(_, value)| Lang::parse(value))
+        cookie(header, LANG_COOKIE).and_then(Lang::parse)
     }
+}
+
+/// The value of the cookie `name` in a `Cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
 }
 
 const EN_JSON: &str = include_str!("../../locales/en.json");
