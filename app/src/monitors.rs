@@ -236,6 +236,9 @@ fn PhaseChart(
     #[prop(into)] x_labels: Signal<Vec<(f64, String)>>,
     testid: &'static str,
     phases: usize,
+    /// The id of the element that says the chart's numbers in words (the per-phase figures).
+    #[prop(optional)]
+    described_by: Option<&'static str>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     const W: f64 = 600.0;
@@ -284,7 +287,7 @@ fn PhaseChart(
     };
     view! {
         <svg class="chart" viewBox=format!("0 0 {W} {H}") role="img" data-testid=testid
-            aria-label=move || i18n.t("live.chart_label")>
+            aria-label=move || i18n.t("live.chart_label") aria-describedby=described_by>
             {move || ticks().into_iter().map(|v| view! {
                 <g class="grid">
                     <line x1=LEFT x2=W - 8.0 y1=y(v) y2=y(v) />
@@ -467,8 +470,8 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
                 {move || view! { <StatusBadge status=status() last=last_time() /> }}
             </div>
             <p class="muted">{format!("{} · ", monitor.name)}{t!(i18n, "live.window")}</p>
-            <PhaseChart series fuse_a=main_fuse_a x_labels testid="live-graph" phases />
-            <dl class="phase-numbers">
+            <PhaseChart series fuse_a=main_fuse_a x_labels testid="live-graph" phases described_by="live-numbers" />
+            <dl class="phase-numbers" id="live-numbers">
                 {(0..phases)
                     .map(|p| {
                         let current = move || newest().and_then(|n| n.i[p]);

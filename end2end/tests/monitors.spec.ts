@@ -62,6 +62,9 @@ test('an installer adds a monitor, a device posts with its token, and the live g
   const second = await request.post(url, { headers, data: readings([[17.26, 3, 1]]) });
   expect(second.status()).toBe(200);
   await expect(live.getByTestId('current-l1')).toHaveText('17.3 A');
+  // The graph's text alternative: its label, and the per-phase numbers it points to.
+  const describedBy = await live.getByTestId('live-graph').getAttribute('aria-describedby');
+  await expect(page.locator(`#${describedBy}`)).toContainText('17.3 A');
   await expect(live.getByTestId('headroom-l1')).toHaveText('headroom 2.7 A');
   await expect(line).not.toHaveAttribute('points', before!);
 
