@@ -190,7 +190,10 @@ impl Database {
 
     pub async fn close(&self) {
         match self {
-            Database::Sqlite(repo) => repo.pool().close().await,
+            Database::Sqlite(repo) => {
+                repo.state_pool().close().await;
+                repo.pool().close().await
+            }
         }
     }
 }

@@ -18,6 +18,11 @@ use super::{Credentials, MintedLicence, Repo, StoreError};
 #[derive(Clone)]
 pub struct SqliteRepo {
     pool: SqlitePool,
+    /// For the forwarders' own bookkeeping (their facts, their leases): `synchronous = NORMAL`,
+    /// which survives a crash but may lose the last commits to a power cut — harmless for what
+    /// the next update rebuilds — and holds the one write lock for less time than a full sync,
+    /// which the readings' writer would otherwise wait out.
+    state_pool: SqlitePool,
     /// The connection readings are written through: `synchronous = FULL`, one writer at a time.
     writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
     /// How to open the writer again after a failure.
@@ -45,10 +50,15 @@ impl SqliteRepo {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        let state_pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
+            .await?;
         let writer_options = options.synchronous(SqliteSynchronous::Full);
         let writer = writer_options.connect().await?;
         Ok(Self {
             pool,
+            state_pool,
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             writer_options,
             writer_problem: Arc::new(std::sync::Mutex::new(None)),
@@ -95,6 +105,10 @@ impl SqliteRepo {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(super) fn state_pool(&self) -> &SqlitePool {
+        &self.state_pool
     }
 }
 
@@ -607,6 +621,11 @@ mod tests {
                 .unwrap();
             assert_eq!(level, 2, "a pool connection (accounts, sites, licences)");
         }
+        let state: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(repo.state_pool())
+            .await
+            .unwrap();
+        assert_eq!(state, 1, "the forwarders' bookkeeping: NORMAL");
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(repo.pool())
             .await

@@ -375,9 +375,9 @@ impl ReporterRepo for SqliteRepo {
         // SELECT has a WHERE, which also tells SQLite's parser that ON CONFLICT is the INSERT's.
         let free: Option<i64> = sqlx::query_scalar(&format!("{UNHELD} LIMIT 1"))
             .bind(now_ms)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.state_pool())
             .await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.state_pool().begin().await?;
         // Renewing is one row, however many reporters this process holds.
         sqlx::query(
             "INSERT INTO forwarders (holder, expires_at) VALUES (?1, ?2)
@@ -417,13 +417,13 @@ impl ReporterRepo for SqliteRepo {
              WHERE l.holder = ? ORDER BY r.id",
         )
         .bind(holder)
-        .fetch_all(self.pool())
+        .fetch_all(self.state_pool())
         .await?;
         Ok(held)
     }
 
     async fn release_leases(&self, holder: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.state_pool().begin().await?;
         sqlx::query("DELETE FROM reporter_leases WHERE holder = ?")
             .bind(holder)
             .execute(&mut *tx)
@@ -468,7 +468,7 @@ impl ReporterRepo for SqliteRepo {
         if facts.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.state_pool().begin().await?;
         for chunk in facts.chunks(FACTS_PER_UPSERT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts, accepted_at,
