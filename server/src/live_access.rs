@@ -88,6 +88,30 @@ where
     }
 }
 
+/// The end of a live stream: the server shutting down, or the viewer losing access (`lost`,
+/// watched on a task of its own, so each delivered event costs one cheap check, not a poll of
+/// the watch). The returned future holds the stream's slot and stops the watch when the stream
+/// is dropped (the viewer went away).
+pub fn stream_end(
+    state: &AppState,
+    lost: impl Future<Output = ()> + Send + 'static,
+    slot: StreamSlot,
+) -> impl Future<Output = ()> + Send + 'static {
+    let end = state.shutdown.child_token();
+    let watching = end.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = watching.cancelled() => {}
+            () = lost => watching.cancel(),
+        }
+    });
+    let stop_watching = end.clone().drop_guard();
+    async move {
+        let _held = (stop_watching, slot);
+        end.cancelled_owned().await
+    }
+}
+
 /// Open live streams, counted per account and in total: one account (a script, a tab left open
 /// a hundred times) cannot take the connections and memory everyone else's views need.
 pub struct StreamSlots {

@@ -238,7 +238,6 @@ async fn live(
         keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE_EVERY)),
     };
     tracing::debug!(monitor = id, after = resume_from, "live stream opened");
-    let shutdown = state.shutdown.clone();
     let events = futures_util::stream::unfold(stream, |mut s| async move {
         let event = s.next().await?;
         Some((Ok::<_, Infallible>(event), s))
@@ -263,14 +262,7 @@ async fn live(
     );
     let events = futures_util::StreamExt::take_until(
         events,
-        Box::pin(async move {
-            // Held as long as the stream is open.
-            let _slot = slot;
-            tokio::select! {
-                () = shutdown.cancelled_owned() => {}
-                () = lost => {}
-            }
-        }),
+        Box::pin(crate::live_access::stream_end(&state, lost, slot)),
     );
     (
         [

@@ -96,7 +96,6 @@ async fn live(
         Ok(slot) => slot,
         Err(no) => return crate::live_access::refuse(no),
     };
-    let shutdown = state.shutdown.clone();
     let watched = sites.clone();
     let lost =
         crate::live_access::lost(state.clone(), &session, &actor, move |services, account| {
@@ -120,14 +119,7 @@ async fn live(
             }
         });
     let stream = async_stream(services, actor, sites, changes, first);
-    let stream = stream.take_until(Box::pin(async move {
-        // Held as long as the stream is open.
-        let _slot = slot;
-        tokio::select! {
-            () = shutdown.cancelled_owned() => {}
-            () = lost => {}
-        }
-    }));
+    let stream = stream.take_until(Box::pin(crate::live_access::stream_end(&state, lost, slot)));
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
