@@ -206,16 +206,7 @@ pub async fn set_language(lang: String) -> Result<Lang, AppError> {
             field: "lang".into(),
             key: "error.request".into(),
         })?;
-        let cookie = format!(
-            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            crate::i18n::LANG_COOKIE,
-            lang.code()
-        );
-        let res = expect_context::<leptos_axum::ResponseOptions>();
-        res.insert_header(
-            http::header::SET_COOKIE,
-            http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
-        );
+        crate::i18n::remember_in_cookie(crate::i18n::LANG_COOKIE, lang.code())?;
         Ok(lang)
     })
     .await
@@ -230,16 +221,7 @@ pub async fn set_theme(theme: String) -> Result<String, AppError> {
             field: "theme".into(),
             key: "error.request".into(),
         })?;
-        let cookie = format!(
-            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            crate::theme::THEME_COOKIE,
-            theme.code()
-        );
-        let res = expect_context::<leptos_axum::ResponseOptions>();
-        res.insert_header(
-            http::header::SET_COOKIE,
-            http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
-        );
+        crate::i18n::remember_in_cookie(crate::theme::THEME_COOKIE, theme.code())?;
         Ok(theme.code().to_string())
     })
     .await

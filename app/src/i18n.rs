@@ -186,20 +186,40 @@ pub fn initial_lang() -> Lang {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        #[cfg(feature = "hydrate")]
-        {
-            web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.document_element())
-                .and_then(|e| e.get_attribute("lang"))
-                .and_then(|code| Lang::parse(&code))
-                .unwrap_or_default()
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            Lang::default()
-        }
+        html_attribute("lang")
+            .and_then(|code| Lang::parse(&code))
+            .unwrap_or_default()
     }
+}
+
+/// An attribute of the page's `<html>` (in the browser; `None` elsewhere): what the server
+/// rendered from the request, read back when hydrating.
+#[cfg(not(feature = "ssr"))]
+pub fn html_attribute(name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|e| e.get_attribute(name))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = name;
+        None
+    }
+}
+
+/// Remembers `value` for a year in the cookie `name`, which the server reads on every page.
+#[cfg(feature = "ssr")]
+pub fn remember_in_cookie(name: &str, value: &str) -> Result<(), crate::error::AppError> {
+    let cookie = format!("{name}={value}; Path=/; Max-Age=31536000; SameSite=Lax");
+    let res = expect_context::<leptos_axum::ResponseOptions>();
+    res.insert_header(
+        http::header::SET_COOKIE,
+        http::HeaderValue::from_str(&cookie).map_err(|_| crate::error::AppError::Internal)?,
+    );
+    Ok(())
 }
 
 /// The cookie first, then the browser's languages.

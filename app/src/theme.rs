@@ -60,19 +60,9 @@ pub fn initial_theme() -> Theme {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        #[cfg(feature = "hydrate")]
-        {
-            web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.document_element())
-                .and_then(|e| e.get_attribute("data-theme"))
-                .and_then(|code| Theme::parse(&code))
-                .unwrap_or_default()
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            Theme::default()
-        }
+        crate::i18n::html_attribute("data-theme")
+            .and_then(|code| Theme::parse(&code))
+            .unwrap_or_default()
     }
 }
 
