@@ -508,21 +508,8 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schedule::test_time::{at, tz};
     use model::charging::{PlannedSlot, Window};
-
-    fn tz() -> TimeZone {
-        TimeZone::get("Europe/Stockholm").unwrap()
-    }
-
-    fn at(local: &str) -> i64 {
-        local
-            .parse::<jiff::civil::DateTime>()
-            .unwrap()
-            .to_zoned(tz())
-            .unwrap()
-            .timestamp()
-            .as_millisecond()
-    }
 
     fn controls(mode: Mode, plan: Option<Plan>, window: Option<(i64, i64)>) -> Controls {
         Controls {

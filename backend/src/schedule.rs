@@ -129,16 +129,17 @@ pub fn opti_window(
     }
 }
 
+/// Stockholm times for tests, written as local wall-clock times.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
+pub(crate) mod test_time {
+    use jiff::tz::TimeZone;
 
-    fn tz() -> TimeZone {
+    pub fn tz() -> TimeZone {
         TimeZone::get("Europe/Stockholm").unwrap()
     }
 
-    fn at(local: &str) -> i64 {
+    /// `2024-03-31T02:30:00` in Stockholm, as ms UTC.
+    pub fn at(local: &str) -> i64 {
         local
             .parse::<jiff::civil::DateTime>()
             .unwrap()
@@ -147,6 +148,13 @@ mod tests {
             .timestamp()
             .as_millisecond()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_time::{at, tz};
+    use super::*;
+    use rstest::rstest;
 
     const EVERY_DAY: [bool; 7] = [true; 7];
     const WEEKDAYS: [bool; 7] = [true, true, true, true, true, false, false];
