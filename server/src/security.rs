@@ -34,9 +34,13 @@ impl Policy {
 
 /// The Content-Security-Policy for an answer: scripts only with this request's nonce (and what
 /// they load: the wasm module), no plugins, no framing, forms and fetches only to us.
-pub fn content_security_policy(nonce: &str) -> String {
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(nonce) => format!("'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'"),
+        None => "'none'".to_string(),
+    };
     format!(
-        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src {scripts}; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
          media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
@@ -51,8 +55,12 @@ fn new_nonce() -> String {
 
 /// Adds the security headers to every answer, pages and API alike.
 pub async fn headers(State(policy): State<Policy>, mut request: Request, next: Next) -> Response {
-    let nonce = new_nonce();
-    request.extensions_mut().insert(PageNonce(nonce.clone()));
+    // Only a GET renders a page with scripts; the devices' POSTs (thousands a second) and the
+    // server functions' answers get the same policy without making a nonce.
+    let nonce = (request.method() == Method::GET).then(new_nonce);
+    if let Some(nonce) = &nonce {
+        request.extensions_mut().insert(PageNonce(nonce.clone()));
+    }
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     let set = |h: &mut HeaderMap, name: header::HeaderName, value: &str| {
@@ -63,7 +71,7 @@ pub async fn headers(State(policy): State<Policy>, mut request: Request, next: N
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        &content_security_policy(&nonce),
+        &content_security_policy(nonce.as_deref()),
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
@@ -253,11 +261,12 @@ mod tests {
 
     #[test]
     fn policy_names_the_nonce_and_forbids_framing() {
-        let csp = content_security_policy("abc123");
+        let csp = content_security_policy(Some("abc123"));
         assert!(csp.contains("'nonce-abc123'"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(csp.contains("object-src 'none'"));
         assert!(!csp.contains("unsafe-eval'") || csp.contains("wasm-unsafe-eval"));
+        assert!(content_security_policy(None).contains("script-src 'none'"));
     }
 
     #[rstest]
