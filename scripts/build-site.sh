@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the browser bundle into target/site: the wasm (size-optimised profile), its JS glue
-# (wasm-bindgen), wasm-opt, the CSS and the public files. What cargo-leptos would do, without
+# Builds the browser bundles into target/site: each wasm (size-optimised profile), its JS glue
+# (wasm-bindgen), wasm-opt; the CSS and the public files. What cargo-leptos would do, without
 # the 22-minute install or its downloads (which fail on a machine without internet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,18 +11,23 @@ pkg=$site/pkg
 name=ampwise
 
 ensure_wasm_tools
-step "wasm build (profile wasm-release)"
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$pkg"
-step "wasm-bindgen"
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name" \
-  target/wasm32-unknown-unknown/wasm-release/frontend.wasm
-step "wasm-opt"
-# Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
-end2end/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-  "$pkg/${name}_bg.wasm" -o "$pkg/${name}_bg.wasm"
+# Three bundles of the same app (app/src/bundle.rs): the pages a visitor opens first (log in,
+# the overview) each get a small one; every other page loads the full one.
+for bundle in login home full; do
+  features=()
+  [[ $bundle != full ]] && features=(--features "$bundle")
+  step "wasm build: $bundle (profile wasm-release)"
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release "${features[@]}"
+  step "wasm-bindgen, wasm-opt: $bundle"
+  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name-$bundle" \
+    target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+  # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
+  end2end/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$pkg/$name-${bundle}_bg.wasm" -o "$pkg/$name-${bundle}_bg.wasm"
+done
 cat style/*.css > "$pkg/$name.css"
 cp -r public/. "$site/"
 step "content-hashed names, brotli and gzip"
-node scripts/finish-site.mjs "$pkg" "$name"
+node scripts/finish-site.mjs "$pkg" "$name" login home full

@@ -1,7 +1,6 @@
 //! The one error that crosses from the server to the browser. It carries what the user needs
 //! (a message key, which field) and never the text of an internal failure.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +30,7 @@ pub enum AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::codec::JsonCodec;
 
     fn from_server_fn_error(_: ServerFnErrorErr) -> Self {
         AppError::Request

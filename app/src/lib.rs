@@ -2,8 +2,19 @@
 //! with `ssr` into the server (rendering and server-function bodies), with `hydrate` into the
 //! browser's wasm.
 
+// A small browser bundle (crate::bundle) leaves most pages out: their code is unused there.
+#![cfg_attr(
+    all(
+        feature = "hydrate",
+        any(feature = "bundle-login", feature = "bundle-home")
+    ),
+    allow(dead_code, unused_imports)
+)]
+
 pub mod api;
+pub mod bundle;
 mod charging;
+pub mod codec;
 mod components;
 pub mod error;
 pub mod i18n;
@@ -22,12 +33,24 @@ use model::Account;
 use crate::error::AppError;
 use crate::i18n::{I18n, initial_lang};
 
-/// The name of the site bundle: `/pkg/ampwise.js`, `/pkg/ampwise_bg.wasm`, `/pkg/ampwise.css`
-/// (built by `scripts/build-site.sh` with its content's hash appended: `ampwise-HASH.js`, …).
+/// The name of the site's files: `/pkg/ampwise.js`, `/pkg/ampwise_bg.wasm`, `/pkg/ampwise.css`
+/// when built by hand; `scripts/build-site.sh` names each bundle and appends its content's hash
+/// (`ampwise-login-HASH.js`, …: [`bundle::SiteFiles`]).
 pub const SITE_NAME: &str = "ampwise";
 
+/// The page around the app: `<head>` with the style sheet and the bundle that hydrates this
+/// page (the smallest that has it: [`bundle::Bundle::for_path`]).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
+    let files = use_context::<bundle::SiteFiles>().unwrap_or_else(bundle::SiteFiles::unnamed);
+    #[cfg(feature = "ssr")]
+    let path = use_context::<http::request::Parts>()
+        .map(|parts| parts.uri.path().to_string())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let path = String::new();
+    let mut options = options;
+    options.output_name = files.bundle(bundle::Bundle::for_path(&path)).into();
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() data-theme=crate::theme::initial_theme().code()>
@@ -38,7 +61,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="apple-touch-icon" href="/icon-192.png" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                <link rel="stylesheet" href=format!("/pkg/{}.css", options.output_name) />
+                <link rel="stylesheet" href=format!("/pkg/{}", files.css) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -52,7 +75,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// Who is signed in, shared through context. `refresh` re-asks the server after signing in or out.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub me: Resource<Result<Option<Account>, AppError>>,
+    pub me: crate::codec::Res<Result<Option<Account>, AppError>>,
     version: RwSignal<u32>,
 }
 
@@ -141,7 +164,7 @@ pub fn App() -> impl IntoView {
     provide_context(i18n);
     let version = RwSignal::new(0u32);
     let auth = Auth {
-        me: Resource::new(move || version.get(), |_| api::me()),
+        me: crate::codec::resource(move || version.get(), |_| api::me()),
         version,
     };
     provide_context(auth);
@@ -156,7 +179,8 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    use pages::*;
+    use bundle::*;
+    use pages::NotFound;
     view! {
         <Title formatter=move |page: String| format!("{page} · Ampwise") />
         <Router>
@@ -172,17 +196,17 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
-                    <Route path=path!("monitors/:id/history") view=monitors::HistoryPage ssr=SsrMode::Async />
+                    <Route path=path!("monitors/:id/history") view=HistoryPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
                         <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
                         <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
                         <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
-                        <Route path=path!("monitors") view=monitors::MonitorsPage ssr=SsrMode::Async />
+                        <Route path=path!("monitors") view=MonitorsPage ssr=SsrMode::Async />
                         <Route path=path!("licences") view=LicencesPage />
-                        <Route path=path!("reporters") view=reporters::ReportersPage ssr=SsrMode::Async />
-                        <Route path=path!("reporters/new") view=reporters::NewReporterPage ssr=SsrMode::Async />
-                        <Route path=path!("reporters/:id") view=reporters::ReporterPage ssr=SsrMode::Async />
+                        <Route path=path!("reporters") view=ReportersPage ssr=SsrMode::Async />
+                        <Route path=path!("reporters/new") view=NewReporterPage ssr=SsrMode::Async />
+                        <Route path=path!("reporters/:id") view=ReporterPage ssr=SsrMode::Async />
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -84,7 +84,7 @@ pub fn MonitorsPage() -> impl IntoView {
     let rotate = ServerAction::<api::RotateMonitorToken>::new();
     let make_total = ServerAction::<api::MakeTotalMonitor>::new();
     let delete = ServerAction::<api::DeleteMonitor>::new();
-    let monitors = Resource::new(
+    let monitors = crate::codec::resource(
         move || {
             (
                 create.version().get(),
@@ -95,7 +95,7 @@ pub fn MonitorsPage() -> impl IntoView {
         },
         |_| api::list_monitors(),
     );
-    let sites = Resource::new(|| (), |_| api::list_sites());
+    let sites = crate::codec::resource(|| (), |_| api::list_sites());
     let error = action_error(create);
     let new_token = move || match (create.value().get(), rotate.value().get()) {
         (_, Some(Ok(device))) if rotate.version().get() > 0 => Some(device),
@@ -315,8 +315,8 @@ fn PhaseChart(
 /// `Suspend`, so the server's answer is reused when the browser hydrates.
 pub fn live_resource(
     site_id: impl Fn() -> Option<i64> + Send + Sync + 'static,
-) -> Resource<Result<Option<LiveSnapshot>, crate::error::AppError>> {
-    Resource::new(site_id, |id| async move {
+) -> crate::codec::Res<Result<Option<LiveSnapshot>, crate::error::AppError>> {
+    crate::codec::resource(site_id, |id| async move {
         match id {
             Some(id) => api::site_live(id).await,
             None => Err(crate::error::AppError::NotFound),
@@ -378,7 +378,7 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
                     let Some(text) = event.data().as_string() else {
                         return;
                     };
-                    if let Ok(point) = serde_json::from_str::<LivePoint>(&text) {
+                    if let Ok(point) = crate::codec::from_json::<LivePoint>(&text) {
                         let clock = js_sys::Date::now() as i64;
                         now.set(clock);
                         points.update(|list| {
@@ -515,7 +515,7 @@ pub fn HistoryPage() -> impl IntoView {
     };
     let view_name = move || query.read().get("view").unwrap_or_else(|| "day".into());
     let date = move || query.read().get("date");
-    let history = Resource::new(
+    let history = crate::codec::resource(
         move || (id(), view_name(), date()),
         |(id, view, date)| async move {
             match id {

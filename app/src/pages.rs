@@ -232,10 +232,10 @@ pub fn OverviewPage() -> impl IntoView {
     // An accepted invitation brings a site (its load, its chargers): everything is read again.
     let answer = ServerAction::<api::AnswerInvitation>::new();
     let answered = move || answer.version().get();
-    let sites = Resource::new(answered, |_| api::list_sites());
-    let live = Resource::new(answered, |_| api::overview_live());
-    let reporters = Resource::new(answered, |_| api::site_reporters(None));
-    let invitations = Resource::new(answered, |_| api::site_invitations());
+    let sites = crate::codec::resource(answered, |_| api::list_sites());
+    let live = crate::codec::resource(answered, |_| api::overview_live());
+    let reporters = crate::codec::resource(answered, |_| api::site_reporters(None));
+    let invitations = crate::codec::resource(answered, |_| api::site_invitations());
     view! {
         <PageTitle key="nav.overview" />
         <div class="page-head">
@@ -355,9 +355,9 @@ async fn load_site(id: Option<i64>) -> Result<SiteDetails, AppError> {
 pub fn SitePage() -> impl IntoView {
     let i18n = use_i18n();
     let id = site_id();
-    let site = Resource::new(id, load_site);
+    let site = crate::codec::resource(id, load_site);
     let live = crate::monitors::live_resource(id);
-    let reporters = Resource::new(id, |id| async move {
+    let reporters = crate::codec::resource(id, |id| async move {
         match id {
             Some(id) => api::site_reporters(Some(id)).await,
             None => Err(AppError::NotFound),
@@ -429,7 +429,7 @@ pub fn SettingsLayout() -> impl IntoView {
 #[component]
 pub fn SitesSettingsPage() -> impl IntoView {
     let i18n = use_i18n();
-    let sites = Resource::new(|| (), |_| api::list_sites());
+    let sites = crate::codec::resource(|| (), |_| api::list_sites());
     view! {
         <div class="page-head">
             <h2>{t!(i18n, "settings.sites_title")}</h2>
@@ -518,11 +518,11 @@ pub fn EditSitePage() -> impl IntoView {
     let grant = ServerAction::<api::GrantAccess>::new();
     let revoke = ServerAction::<api::RevokeAccess>::new();
     let delete = ServerAction::<api::DeleteSite>::new();
-    let site = Resource::new(
+    let site = crate::codec::resource(
         move || (id(), update.version().get()),
         |(id, _)| load_site(id),
     );
-    let members = Resource::new(
+    let members = crate::codec::resource(
         move || (id(), grant.version().get(), revoke.version().get()),
         |(id, _, _)| async move {
             match id {
@@ -532,7 +532,7 @@ pub fn EditSitePage() -> impl IntoView {
         },
     );
     let set_prices = ServerAction::<api::SetSitePrices>::new();
-    let prices = Resource::new(
+    let prices = crate::codec::resource(
         move || (id(), set_prices.version().get()),
         |(id, _)| async move {
             match id {
@@ -785,7 +785,7 @@ fn Scanner(on_found: Callback<String>) -> impl IntoView {
 pub fn LicencesPage() -> impl IntoView {
     let i18n = use_i18n();
     let redeem = ServerAction::<api::RedeemLicence>::new();
-    let licences = Resource::new(move || redeem.version().get(), |_| api::list_licences());
+    let licences = crate::codec::resource(move || redeem.version().get(), |_| api::list_licences());
     let query = leptos_router::hooks::use_query_map();
     let code = RwSignal::new(model::licence::format_partial(
         &query.read_untracked().get("code").unwrap_or_default(),

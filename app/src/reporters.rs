@@ -62,7 +62,7 @@ impl LiveReporters {
                         let Some(text) = event.data().as_string() else {
                             return;
                         };
-                        if let Ok(change) = serde_json::from_str::<ReporterLive>(&text) {
+                        if let Ok(change) = crate::codec::from_json::<ReporterLive>(&text) {
                             changes.update(|map| {
                                 map.insert(change.id, change);
                             });
@@ -164,7 +164,7 @@ fn StatusLine(reporter: Reporter, live: LiveReporters) -> impl IntoView {
 #[component]
 pub fn ReportersPage() -> impl IntoView {
     let i18n = use_i18n();
-    let reporters = Resource::new(|| (), |_| api::list_reporters());
+    let reporters = crate::codec::resource(|| (), |_| api::list_reporters());
     view! {
         <div class="page-head">
             <h2>{t!(i18n, "reporters.title")}</h2>
@@ -356,7 +356,7 @@ fn step_key(step: Step, kind: Option<ReporterKind>) -> &'static str {
 #[component]
 pub fn NewReporterPage() -> impl IntoView {
     let i18n = use_i18n();
-    let options = Resource::new(|| (), |_| api::reporter_options());
+    let options = crate::codec::resource(|| (), |_| api::reporter_options());
     let query = use_query_map();
     let wanted_site = query
         .read_untracked()
@@ -775,7 +775,7 @@ pub fn ReporterPage() -> impl IntoView {
     let pause = ServerAction::<api::PauseReporter>::new();
     let new_pin = ServerAction::<api::RegenerateReporterPin>::new();
     let delete = ServerAction::<api::DeleteReporter>::new();
-    let reporter = Resource::new(
+    let reporter = crate::codec::resource(
         move || {
             (
                 id(),
@@ -791,8 +791,8 @@ pub fn ReporterPage() -> impl IntoView {
             }
         },
     );
-    let options = Resource::new(|| (), |_| api::reporter_options());
-    let charging = Resource::new(id, |id| async move {
+    let options = crate::codec::resource(|| (), |_| api::reporter_options());
+    let charging = crate::codec::resource(id, |id| async move {
         match id {
             Some(id) => api::reporter_charging(id).await,
             None => Err(AppError::NotFound),

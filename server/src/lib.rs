@@ -103,7 +103,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
 
     let assets = SiteAssets::read(&config.site_root);
     let leptos_options = LeptosOptions::builder()
-        .output_name(assets.output_name.as_str())
+        .output_name(assets.files.full.as_str())
         .site_root(config.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
@@ -157,8 +157,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     };
     let context = {
         let services = services.clone();
+        let files = assets.files.clone();
         move || {
             provide_context(services.clone());
+            provide_context(files.clone());
             security::provide_page_nonce();
         }
     };
@@ -173,7 +175,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     };
     let routes = route_list();
     let app_routes = Router::new()
-        .leptos_routes_with_context(&state, routes, context, move || {
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(leptos_options.clone())
         })
         .route_layer(axum::middleware::from_fn_with_state(
@@ -187,7 +189,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .merge(monitors::routes())
         .nest_service("/pkg", assets.service(&config.site_root))
         .merge(app_routes)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
         .layer(axum::middleware::from_fn(client_errors_are_4xx))
         // Before the session is read: another site's form never reaches a server function.
         .layer(axum::middleware::from_fn_with_state(
@@ -263,29 +268,25 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The browser bundle as `scripts/build-site.sh` left it: named by its content
+/// The browser bundles as `scripts/build-site.sh` left them: named by their content
 /// (`pkg/assets.json`), or plain `ampwise.*` (tests, a bundle built by hand).
 struct SiteAssets {
-    output_name: String,
+    files: app::bundle::SiteFiles,
     hashed: bool,
 }
 
 impl SiteAssets {
     fn read(site_root: &std::path::Path) -> Self {
-        #[derive(serde::Deserialize)]
-        struct Manifest {
-            output_name: String,
-        }
         let manifest = std::fs::read(site_root.join("pkg").join("assets.json"))
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
+            .and_then(|bytes| serde_json::from_slice::<app::bundle::SiteFiles>(&bytes).ok());
         match manifest {
-            Some(m) => Self {
-                output_name: m.output_name,
+            Some(files) => Self {
+                files,
                 hashed: true,
             },
             None => Self {
-                output_name: app::SITE_NAME.to_string(),
+                files: app::bundle::SiteFiles::unnamed(),
                 hashed: false,
             },
         }

@@ -335,6 +335,71 @@ async fn health_and_readiness() {
     );
 }
 
+/// Each page names the smallest bundle that has it (app/src/bundle.rs): the login pages and
+/// the overview their own small ones, every other page (a missing one too) the full one.
+#[tokio::test]
+async fn each_page_names_the_bundle_that_has_it() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("assets.json"),
+        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","full":"ampwise-full-3"}"#,
+    )
+    .unwrap();
+    let root = site.path().to_path_buf();
+    let app = TestApp::new_with(|c| c.site_root = root).await;
+    let (cookie, _) = app.sign_up("owner@example.com", "owner").await;
+    let site_id = app.create_site(&cookie, "Home").await;
+    let cases = [
+        ("log in", "/login".to_string(), None, "ampwise-login-1"),
+        ("sign up", "/signup".to_string(), None, "ampwise-login-1"),
+        (
+            "overview",
+            "/".to_string(),
+            Some(cookie.as_str()),
+            "ampwise-home-2",
+        ),
+        (
+            "a site",
+            format!("/sites/{site_id}"),
+            Some(cookie.as_str()),
+            "ampwise-full-3",
+        ),
+        (
+            "settings",
+            "/settings/reporters".to_string(),
+            Some(cookie.as_str()),
+            "ampwise-full-3",
+        ),
+        (
+            "missing page",
+            "/nowhere".to_string(),
+            Some(cookie.as_str()),
+            "ampwise-full-3",
+        ),
+    ];
+    for (name, path, cookie, bundle) in cases {
+        let page = app.page(&path, cookie).await;
+        assert!(
+            page.body.contains(&format!("/pkg/{bundle}.js"))
+                && page.body.contains(&format!("/pkg/{bundle}_bg.wasm")),
+            "{name}: {path} does not name {bundle}"
+        );
+        let others = ["ampwise-login-1", "ampwise-home-2", "ampwise-full-3"];
+        for other in others.iter().filter(|o| **o != bundle) {
+            assert!(
+                !page.body.contains(other),
+                "{name}: {path} names {other} too"
+            );
+        }
+        assert!(
+            page.body.contains("/pkg/ampwise-0.css"),
+            "{name}: no style sheet"
+        );
+    }
+}
+
 #[tokio::test]
 async fn site_bundle_is_served() {
     let app = TestApp::new().await;
@@ -489,19 +554,22 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     let site = tempfile::tempdir().unwrap();
     let pkg = site.path().join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    let name = "ampwise-0123456789abcdef";
+    let name = "ampwise-login-0123456789abcdef";
+    let css = "ampwise-fedcba9876543210.css";
     for (file, content) in [
         (format!("{name}.js"), "console.log('ampwise')"),
         (format!("{name}.js.br"), "brotli bytes"),
         (format!("{name}.js.gz"), "gzip bytes"),
         (format!("{name}_bg.wasm"), "\0asm"),
-        (format!("{name}.css"), "body{}"),
+        (css.to_string(), "body{}"),
     ] {
         std::fs::write(pkg.join(file), content).unwrap();
     }
     std::fs::write(
         pkg.join("assets.json"),
-        format!(r#"{{"output_name":"{name}"}}"#),
+        format!(
+            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","full":"ampwise-full-2222222222222222"}}"#
+        ),
     )
     .unwrap();
     let root = site.path().to_path_buf();
@@ -512,7 +580,7 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     for named in [
         format!("/pkg/{name}.js"),
         format!("/pkg/{name}_bg.wasm"),
-        format!("/pkg/{name}.css"),
+        format!("/pkg/{css}"),
     ] {
         assert!(page.body.contains(&named), "the page does not name {named}");
     }

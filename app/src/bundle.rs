@@ -1,0 +1,177 @@
+//! Which pages a browser bundle can draw. `scripts/build-site.sh` builds the wasm three times:
+//! `login` (log in, sign up), `home` (the overview) and `full` (every page). The two pages a
+//! visitor opens first download only the small bundles (a phone on one bar of 4G in a
+//! basement); any other page loads `full`, which then moves between all pages in the browser.
+//!
+//! A small bundle keeps every route, so the router recognises every link, but a page it lacks
+//! is [`Elsewhere`]: it asks the server for that page, which sends it with the bundle that has
+//! it. The server (and a wasm built without a bundle feature) has every page.
+
+use leptos::prelude::*;
+
+/// A browser bundle: a wasm built by `scripts/build-site.sh` with the feature of that name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bundle {
+    Login,
+    Home,
+    Full,
+}
+
+impl Bundle {
+    pub const ALL: [Bundle; 3] = [Bundle::Login, Bundle::Home, Bundle::Full];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Bundle::Login => "login",
+            Bundle::Home => "home",
+            Bundle::Full => "full",
+        }
+    }
+
+    /// The bundle the page at `path` is sent with: the smallest that has it.
+    pub fn for_path(path: &str) -> Bundle {
+        match path.trim_end_matches('/') {
+            "/login" | "/signup" => Bundle::Login,
+            "" => Bundle::Home,
+            _ => Bundle::Full,
+        }
+    }
+}
+
+/// The site's files as `scripts/build-site.sh` named them (by their content's hash, in
+/// `pkg/assets.json`): the style sheet and each bundle's name (`NAME.js`, `NAME_bg.wasm`).
+/// The server provides it to the page shell through context.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct SiteFiles {
+    pub css: String,
+    pub login: String,
+    pub home: String,
+    pub full: String,
+}
+
+impl SiteFiles {
+    /// Files not named by a build: `ampwise.css` and one bundle, `ampwise`, with every page
+    /// (the server's tests, a bundle built by hand).
+    pub fn unnamed() -> Self {
+        let name = crate::SITE_NAME.to_string();
+        Self {
+            css: format!("{name}.css"),
+            login: name.clone(),
+            home: name.clone(),
+            full: name,
+        }
+    }
+
+    pub fn bundle(&self, bundle: Bundle) -> &str {
+        match bundle {
+            Bundle::Login => &self.login,
+            Bundle::Home => &self.home,
+            Bundle::Full => &self.full,
+        }
+    }
+}
+
+/// Builds that are one of the small bundles.
+macro_rules! small_bundle {
+    ($($item:item)*) => {$(
+        #[cfg(all(feature = "hydrate", any(feature = "bundle-login", feature = "bundle-home")))]
+        $item
+    )*};
+}
+
+#[cfg(any(
+    not(all(
+        feature = "hydrate",
+        any(feature = "bundle-login", feature = "bundle-home")
+    )),
+    feature = "bundle-home"
+))]
+pub use crate::pages::{AppLayout, OverviewPage};
+#[cfg(any(
+    not(all(
+        feature = "hydrate",
+        any(feature = "bundle-login", feature = "bundle-home")
+    )),
+    feature = "bundle-login"
+))]
+pub use crate::pages::{LoginPage, SignupPage};
+#[cfg(not(all(
+    feature = "hydrate",
+    any(feature = "bundle-login", feature = "bundle-home")
+)))]
+pub use crate::{
+    monitors::{HistoryPage, MonitorsPage},
+    pages::{EditSitePage, LicencesPage, NewSitePage, SettingsLayout, SitePage, SitesSettingsPage},
+    reporters::{NewReporterPage, ReporterPage, ReportersPage},
+};
+
+small_bundle! {
+    #[cfg(not(feature = "bundle-login"))]
+    pub use Elsewhere as LoginPage;
+    #[cfg(not(feature = "bundle-login"))]
+    pub use Elsewhere as SignupPage;
+    #[cfg(not(feature = "bundle-home"))]
+    pub use Elsewhere as AppLayout;
+    #[cfg(not(feature = "bundle-home"))]
+    pub use Elsewhere as OverviewPage;
+    pub use Elsewhere as SitePage;
+    pub use Elsewhere as HistoryPage;
+    pub use Elsewhere as SettingsLayout;
+    pub use Elsewhere as SitesSettingsPage;
+    pub use Elsewhere as NewSitePage;
+    pub use Elsewhere as EditSitePage;
+    pub use Elsewhere as MonitorsPage;
+    pub use Elsewhere as LicencesPage;
+    pub use Elsewhere as ReportersPage;
+    pub use Elsewhere as NewReporterPage;
+    pub use Elsewhere as ReporterPage;
+}
+
+/// A page this bundle lacks, reached by a link or a navigation in the browser: loads it from the
+/// server instead (replacing the history entry when the router has already made one).
+#[component]
+pub fn Elsewhere() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move || {
+        let path = location.pathname.get();
+        let search = location.search.get();
+        let hash = location.hash.get();
+        let query = if search.is_empty() || search.starts_with('?') {
+            ""
+        } else {
+            "?"
+        };
+        let target = format!("{path}{query}{search}{hash}");
+        #[cfg(feature = "hydrate")]
+        if let Some(address) = web_sys::window().map(|w| w.location()) {
+            let _ = if address.pathname().ok().as_deref() == Some(path.as_str()) {
+                address.replace(&target)
+            } else {
+                address.assign(&target)
+            };
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = target;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bundle;
+
+    #[test]
+    fn each_page_is_sent_with_the_smallest_bundle_that_has_it() {
+        let cases = [
+            ("log in", "/login", Bundle::Login),
+            ("sign up", "/signup", Bundle::Login),
+            ("overview", "/", Bundle::Home),
+            ("site", "/sites/3", Bundle::Full),
+            ("settings", "/settings/reporters/new", Bundle::Full),
+            ("history", "/monitors/2/history", Bundle::Full),
+            ("unknown page", "/nowhere", Bundle::Full),
+        ];
+        for (name, path, bundle) in cases {
+            assert_eq!(Bundle::for_path(path), bundle, "{name}: {path}");
+        }
+    }
+}
