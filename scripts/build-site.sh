@@ -23,7 +23,8 @@ for bundle in login home full; do
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name-$bundle" \
     target/wasm32-unknown-unknown/wasm-release/frontend.wasm
   # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
-  end2end/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  # -Os --converge: 1-2 % fewer brotli bytes than -Oz (measured on these bundles).
+  end2end/node_modules/.bin/wasm-opt -Os --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$pkg/$name-${bundle}_bg.wasm" -o "$pkg/$name-${bundle}_bg.wasm"
 done

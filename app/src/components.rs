@@ -119,10 +119,10 @@ pub fn Header(account: Account) -> impl IntoView {
     };
     view! {
         <header class="topbar">
-            <A href="/" attr:class="brand">
+            <a href="/" class="brand">
                 <span class="brand-mark" aria-hidden="true">"⚡"</span>
                 "Ampwise"
-            </A>
+            </a>
             <nav class="mainnav" aria-label=t!(i18n, "nav.main")>
                 <A href="/" exact=true>
                     {t!(i18n, "nav.overview")}

@@ -3,7 +3,6 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use model::Monitor;
 use model::monitor::{
@@ -138,7 +137,7 @@ pub fn MonitorsPage() -> impl IntoView {
                                             <StatusBadge status last />
                                         </div>
                                         <div class="actions">
-                                            <A href=format!("/monitors/{id}/history") attr:class="btn btn-secondary">{t!(i18n, "history.title")}</A>
+                                            <a href=format!("/monitors/{id}/history") class="btn btn-secondary">{t!(i18n, "history.title")}</a>
                                             {(!m.is_total).then(|| view! {
                                                 <button class="btn btn-secondary" on:click=move |_| { make_total.dispatch(api::MakeTotalMonitor { id }); }>
                                                     {t!(i18n, "monitor.make_total")}
@@ -332,9 +331,9 @@ pub fn LivePanel(live: Result<Option<LiveSnapshot>, crate::error::AppError>) -> 
         Ok(Some(snapshot)) => view! { <Live snapshot /> }.into_any(),
         Ok(None) => view! {
             <EmptyState title="site.live_empty_title" body="site.live_empty_body">
-                <A href="/settings/monitors" attr:class="btn btn-secondary">
+                <a href="/settings/monitors" class="btn btn-secondary">
                     {t!(i18n, "site.add_monitor")}
-                </A>
+                </a>
             </EmptyState>
         }
         .into_any(),
@@ -490,7 +489,7 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
                     .collect_view()}
             </dl>
             <p class="actions">
-                <A href=format!("/monitors/{monitor_id}/history") attr:class="btn btn-secondary">{t!(i18n, "history.title")}</A>
+                <a href=format!("/monitors/{monitor_id}/history") class="btn btn-secondary">{t!(i18n, "history.title")}</a>
                 <span class="muted sr-only" data-testid="stream-state">{move || if connected.get() { "connected" } else { "connecting" }}</span>
             </p>
         </section>

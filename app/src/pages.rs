@@ -33,7 +33,7 @@ fn LoadError(error: AppError) -> impl IntoView {
         <section class="card" data-testid="load-error">
             <h1>{move || i18n.t(title)}</h1>
             <p>{error.message(i18n)}</p>
-            <A href="/">{t!(i18n, "nav.back_to_overview")}</A>
+            <a href="/">{t!(i18n, "nav.back_to_overview")}</a>
         </section>
     }
 }
@@ -131,7 +131,7 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="switch-auth">
-                {t!(i18n, "auth.no_account")} " " <A href=keep_query("/signup")>{t!(i18n, "auth.sign_up")}</A>
+                {t!(i18n, "auth.no_account")} " " <a href=keep_query("/signup")>{t!(i18n, "auth.sign_up")}</a>
             </p>
         </AuthFrame>
     }
@@ -191,7 +191,7 @@ pub fn SignupPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="switch-auth">
-                {t!(i18n, "auth.have_account")} " " <A href=keep_query("/login")>{t!(i18n, "auth.log_in")}</A>
+                {t!(i18n, "auth.have_account")} " " <a href=keep_query("/login")>{t!(i18n, "auth.log_in")}</a>
             </p>
         </AuthFrame>
     }
@@ -213,7 +213,7 @@ fn SiteCard(site: SiteSummary) -> impl IntoView {
     let installer = site.access == SiteAccess::Installer;
     view! {
         <li class="card site-card" data-testid="site-card">
-            <A href=href>
+            <a href=href>
                 <h3>{site.name.clone()}</h3>
                 <p class="muted">{site.address.clone()}</p>
                 <p class="facts">
@@ -221,7 +221,7 @@ fn SiteCard(site: SiteSummary) -> impl IntoView {
                     <span>{move || format!("{} · {}", site.price_area.as_str(), i18n.t(area_key(site.price_area)))}</span>
                     {installer.then(|| view! { <span class="badge">{t!(i18n, "site.as_installer")}</span> })}
                 </p>
-            </A>
+            </a>
         </li>
     }
 }
@@ -240,9 +240,9 @@ pub fn OverviewPage() -> impl IntoView {
         <PageTitle key="nav.overview" />
         <div class="page-head">
             <h1>{t!(i18n, "overview.title")}</h1>
-            <A href="/settings/sites/new" attr:class="btn btn-primary">
+            <a href="/settings/sites/new" class="btn btn-primary">
                 {t!(i18n, "site.new")}
-            </A>
+            </a>
         </div>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
@@ -254,9 +254,9 @@ pub fn OverviewPage() -> impl IntoView {
                     Ok(list) if list.is_empty() => {
                         view! {
                             <EmptyState title="overview.empty_title" body="overview.empty_body">
-                                <A href="/settings/sites/new" attr:class="btn btn-primary">
+                                <a href="/settings/sites/new" class="btn btn-primary">
                                     {t!(i18n, "site.create_first")}
-                                </A>
+                                </a>
                             </EmptyState>
                         }
                             .into_any()
@@ -380,9 +380,9 @@ pub fn SitePage() -> impl IntoView {
                                     <h1 data-testid="site-name">{site.name.clone()}</h1>
                                     <p class="muted">{site.address.clone()}</p>
                                 </div>
-                                <A href=format!("/settings/sites/{}", site.id) attr:class="btn btn-secondary">
+                                <a href=format!("/settings/sites/{}", site.id) class="btn btn-secondary">
                                     {t!(i18n, "site.edit")}
-                                </A>
+                                </a>
                             </div>
                             <crate::monitors::LivePanel live />
                             {cards}
@@ -433,9 +433,9 @@ pub fn SitesSettingsPage() -> impl IntoView {
     view! {
         <div class="page-head">
             <h2>{t!(i18n, "settings.sites_title")}</h2>
-            <A href="/settings/sites/new" attr:class="btn btn-primary">
+            <a href="/settings/sites/new" class="btn btn-primary">
                 {t!(i18n, "site.new")}
-            </A>
+            </a>
         </div>
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
@@ -451,10 +451,10 @@ pub fn SitesSettingsPage() -> impl IntoView {
                                     .map(|site| {
                                         view! {
                                             <li>
-                                                <A href=format!("/settings/sites/{}", site.id)>
+                                                <a href=format!("/settings/sites/{}", site.id)>
                                                     <strong>{site.name.clone()}</strong>
                                                     <span class="muted">{site.address.clone()}</span>
-                                                </A>
+                                                </a>
                                             </li>
                                         }
                                     })
@@ -501,9 +501,9 @@ pub fn NewSitePage() -> impl IntoView {
                     <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>
                         {t!(i18n, "site.create")}
                     </button>
-                    <A href="/settings/sites" attr:class="btn btn-secondary">
+                    <a href="/settings/sites" class="btn btn-secondary">
                         {t!(i18n, "common.cancel")}
-                    </A>
+                    </a>
                 </div>
             </ActionForm>
         </section>
@@ -579,9 +579,9 @@ pub fn EditSitePage() -> impl IntoView {
                                 <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()>
                                     {t!(i18n, "common.save")}
                                 </button>
-                                <A href=format!("/sites/{site_id}") attr:class="btn btn-secondary">
+                                <a href=format!("/sites/{site_id}") class="btn btn-secondary">
                                     {t!(i18n, "site.view")}
-                                </A>
+                                </a>
                             </div>
                         </ActionForm>
                     </section>
@@ -703,14 +703,27 @@ fn Scanner(on_found: Callback<String>) -> impl IntoView {
                 match browser::start_camera(&element).await {
                     Ok(s) => {
                         stream.set_value(Some(s));
+                        // One frame at a time: a slow phone skips ticks rather than piling up.
+                        let busy = std::rc::Rc::new(std::cell::Cell::new(false));
                         let handle = set_interval_with_handle(
                             move || {
-                                let found =
-                                    video.get_untracked().and_then(|v| browser::scan_video(&v));
-                                if let Some(text) = found {
-                                    stop();
-                                    on_found.run(text);
+                                let Some(element) = video.get_untracked() else {
+                                    return;
+                                };
+                                if busy.replace(true) {
+                                    return;
                                 }
+                                let busy = busy.clone();
+                                leptos::task::spawn_local(async move {
+                                    let found = browser::scan_video(&element).await;
+                                    busy.set(false);
+                                    if let Some(text) = found
+                                        && scanning.try_get_untracked() == Some(true)
+                                    {
+                                        stop();
+                                        on_found.run(text);
+                                    }
+                                });
                             },
                             std::time::Duration::from_millis(200),
                         );
@@ -918,7 +931,7 @@ pub fn NotFound() -> impl IntoView {
             <section class="card">
                 <h1>{t!(i18n, "error.not_found_title")}</h1>
                 <p>{t!(i18n, "error.page_not_found")}</p>
-                <A href="/">{t!(i18n, "nav.back_to_overview")}</A>
+                <a href="/">{t!(i18n, "nav.back_to_overview")}</a>
             </section>
         </main>
     }

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use model::reporter::{
     Facts, NewCredentials, REPORTER_FUSES_A, ReporterInput, ReporterKind, ReporterLive,
@@ -168,18 +167,18 @@ pub fn ReportersPage() -> impl IntoView {
     view! {
         <div class="page-head">
             <h2>{t!(i18n, "reporters.title")}</h2>
-            <A href="/settings/reporters/new" attr:class="btn btn-primary">
+            <a href="/settings/reporters/new" class="btn btn-primary">
                 {t!(i18n, "reporters.add")}
-            </A>
+            </a>
         </div>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match reporters.await {
                     Ok((_, list)) if list.is_empty() => view! {
                         <EmptyState title="reporters.empty_title" body="reporters.empty_body">
-                            <A href="/settings/reporters/new" attr:class="btn btn-primary">
+                            <a href="/settings/reporters/new" class="btn btn-primary">
                                 {t!(i18n, "reporters.add_first")}
-                            </A>
+                            </a>
                         </EmptyState>
                     }
                     .into_any(),
@@ -207,11 +206,11 @@ fn ReporterRow(reporter: Reporter, live: LiveReporters) -> impl IntoView {
     let facts = format!("{} · {}", reporter.site_name, reporter.monitor_name);
     view! {
         <li class="reporter-row" data-testid="reporter">
-            <A href=href>
+            <a href=href>
                 <strong>{reporter.name.clone()}</strong>
                 <span class="muted">{move || i18n.t(kind.name_key())}" · "{facts.clone()}</span>
                 <span class="reporter-status-line"><StatusLine reporter live /></span>
-            </A>
+            </a>
         </li>
     }
 }
@@ -246,7 +245,7 @@ pub fn ReporterCards(
                         <section class="card reporter-card" data-testid="reporter-card">
                             <div class="live-head">
                                 <h2>{move || i18n.t(kind.name_key())}</h2>
-                                <A href=href attr:class="btn btn-small btn-secondary">{t!(i18n, "reporter.settings")}</A>
+                                <a href=href class="btn btn-small btn-secondary">{t!(i18n, "reporter.settings")}</a>
                             </div>
                             <p class="muted">{name}</p>
                             <p class="reporter-status-line"><StatusLine reporter=r live /></p>
@@ -370,7 +369,7 @@ pub fn NewReporterPage() -> impl IntoView {
                     match options.await {
                         Ok(options) if options.sites.is_empty() => view! {
                             <p>{t!(i18n, "wizard.no_site")}</p>
-                            <A href="/settings/sites/new" attr:class="btn btn-primary">{t!(i18n, "site.create_first")}</A>
+                            <a href="/settings/sites/new" class="btn btn-primary">{t!(i18n, "site.create_first")}</a>
                         }
                         .into_any(),
                         Ok(options) => view! { <Wizard options wanted_site /> }.into_any(),
@@ -643,7 +642,7 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
                 <Show when=move || site.get().is_some_and(|s| s.monitors.is_empty())>
                     <div class="alert alert-error" data-testid="no-monitor">
                         <p>{t!(i18n, "wizard.no_monitor")}</p>
-                        <A href="/settings/monitors" attr:class="btn btn-secondary">{t!(i18n, "site.add_monitor")}</A>
+                        <a href="/settings/monitors" class="btn btn-secondary">{t!(i18n, "site.add_monitor")}</a>
                     </div>
                 </Show>
                 <fieldset class="field">
@@ -657,7 +656,7 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
                             {if free_licences == 0 {
                                 view! {
                                     <small class="muted" data-testid="licence-needed">{t!(i18n, "wizard.charge_amps_needs_licence")}</small>
-                                    <A href="/settings/licences" attr:class="btn btn-small btn-secondary">{t!(i18n, "reporters.get_licence")}</A>
+                                    <a href="/settings/licences" class="btn btn-small btn-secondary">{t!(i18n, "reporters.get_licence")}</a>
                                 }.into_any()
                             } else {
                                 view! { <small class="muted">{move || i18n.t_with("wizard.charge_amps_help", &[("n", &free_licences.to_string())])}</small> }.into_any()
@@ -828,7 +827,7 @@ pub fn ReporterPage() -> impl IntoView {
                         <section class="card" data-testid="load-error">
                             <h2>{move || i18n.t(title)}</h2>
                             <p>{error.message(i18n)}</p>
-                            <A href="/settings/reporters">{t!(i18n, "reporters.back")}</A>
+                            <a href="/settings/reporters">{t!(i18n, "reporters.back")}</a>
                         </section>
                     }.into_any()
                     }

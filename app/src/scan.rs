@@ -1,6 +1,8 @@
 //! Reading a licence's QR code in the browser: from the camera (a viewfinder, frames decoded
-//! every 200 ms) or from a photo. Decoding is Rust (rqrr) in the wasm, so it works in every
-//! browser, not only where `BarcodeDetector` exists.
+//! every 200 ms) or from a photo. The browser's own `BarcodeDetector` reads it where there is
+//! one (Android, macOS, ChromeOS: fast, native); elsewhere, or when it finds nothing in a
+//! photo, Rust (rqrr) in the wasm does, so it works in every browser. Both are only in the
+//! full bundle (app/src/bundle.rs): nobody downloads a QR decoder to log in.
 
 /// The text of the first QR code in a greyscale image (`luma`, row by row, `width` × `height`).
 pub fn decode_qr(width: usize, height: usize, luma: &[u8]) -> Option<String> {
@@ -60,10 +62,68 @@ pub mod browser {
         Some(super::rgba_to_luma(&data))
     }
 
-    /// The QR text in the camera's current frame, if any.
-    pub fn scan_video(video: &HtmlVideoElement) -> Option<String> {
+    thread_local! {
+        /// The browser's `BarcodeDetector` for QR codes: not yet looked for, or what was found.
+        static DETECTOR: std::cell::RefCell<Option<Option<JsValue>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// A `BarcodeDetector` for QR codes, when the browser has one.
+    fn native_detector() -> Option<JsValue> {
+        DETECTOR.with(|cell| {
+            cell.borrow_mut()
+                .get_or_insert_with(|| {
+                    let window = web_sys::window()?;
+                    let class: js_sys::Function =
+                        js_sys::Reflect::get(&window, &"BarcodeDetector".into())
+                            .ok()?
+                            .dyn_into()
+                            .ok()?;
+                    let options = js_sys::Object::new();
+                    js_sys::Reflect::set(
+                        &options,
+                        &"formats".into(),
+                        &js_sys::Array::of1(&"qr_code".into()),
+                    )
+                    .ok()?;
+                    js_sys::Reflect::construct(&class, &js_sys::Array::of1(&options)).ok()
+                })
+                .clone()
+        })
+    }
+
+    /// What the browser's own detector reads in `source` (a video or an image element):
+    /// `None` when it has none or it failed, `Some(None)` when it looked and found no code.
+    async fn detect_natively(source: &JsValue) -> Option<Option<String>> {
+        let detector = native_detector()?;
+        let detect: js_sys::Function = js_sys::Reflect::get(&detector, &"detect".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let promise: js_sys::Promise = detect.call1(&detector, source).ok()?.dyn_into().ok()?;
+        let found: js_sys::Array = JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+        Some(found.iter().find_map(|code| {
+            js_sys::Reflect::get(&code, &"rawValue".into())
+                .ok()?
+                .as_string()
+        }))
+    }
+
+    /// The QR text in the camera's current frame, if any: by the browser's detector where
+    /// there is one, else by the wasm's.
+    pub async fn scan_video(video: &HtmlVideoElement) -> Option<String> {
+        if video.ready_state() < 2 {
+            return None;
+        }
+        match detect_natively(video.as_ref()).await {
+            Some(found) => found,
+            None => scan_video_in_wasm(video),
+        }
+    }
+
+    fn scan_video_in_wasm(video: &HtmlVideoElement) -> Option<String> {
         let (width, height) = (video.video_width(), video.video_height());
-        if video.ready_state() < 2 || width == 0 || height == 0 {
+        if width == 0 || height == 0 {
             return None;
         }
         let (_canvas, context) = canvas(width, height)?;
@@ -96,6 +156,9 @@ pub mod browser {
         let result = JsFuture::from(loaded).await;
         let _ = web_sys::Url::revoke_object_url(&url);
         result.map_err(|_| "scan.photo_unreadable")?;
+        if let Some(Some(text)) = detect_natively(image.as_ref()).await {
+            return Ok(text);
+        }
         let (w, h) = (
             f64::from(image.natural_width()),
             f64::from(image.natural_height()),

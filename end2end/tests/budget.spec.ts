@@ -1,0 +1,52 @@
+// What a phone downloads on its first visit (cold cache) to the two pages everyone opens first:
+// the wasm, JS and CSS as served (brotli), counted from the browser's own network records. It
+// fails above the budget, so the bundles cannot creep back (issue 11; app/src/bundle.rs).
+import { Browser, expect, test } from '@playwright/test';
+import { signUp, uniqueEmail } from './helpers';
+import { serverForThisFile } from './server';
+
+const server = serverForThisFile();
+
+/** Bytes (as sent: compressed) a first visit to `path` downloads of /pkg/*.wasm, *.js, *.css. */
+async function firstLoad(browser: Browser, path: string, cookies: Parameters<import('@playwright/test').BrowserContext['addCookies']>[0] = []) {
+  const context = await browser.newContext();
+  await context.addCookies(cookies);
+  const page = await context.newPage();
+  const files: { url: string; bytes: number; encoding: string }[] = [];
+  page.on('requestfinished', async (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.startsWith('/pkg/') || !/\.(wasm|js|css)$/.test(url.pathname)) return;
+    const response = await request.response();
+    const sizes = await request.sizes();
+    files.push({ url: url.pathname, bytes: sizes.responseBodySize, encoding: response?.headers()['content-encoding'] ?? '' });
+  });
+  await page.goto(`${server().url}${path}`);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.waitForLoadState('networkidle');
+  await context.close();
+  return files;
+}
+
+// Issue 11 asks 250 KB for both. The overview's bundle is not there yet (BENCHMARKS.md): its
+// budget is what it weighs now, so it can only go down.
+const cases = [
+  { name: 'log in', path: '/login', signedIn: false, budget: 250_000, bundle: /^\/pkg\/ampwise-login-/ },
+  { name: 'overview', path: '/', signedIn: true, budget: 305_000, bundle: /^\/pkg\/ampwise-home-/ },
+];
+
+for (const c of cases) {
+  test(`a first visit to ${c.name} downloads at most ${c.budget / 1000} KB of code and style`, async ({ browser, page }) => {
+    let cookies: Awaited<ReturnType<import('@playwright/test').BrowserContext['cookies']>> = [];
+    if (c.signedIn) {
+      await signUp(page, server().url, uniqueEmail('budget'));
+      cookies = await page.context().cookies();
+    }
+    const files = await firstLoad(browser, c.path, cookies);
+    const wasm = files.filter((f) => f.url.endsWith('.wasm'));
+    expect(wasm.map((f) => f.url), 'one wasm, the small bundle of this page').toEqual([expect.stringMatching(c.bundle)]);
+    for (const f of files) expect(f.encoding, `${f.url} is sent compressed`).toBe('br');
+    const total = files.reduce((sum, f) => sum + f.bytes, 0);
+    console.log(`${c.name}: ${total} B in ${files.length} files (${files.map((f) => `${f.url} ${f.bytes}`).join(', ')})`);
+    expect(total, `${c.name}: brotli bytes of wasm + JS + CSS`).toBeLessThanOrEqual(c.budget);
+  });
+}
