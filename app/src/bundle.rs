@@ -79,22 +79,19 @@ macro_rules! small_bundle {
     )*};
 }
 
-#[cfg(any(
-    not(all(
-        feature = "hydrate",
-        any(feature = "bundle-login", feature = "bundle-home")
-    )),
-    feature = "bundle-home"
-))]
-pub use crate::pages::{AppLayout, OverviewPage};
-#[cfg(any(
-    not(all(
-        feature = "hydrate",
-        any(feature = "bundle-login", feature = "bundle-home")
-    )),
-    feature = "bundle-login"
-))]
-pub use crate::pages::{LoginPage, SignupPage};
+/// Pages every build has but the small bundle that is not `$feature`'s.
+macro_rules! pages_of {
+    ($feature:literal: $($item:item)*) => {$(
+        #[cfg(any(
+            not(all(feature = "hydrate", any(feature = "bundle-login", feature = "bundle-home"))),
+            feature = $feature
+        ))]
+        $item
+    )*};
+}
+
+pages_of! { "bundle-home": pub use crate::pages::{AppLayout, OverviewPage}; }
+pages_of! { "bundle-login": pub use crate::pages::{LoginPage, SignupPage}; }
 #[cfg(not(all(
     feature = "hydrate",
     any(feature = "bundle-login", feature = "bundle-home")
