@@ -6,16 +6,12 @@ use leptos::prelude::*;
 use model::charging::{
     AdaptiveInput, ChargingView, Decision, Mode, Want, Window, show_minute, show_schedule,
 };
+use model::clock::LocalClock;
 
 use crate::api;
-use crate::components::{FormError, action_error, clock_time};
+use crate::components::{FormError, action_error};
 use crate::i18n::{I18n, use_i18n};
 use crate::t;
-
-/// `HH:MM` of `ms` at the site's offset.
-fn hm(ms: i64, offset_s: i32) -> String {
-    clock_time(ms, offset_s)[..5].to_string()
-}
 
 /// Kronor as the language writes money.
 pub fn money(i18n: I18n, sek: f64) -> String {
@@ -23,8 +19,8 @@ pub fn money(i18n: I18n, sek: f64) -> String {
 }
 
 /// What happens now, in words.
-fn decision_text(i18n: I18n, d: &Decision, offset_s: i32) -> String {
-    let time = |ms: Option<i64>| ms.map(|ms| hm(ms, offset_s));
+fn decision_text(i18n: I18n, d: &Decision, clock: &LocalClock) -> String {
+    let time = |ms: Option<i64>| ms.map(|ms| clock.hm(ms));
     match d {
         Decision::Off => i18n.t("charging.now_off"),
         Decision::AllowedUntil { until_ms } => match time(*until_ms) {
@@ -157,7 +153,6 @@ pub fn AdaptiveCharging(reporter_id: i64, view: ChargingView) -> impl IntoView {
             send(Mode::Off);
         }
     };
-    let offset = move || current.with(|c| c.utc_offset_s);
     view! {
         <div class="adaptive" data-testid="adaptive">
             <h3>{t!(i18n, "charging.title")}</h3>
@@ -172,7 +167,7 @@ pub fn AdaptiveCharging(reporter_id: i64, view: ChargingView) -> impl IntoView {
                 }).collect_view()}
             </div>
             <p class="charging-now" data-testid="charging-now" role="status">
-                {move || current.with(|c| decision_text(i18n, &c.decision, c.utc_offset_s))}
+                {move || current.with(|c| decision_text(i18n, &c.decision, &c.clock))}
             </p>
             <FormError error />
             <Show when=move || fields.mode.get() == Mode::Schedule>
@@ -192,7 +187,7 @@ pub fn AdaptiveCharging(reporter_id: i64, view: ChargingView) -> impl IntoView {
             {move || {
                 let c = current.get();
                 (c.adaptive.mode == Mode::OptiCharge && fields.mode.get() == Mode::OptiCharge)
-                    .then(|| view! { <PlanView view=c offset_s=offset() /> })
+                    .then(|| view! { <PlanView view=c /> })
             }}
         </div>
     }
@@ -308,7 +303,7 @@ fn OptiForm(fields: Fields) -> impl IntoView {
 
 /// The plan on the prices: bars per slot (chosen ones marked), the window, now; costs.
 #[component]
-fn PlanView(view: ChargingView, offset_s: i32) -> impl IntoView {
+fn PlanView(view: ChargingView) -> impl IntoView {
     let i18n = use_i18n();
     const W: f64 = 600.0;
     const H: f64 = 180.0;
@@ -355,7 +350,7 @@ fn PlanView(view: ChargingView, offset_s: i32) -> impl IntoView {
     let ticks: Vec<(f64, String)> = (0..=4)
         .map(|k| {
             let ms = start + (end - start) * k / 4;
-            (x(ms), hm(ms, offset_s))
+            (x(ms), view.clock.hm(ms))
         })
         .collect();
     let chosen_count = view.plan.as_ref().map_or(0, |p| p.slots.len());
@@ -378,14 +373,14 @@ fn PlanView(view: ChargingView, offset_s: i32) -> impl IntoView {
         }
     });
     let notes = plan.map(|p| {
-        let offset = offset_s;
+        let clock = view.clock.clone();
         view! {
             {(!p.complete && p.capped_by_max_price).then(|| view! { <p class="muted">{t!(i18n, "charging.capped")}</p> })}
             {(!p.complete && !p.capped_by_max_price && p.prices_until_ms.is_none()).then(|| view! {
                 <p class="muted" data-testid="short-window">{t!(i18n, "charging.short_window")}</p>
             })}
             {p.prices_until_ms.map(|ms| view! {
-                <p class="muted" data-testid="prices-pending">{move || i18n.t_with("charging.prices_pending", &[("time", &hm(ms, offset))])}</p>
+                <p class="muted" data-testid="prices-pending">{move || i18n.t_with("charging.prices_pending", &[("time", &clock.hm(ms))])}</p>
             })}
         }
     });

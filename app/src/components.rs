@@ -11,12 +11,6 @@ use crate::error::AppError;
 use crate::i18n::{Lang, use_i18n};
 use crate::t;
 
-/// `HH:MM:SS` of `ts` (ms UTC) at a fixed UTC offset.
-pub fn clock_time(ts: i64, offset_s: i32) -> String {
-    let s = (ts / 1000 + i64::from(offset_s)).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
 /// The error of the last submission, if any, as an alert the screen reader announces.
 #[component]
 pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

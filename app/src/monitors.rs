@@ -11,7 +11,7 @@ use model::monitor::{
 };
 
 use crate::api;
-use crate::components::{EmptyState, FormError, PageTitle, action_error, clock_time, invalid_if};
+use crate::components::{EmptyState, FormError, PageTitle, action_error, invalid_if};
 use crate::i18n::{I18n, use_i18n};
 use crate::t;
 
@@ -348,7 +348,7 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
         monitor,
         main_fuse_a,
         now_ms,
-        utc_offset_s,
+        clock,
         points,
         last_seq,
     } = snapshot;
@@ -435,15 +435,13 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
             out
         })
     });
+    let label_clock = clock.clone();
     let x_labels = Signal::derive(move || {
         let end = now.get();
         (0..=3)
             .map(|k| {
                 let ts = end - LIVE_WINDOW_MS + k * LIVE_WINDOW_MS / 3;
-                (
-                    k as f64 / 3.0,
-                    clock_time(ts, utc_offset_s)[..5].to_string(),
-                )
+                (k as f64 / 3.0, label_clock.hm(ts))
             })
             .collect()
     });
@@ -459,7 +457,7 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
         newest()
             .map(|p| p.ts)
             .or(monitor.last_ms)
-            .map(|ts| clock_time(ts, utc_offset_s))
+            .map(|ts| clock.time(ts))
     };
     let phases = usize::from(monitor.phases);
     view! {
@@ -652,12 +650,6 @@ fn HistoryView(history: History) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clock_times_use_the_sites_offset() {
-        // 2026-11-27T10:15:30Z in Stockholm (UTC+1).
-        assert_eq!(clock_time(1_795_774_530_000, 3600), "11:15:30");
-    }
 
     #[test]
     fn the_window_keeps_fifteen_minutes_in_time_order() {

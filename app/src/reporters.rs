@@ -14,7 +14,7 @@ use model::reporter::{
 use model::{FieldError, Reporter};
 
 use crate::api;
-use crate::components::{EmptyState, FormError, action_error, clock_time};
+use crate::components::{EmptyState, FormError, action_error};
 use crate::error::AppError;
 use crate::i18n::{I18n, use_i18n};
 use crate::t;
@@ -101,7 +101,7 @@ impl LiveReporters {
 
 /// The line under a status: when the last update was accepted, or what is wrong.
 fn status_detail(i18n: I18n, status: ReporterStatus, facts: &Facts, reporter: &Reporter) -> String {
-    let time = |ts: Option<i64>| ts.map(|ts| clock_time(ts, reporter.utc_offset_s));
+    let time = |ts: Option<i64>| ts.map(|ts| reporter.clock.time(ts));
     match status {
         ReporterStatus::Active => time(facts.accepted_at)
             .map(|t| i18n.t_with("reporter.accepted_at", &[("time", &t)]))

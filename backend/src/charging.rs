@@ -285,11 +285,7 @@ pub async fn view(
     Ok(ChargingView {
         decision,
         now_ms: now,
-        utc_offset_s: tz
-            .to_offset(
-                jiff::Timestamp::from_millisecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-            )
-            .seconds(),
+        clock: crate::schedule::local_clock(&tz, now),
         prices: household_prices(&spot, &record.site_prices),
         prices_total: record.site_prices.any(),
         price_source: source.unwrap_or_default(),

@@ -273,14 +273,11 @@ pub async fn snapshot(
         .live_points(record.monitor.id, 0, now - LIVE_WINDOW_MS, LIVE_POINTS_MAX)
         .await?;
     let last_seq = points.iter().map(|p| p.seq).max().unwrap_or(0);
-    let offset = zone(&record.time_zone)
-        .to_offset(Timestamp::now())
-        .seconds();
     Ok(Some(LiveSnapshot {
         monitor: record.monitor,
         main_fuse_a: record.main_fuse_a,
         now_ms: now,
-        utc_offset_s: offset,
+        clock: crate::schedule::local_clock(&zone(&record.time_zone), now),
         points,
         last_seq,
     }))

@@ -6,6 +6,7 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use model::charging::{Minute, Window};
+use model::clock::LocalClock;
 
 /// `minute` on local `date` in ms UTC; a time the clocks skip is taken as the time after the
 /// gap, a time they repeat as its first occurrence (jiff's "compatible").
@@ -127,6 +128,27 @@ pub fn opti_window(
             }
         }
     }
+}
+
+/// A site's clock for its pages ([`LocalClock`]): the offset two days back and every change in
+/// the five days around `now_ms`, enough for a day's graph, a two-day plan, and a page left open
+/// through a night.
+pub fn local_clock(tz: &TimeZone, now_ms: i64) -> LocalClock {
+    const DAY_MS: i64 = 86_400_000;
+    let start = Timestamp::from_millisecond(now_ms - 2 * DAY_MS).unwrap_or(Timestamp::UNIX_EPOCH);
+    let end = now_ms + 3 * DAY_MS;
+    let mut offsets = vec![(start.as_millisecond(), tz.to_offset(start).seconds())];
+    offsets.extend(
+        tz.following(start)
+            .map(|change| {
+                (
+                    change.timestamp().as_millisecond(),
+                    change.offset().seconds(),
+                )
+            })
+            .take_while(|(ms, _)| *ms <= end),
+    );
+    LocalClock(offsets)
 }
 
 /// Stockholm times for tests, written as local wall-clock times.
@@ -262,5 +284,19 @@ mod tests {
         let from = from.and_then(model::charging::parse_minute);
         let got = opti_window(&tz(), from, 7 * 60, plugged.min(at(now)), at(now));
         assert_eq!(got, Some((at(start), at(end))), "{now}");
+    }
+
+    #[rstest]
+    #[case::before_spring_forward("2026-03-28T22:00:00", "2026-03-29T01:30:00", "01:30")]
+    #[case::after_spring_forward("2026-03-28T22:00:00", "2026-03-29T03:30:00", "03:30")]
+    #[case::a_plan_ending_after_fall_back("2026-10-24T22:00:00", "2026-10-25T06:00:00", "06:00")]
+    #[case::an_ordinary_night("2026-11-30T22:00:00", "2026-12-01T06:00:00", "06:00")]
+    fn the_pages_clock_writes_local_times_across_a_change(
+        #[case] now: &str,
+        #[case] local: &str,
+        #[case] shown: &str,
+    ) {
+        let clock = local_clock(&tz(), at(now));
+        assert_eq!(clock.hm(at(local)), shown);
     }
 }

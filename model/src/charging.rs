@@ -189,9 +189,9 @@ pub fn show_minute(m: Minute) -> String {
 pub struct ChargingView {
     pub adaptive: Adaptive,
     pub decision: Decision,
-    /// The server's clock (ms UTC) and the site's UTC offset (s) for times.
+    /// The server's clock (ms UTC) and the site's clock for times.
     pub now_ms: i64,
-    pub utc_offset_s: i32,
+    pub clock: crate::clock::LocalClock,
     /// Today's and (once published) tomorrow's prices as the household pays them, per kWh.
     pub prices: Vec<PriceSlot>,
     /// Prices include the household's markup, grid fee, tax and VAT (else spot only).

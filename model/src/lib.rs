@@ -6,6 +6,7 @@
 pub mod account;
 pub mod capability;
 pub mod charging;
+pub mod clock;
 pub mod licence;
 pub mod monitor;
 pub mod reporter;

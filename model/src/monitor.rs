@@ -174,8 +174,8 @@ pub struct LiveSnapshot {
     pub main_fuse_a: u16,
     /// The server's clock when the snapshot was taken (ms UTC).
     pub now_ms: i64,
-    /// The site's UTC offset now (seconds), for clock labels.
-    pub utc_offset_s: i32,
+    /// The site's clock, for time labels.
+    pub clock: crate::clock::LocalClock,
     /// The readings of the last [`LIVE_WINDOW_MS`], oldest first.
     pub points: Vec<LivePoint>,
     /// The newest `seq` the snapshot saw; the stream continues after it.

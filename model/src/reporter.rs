@@ -480,8 +480,8 @@ pub struct Reporter {
     pub facts: Facts,
     /// A monitor silent this long is reported offline (ms).
     pub silent_after_ms: i64,
-    /// The site's UTC offset now (s), for showing times.
-    pub utc_offset_s: i32,
+    /// The site's clock, for showing times.
+    pub clock: crate::clock::LocalClock,
 }
 
 /// Everything but the PIN, which is never logged.

@@ -10,7 +10,7 @@ use super::StoreError;
 /// A reporter with its site's time zone.
 #[derive(Debug, Clone)]
 pub struct ReporterRecord {
-    /// `silent_after_ms` and `utc_offset_s` are left at 0 for the service to fill in.
+    /// `silent_after_ms` and `clock` are left at 0 for the service to fill in.
     pub reporter: Reporter,
     pub time_zone: String,
 }

@@ -89,7 +89,7 @@ impl ReporterRow {
                 paused: self.paused,
                 facts: self.facts.into_facts(),
                 silent_after_ms: 0,
-                utc_offset_s: 0,
+                clock: Default::default(),
             },
             time_zone: self.time_zone,
         })

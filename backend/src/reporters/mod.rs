@@ -51,10 +51,9 @@ fn new_pin() -> String {
     random_chars(b"0123456789", PIN_DIGITS)
 }
 
-fn offset_s(time_zone: &str) -> i32 {
-    TimeZone::get(time_zone)
-        .map(|tz| tz.to_offset(Timestamp::now()).seconds())
-        .unwrap_or(0)
+fn clock(time_zone: &str) -> model::clock::LocalClock {
+    let tz = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    crate::schedule::local_clock(&tz, Timestamp::now().as_millisecond())
 }
 
 /// The reporter as pages show it: with this process's latest facts where it forwards it.
@@ -65,7 +64,7 @@ fn view(services: &Services, record: ReporterRecord) -> Reporter {
         .unwrap_or(record.reporter.facts);
     Reporter {
         silent_after_ms: services.silent_after_ms,
-        utc_offset_s: offset_s(&record.time_zone),
+        clock: clock(&record.time_zone),
         facts,
         ..record.reporter
     }
