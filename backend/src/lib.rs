@@ -39,6 +39,8 @@ pub struct Services {
     pub sign_up_limit: Arc<limiter::Limit<std::net::IpAddr>>,
     /// Licence redemptions per account.
     pub redeem_limit: Arc<limiter::Limit<i64>>,
+    /// Ingest requests per monitor.
+    pub device_limit: Arc<limiter::Limit<i64>>,
     /// Verifies licence codes; without it, redeeming answers [`Error::Unavailable`].
     pub licence_key: Option<licences::LicenceKey>,
     pub monitors: Arc<dyn MonitorRepo>,
@@ -92,6 +94,7 @@ impl Services {
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
             sign_up_limit: Arc::new(limiter::sign_up_limit(limiter::SIGN_UPS_PER_HOUR)),
             redeem_limit: Arc::new(limiter::redeem_limit(limiter::REDEEMS_PER_HOUR)),
+            device_limit: Arc::new(limiter::device_limit(limiter::DEVICE_REQUESTS_PER_SECOND)),
             licence_key: None,
             ingest: ingest::Ingestor::start(monitors.clone(), hub.clone()),
             devices: Arc::new(monitors::DeviceCache::default()),
@@ -120,6 +123,11 @@ impl Services {
     }
 
     /// Sign-ups per client address and licence redemptions per account, per hour.
+    pub fn with_device_limit(mut self, requests_per_second: u32) -> Self {
+        self.device_limit = Arc::new(limiter::device_limit(requests_per_second));
+        self
+    }
+
     pub fn with_hourly_limits(mut self, sign_ups: u32, redeems: u32) -> Self {
         self.sign_up_limit = Arc::new(limiter::sign_up_limit(sign_ups));
         self.redeem_limit = Arc::new(limiter::redeem_limit(redeems));

@@ -103,8 +103,19 @@ pub fn redeem_limit(per_hour: u32) -> Limit<i64> {
     Limit::new(burst, every)
 }
 
+/// Requests per monitor on the devices' ingest API (default 5 a second, and a minute's worth —
+/// 300 — at once): a meter posts every second or every few; one stuck in a loop, or a copied
+/// token hammering the server, is slowed for its own monitor only.
+pub fn device_limit(per_second: u32) -> Limit<i64> {
+    Limit::new(
+        per_second.saturating_mul(60),
+        Duration::from_micros(1_000_000 / u64::from(per_second.max(1))),
+    )
+}
+
 pub const SIGN_UPS_PER_HOUR: u32 = 10;
 pub const REDEEMS_PER_HOUR: u32 = 30;
+pub const DEVICE_REQUESTS_PER_SECOND: u32 = 5;
 
 #[cfg(test)]
 mod tests {

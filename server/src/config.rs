@@ -27,6 +27,9 @@ pub struct Config {
     pub sign_ups_per_hour: u32,
     /// `AMPWISE_REDEEMS_PER_HOUR`: licence redemptions allowed per account (half at once).
     pub redeems_per_hour: u32,
+    /// `AMPWISE_DEVICE_REQUESTS_PER_SECOND`: ingest requests allowed per monitor, sustained
+    /// (a minute's worth at once); more are answered 429 with `Retry-After`.
+    pub device_requests_per_second: u32,
     /// `AMPWISE_TRUSTED_PROXY_HEADER`: the header a reverse proxy in front of the server puts
     /// the client's address in (e.g. `X-Forwarded-For`, whose last entry is read). Unset: the
     /// connection's peer address, and any such header is ignored.
@@ -104,6 +107,10 @@ impl std::fmt::Debug for Config {
             .field("session_touch_after", &self.session_touch_after)
             .field("sign_ups_per_hour", &self.sign_ups_per_hour)
             .field("redeems_per_hour", &self.redeems_per_hour)
+            .field(
+                "device_requests_per_second",
+                &self.device_requests_per_second,
+            )
             .field("trusted_proxy_header", &self.trusted_proxy_header)
             .field("streams_per_account", &self.streams_per_account)
             .field("streams_total", &self.streams_total)
@@ -140,6 +147,7 @@ impl Default for Config {
             session_touch_after: Duration::from_secs(3600),
             sign_ups_per_hour: backend::limiter::SIGN_UPS_PER_HOUR,
             redeems_per_hour: backend::limiter::REDEEMS_PER_HOUR,
+            device_requests_per_second: backend::limiter::DEVICE_REQUESTS_PER_SECOND,
             trusted_proxy_header: None,
             streams_per_account: 20,
             streams_total: 20_000,
@@ -277,6 +285,10 @@ impl Config {
         let streams_total = positive("AMPWISE_STREAMS_TOTAL", d.streams_total as u32)? as usize;
         let sign_ups_per_hour = positive("AMPWISE_SIGN_UPS_PER_HOUR", d.sign_ups_per_hour)?;
         let redeems_per_hour = positive("AMPWISE_REDEEMS_PER_HOUR", d.redeems_per_hour)?;
+        let device_requests_per_second = positive(
+            "AMPWISE_DEVICE_REQUESTS_PER_SECOND",
+            d.device_requests_per_second,
+        )?;
         let trusted_proxy_header = match get("AMPWISE_TRUSTED_PROXY_HEADER") {
             Some(v) => Some(
                 axum::http::HeaderName::from_bytes(v.trim().as_bytes())
@@ -418,6 +430,7 @@ impl Config {
             session_touch_after,
             sign_ups_per_hour,
             redeems_per_hour,
+            device_requests_per_second,
             trusted_proxy_header,
             streams_per_account,
             streams_total,
@@ -536,6 +549,7 @@ mod tests {
     #[case::rate_words("AMPWISE_EUR_SEK", "eleven")]
     #[case::sign_ups_zero("AMPWISE_SIGN_UPS_PER_HOUR", "0")]
     #[case::redeems_words("AMPWISE_REDEEMS_PER_HOUR", "many")]
+    #[case::device_requests_zero("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "0")]
     #[case::proxy_header_not_a_name("AMPWISE_TRUSTED_PROXY_HEADER", "X Forwarded For")]
     #[case::session_cap_below_idle("AMPWISE_SESSION_MAX_DAYS", "7")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {

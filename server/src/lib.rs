@@ -89,6 +89,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .with_raw_retention_days(config.raw_retention_days)
         .with_silent_after_ms(config.monitor_silent.as_millis() as i64)
         .with_hourly_limits(config.sign_ups_per_hour, config.redeems_per_hour)
+        .with_device_limit(config.device_requests_per_second)
         .with_session_rules(backend::accounts::SessionRules {
             max_ms: config.session_max_days * 86_400_000,
             touch_after_ms: config.session_touch_after.as_millis() as i64,

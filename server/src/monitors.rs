@@ -119,6 +119,18 @@ async fn ingest(
         }
         Ok(Ok(device)) => device,
     };
+    if let Err(retry_after) = services.device_limit.check(&id) {
+        let mut response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "monitor {id} sends too often: wait {retry_after} s (a meter needs one request every second or few)"
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return response;
+    }
     let too_large = || {
         refuse(
             StatusCode::PAYLOAD_TOO_LARGE,

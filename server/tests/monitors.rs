@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use common::{Events, PASSWORD, Running, TestApp, enc, now_ms, readings_json};
 use rstest::rstest;
 
@@ -498,4 +498,61 @@ async fn acknowledged_readings_survive_a_sigkill() {
         .await
         .unwrap();
     assert_eq!(live["points"].as_array().unwrap().len(), 2000);
+}
+
+/// A monitor that posts too often is slowed — 429 with `Retry-After`, nothing of the refused
+/// request stored — and only that monitor: another household's meter goes on.
+#[tokio::test]
+async fn a_device_that_posts_too_often_is_slowed_alone() {
+    // One request a second, so a minute's worth (60) at once.
+    let app = TestApp::new_with(|c| c.device_requests_per_second = 1).await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let site = app.create_site(&anna, "Villa Ek").await;
+    let (monitor, token) = app.create_monitor(&anna, site, "Mains").await;
+    let (bo, _) = app.sign_up("bo@example.se", "owner").await;
+    let bo_site = app.create_site(&bo, "Bos hus").await;
+    let (bo_monitor, bo_token) = app.create_monitor(&bo, bo_site, "Mains").await;
+    let path = format!("/api/v1/monitors/{monitor}/readings");
+    let t = now_ms() - 600_000;
+    for n in 0..60 {
+        let reply = app
+            .device_post(
+                &path,
+                Some(&token),
+                "application/json",
+                readings_json(&[t + n * 1000], 7.5),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "request {n}: {}", reply.body);
+    }
+    let refused = app
+        .device_post(
+            &path,
+            Some(&token),
+            "application/json",
+            readings_json(&[t + 60_000], 7.5),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After: {retry}");
+    assert!(refused.body.contains("sends too often"), "{}", refused.body);
+    let live = app
+        .call("site_live", Some(&anna), &format!("site_id={site}"))
+        .await;
+    assert_eq!(live.json()["points"].as_array().unwrap().len(), 60);
+
+    let other = app
+        .device_post(
+            &format!("/api/v1/monitors/{bo_monitor}/readings"),
+            Some(&bo_token),
+            "application/json",
+            readings_json(&[t], 7.5),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
 }

@@ -493,6 +493,8 @@ impl Running {
             .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
             .env("AMPWISE_DATABASE_URL", format!("sqlite://{}", db.display()))
             .env("AMPWISE_SITE_ROOT", site_root)
+            // These tests post as fast as they can (a disk filling up), not at a meter's pace.
+            .env("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "100000")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
