@@ -125,9 +125,11 @@ small_bundle! {
 }
 
 /// A page this bundle lacks, reached by a link or a navigation in the browser: loads it from the
-/// server instead (replacing the history entry when the router has already made one).
+/// server instead (replacing the history entry when the router has already made one), saying
+/// so meanwhile (a slow connection takes a moment).
 #[component]
 pub fn Elsewhere() -> impl IntoView {
+    let i18n = crate::i18n::use_i18n();
     let location = leptos_router::hooks::use_location();
     Effect::new(move || {
         let path = location.pathname.get();
@@ -150,6 +152,7 @@ pub fn Elsewhere() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = target;
     });
+    view! { <p class="muted loading">{crate::t!(i18n, "common.loading")}</p> }
 }
 
 #[cfg(test)]
