@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct LocalClock(pub Vec<(i64, i32)>);
 
 impl LocalClock {
-    /// One offset for all time.
+    /// One offset for all time (the first entry's offset also holds before it; its instant is
+    /// 1970, not `i64::MIN`, which a browser's JSON numbers could not carry).
     pub fn fixed(offset_s: i32) -> Self {
-        LocalClock(vec![(i64::MIN, offset_s)])
+        LocalClock(vec![(0, offset_s)])
     }
 
     /// The offset (s) in force at `ms` (UTC); before the first entry, the first one's.
