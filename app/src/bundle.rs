@@ -3,8 +3,8 @@
 //! visitor opens first download only the small bundles (a phone on one bar of 4G in a
 //! basement); any other page loads `full`, which then moves between all pages in the browser.
 //!
-//! A small bundle keeps every route, so the router recognises every link, but a page it lacks
-//! is [`Elsewhere`]: it asks the server for that page, which sends it with the bundle that has
+//! A small bundle's router knows only its own pages (`routes()` in lib.rs); any other page is
+//! [`Elsewhere`]: it asks the server for that page, which sends it with the bundle that has
 //! it. The server (and a wasm built without a bundle feature) has every page.
 
 use leptos::prelude::*;
@@ -71,14 +71,6 @@ impl SiteFiles {
     }
 }
 
-/// Builds that are one of the small bundles.
-macro_rules! small_bundle {
-    ($($item:item)*) => {$(
-        #[cfg(all(feature = "hydrate", any(feature = "bundle-login", feature = "bundle-home")))]
-        $item
-    )*};
-}
-
 /// Pages every build has but the small bundle that is not `$feature`'s.
 macro_rules! pages_of {
     ($feature:literal: $($item:item)*) => {$(
@@ -101,28 +93,6 @@ pub use crate::{
     pages::{EditSitePage, LicencesPage, NewSitePage, SettingsLayout, SitePage, SitesSettingsPage},
     reporters::{NewReporterPage, ReporterPage, ReportersPage},
 };
-
-small_bundle! {
-    #[cfg(not(feature = "bundle-login"))]
-    pub use Elsewhere as LoginPage;
-    #[cfg(not(feature = "bundle-login"))]
-    pub use Elsewhere as SignupPage;
-    #[cfg(not(feature = "bundle-home"))]
-    pub use Elsewhere as AppLayout;
-    #[cfg(not(feature = "bundle-home"))]
-    pub use Elsewhere as OverviewPage;
-    pub use Elsewhere as SitePage;
-    pub use Elsewhere as HistoryPage;
-    pub use Elsewhere as SettingsLayout;
-    pub use Elsewhere as SitesSettingsPage;
-    pub use Elsewhere as NewSitePage;
-    pub use Elsewhere as EditSitePage;
-    pub use Elsewhere as MonitorsPage;
-    pub use Elsewhere as LicencesPage;
-    pub use Elsewhere as ReportersPage;
-    pub use Elsewhere as NewReporterPage;
-    pub use Elsewhere as ReporterPage;
-}
 
 /// A page this bundle lacks, reached by a link or a navigation in the browser: loads it from the
 /// server instead (replacing the history entry when the router has already made one), saying

@@ -1,6 +1,7 @@
 //! Small building blocks shared by the pages.
 
 use leptos::form::ActionForm;
+
 use leptos::prelude::*;
 use leptos_router::components::A;
 use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};
@@ -50,6 +51,57 @@ pub fn invalid_if(
     }
 }
 
+/// A form that calls a server function whose arguments are all text (log in, sign up, the
+/// language and theme switches). Before the wasm has loaded (a slow phone) the browser posts
+/// it and the server answers with the page; once hydrated, the wasm reads the fields and the
+/// button pressed and dispatches `action`. Unlike leptos's `ActionForm` it sends JSON
+/// ([`crate::codec::JsonIn`]), so the small bundles carry no form-encoding library.
+#[component]
+pub fn PostForm<S>(action: ServerAction<S>, children: Children) -> impl IntoView
+where
+    S: leptos::server_fn::ServerFn + serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        match form_args::<S>(&ev) {
+            Some(args) => {
+                action.dispatch(args);
+            }
+            // Fields that are not the function's arguments: a mistake of ours, said plainly.
+            None => action.value().set(Some(Err(S::Error::from_server_fn_error(
+                leptos::server_fn::error::ServerFnErrorErr::Args("form".into()),
+            )))),
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = action;
+    };
+    view! {
+        <form method="post" action=S::url() on:submit=submit>
+            {children()}
+        </form>
+    }
+}
+
+/// The fields of the form `ev` submits, with the button that submitted it, as `S`.
+#[cfg(feature = "hydrate")]
+fn form_args<S: serde::de::DeserializeOwned>(ev: &leptos::ev::SubmitEvent) -> Option<S> {
+    use wasm_bindgen::JsCast;
+    let form: web_sys::HtmlFormElement = ev.target()?.dyn_into().ok()?;
+    let data = web_sys::FormData::new_with_form(&form).ok()?;
+    if let Some(button) = ev
+        .submitter()
+        .and_then(|b| b.dyn_into::<web_sys::HtmlButtonElement>().ok())
+        .filter(|b| !b.name().is_empty())
+    {
+        data.append_with_str(&button.name(), &button.value()).ok()?;
+    }
+    let object = js_sys::Object::from_entries(&data).ok()?;
+    serde_wasm_bindgen::from_value(object.into()).ok()
+}
+
 /// Svenska / English. Works without JavaScript too (a plain form post that sets the cookie).
 #[component]
 pub fn LangSwitch() -> impl IntoView {
@@ -68,7 +120,7 @@ pub fn LangSwitch() -> impl IntoView {
         }
     });
     view! {
-        <ActionForm action attr:class="lang-switch" attr:aria-label=t!(i18n, "menu.language")>
+        <PostForm action attr:class="lang-switch" attr:aria-label=t!(i18n, "menu.language")>
             {Lang::ALL
                 .into_iter()
                 .map(|lang| {
@@ -86,7 +138,7 @@ pub fn LangSwitch() -> impl IntoView {
                     }
                 })
                 .collect_view()}
-        </ActionForm>
+        </PostForm>
     }
 }
 
@@ -136,11 +188,11 @@ pub fn Header(account: Account) -> impl IntoView {
                     <LangSwitch />
                     <p class="menu-label">{t!(i18n, "menu.theme")}</p>
                     <crate::theme::ThemeSwitch />
-                    <ActionForm action=log_out>
+                    <PostForm action=log_out>
                         <button type="submit" class="btn btn-secondary btn-block">
                             {t!(i18n, "menu.log_out")}
                         </button>
-                    </ActionForm>
+                    </PostForm>
                 </div>
             </details>
         </header>

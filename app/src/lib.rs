@@ -179,38 +179,82 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    view! {
+        <Title formatter=move |page: String| format!("{page} · Ampwise") />
+        <Router>{routes()}</Router>
+    }
+}
+
+/// Every page (the server, the full bundle).
+#[cfg(not(all(
+    feature = "hydrate",
+    any(feature = "bundle-login", feature = "bundle-home")
+)))]
+fn routes() -> impl IntoView {
     use bundle::*;
     use pages::NotFound;
     view! {
-        <Title formatter=move |page: String| format!("{page} · Ampwise") />
-        <Router>
-            <Routes fallback=NotFound>
-                // Who may see which page is decided by the server's page guard before a page
-                // renders (server/src/lib.rs), and by the pages' effects after a sign-in or
-                // sign-out in the browser. Not by leptos_router's Protected*Route: their
-                // condition reads the account resource inside a Transition that nests the
-                // page's own Suspense, and under CPU contention about one render in a thousand
-                // never finished (a lost wake-up; server/tests/access.rs hung in CI).
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
-                <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
-                    <Route path=path!("monitors/:id/history") view=HistoryPage ssr=SsrMode::Async />
-                    <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
-                        <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
-                        <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
-                        <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
-                        <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
-                        <Route path=path!("monitors") view=MonitorsPage ssr=SsrMode::Async />
-                        <Route path=path!("licences") view=LicencesPage />
-                        <Route path=path!("reporters") view=ReportersPage ssr=SsrMode::Async />
-                        <Route path=path!("reporters/new") view=NewReporterPage ssr=SsrMode::Async />
-                        <Route path=path!("reporters/:id") view=ReporterPage ssr=SsrMode::Async />
-                    </ParentRoute>
+        <Routes fallback=NotFound>
+            // Who may see which page is decided by the server's page guard before a page
+            // renders (server/src/lib.rs), and by the pages' effects after a sign-in or
+            // sign-out in the browser. Not by leptos_router's Protected*Route: their
+            // condition reads the account resource inside a Transition that nests the
+            // page's own Suspense, and under CPU contention about one render in a thousand
+            // never finished (a lost wake-up; server/tests/access.rs hung in CI).
+            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+            <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+            <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
+                <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
+                <Route path=path!("monitors/:id/history") view=HistoryPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
+                    <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
+                    <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
+                    <Route path=path!("monitors") view=MonitorsPage ssr=SsrMode::Async />
+                    <Route path=path!("licences") view=LicencesPage />
+                    <Route path=path!("reporters") view=ReportersPage ssr=SsrMode::Async />
+                    <Route path=path!("reporters/new") view=NewReporterPage ssr=SsrMode::Async />
+                    <Route path=path!("reporters/:id") view=ReporterPage ssr=SsrMode::Async />
                 </ParentRoute>
-            </Routes>
-        </Router>
+            </ParentRoute>
+        </Routes>
+    }
+}
+
+/// The login bundle: its two pages; any other is [`bundle::Elsewhere`] (loaded from the
+/// server). The matched page's view is the same as the server's, so it hydrates; fewer
+/// routes are less router code in the wasm.
+#[cfg(all(feature = "hydrate", feature = "bundle-login"))]
+fn routes() -> impl IntoView {
+    use bundle::*;
+    view! {
+        <Routes fallback=Elsewhere>
+            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+            <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+        </Routes>
+    }
+}
+
+/// The overview's bundle: the overview in its frame; any other page is [`bundle::Elsewhere`]
+/// (in the frame, which stays while the page loads, as it would in the full bundle).
+#[cfg(all(
+    feature = "hydrate",
+    feature = "bundle-home",
+    not(feature = "bundle-login")
+))]
+fn routes() -> impl IntoView {
+    use bundle::*;
+    view! {
+        <Routes fallback=Elsewhere>
+            <Route path=path!("/login") view=Elsewhere />
+            <Route path=path!("/signup") view=Elsewhere />
+            <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
+                <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                <Route path=path!("*any") view=Elsewhere />
+            </ParentRoute>
+        </Routes>
     }
 }
 

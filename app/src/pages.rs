@@ -9,7 +9,8 @@ use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteSummary};
 
 use crate::api;
 use crate::components::{
-    EmptyState, FormError, Header, LangSwitch, PageTitle, SiteFields, action_error, invalid_if,
+    EmptyState, FormError, Header, LangSwitch, PageTitle, PostForm, SiteFields, action_error,
+    invalid_if,
 };
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -116,7 +117,7 @@ pub fn LoginPage() -> impl IntoView {
     crate::go_on_when_signed_in();
     view! {
         <AuthFrame title="auth.log_in_title">
-            <ActionForm action attr:class="stack">
+            <PostForm action attr:class="stack">
                 <FormError error />
                 <label class="field">
                     <span>{t!(i18n, "auth.email")}</span>
@@ -129,7 +130,7 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
                     {t!(i18n, "auth.log_in")}
                 </button>
-            </ActionForm>
+            </PostForm>
             <p class="switch-auth">
                 {t!(i18n, "auth.no_account")} " " <a href=keep_query("/signup")>{t!(i18n, "auth.sign_up")}</a>
             </p>
@@ -151,7 +152,7 @@ pub fn SignupPage() -> impl IntoView {
     crate::go_on_when_signed_in();
     view! {
         <AuthFrame title="auth.sign_up_title">
-            <ActionForm action attr:class="stack">
+            <PostForm action attr:class="stack">
                 <FormError error />
                 <label class="field">
                     <span>{t!(i18n, "auth.email")}</span>
@@ -189,7 +190,7 @@ pub fn SignupPage() -> impl IntoView {
                 <button type="submit" class="btn btn-primary btn-block" disabled=move || action.pending().get()>
                     {t!(i18n, "auth.sign_up")}
                 </button>
-            </ActionForm>
+            </PostForm>
             <p class="switch-auth">
                 {t!(i18n, "auth.have_account")} " " <a href=keep_query("/login")>{t!(i18n, "auth.log_in")}</a>
             </p>

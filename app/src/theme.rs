@@ -1,7 +1,6 @@
 //! Light or dark: the system's setting unless the account menu fixes one. The choice is a cookie
 //! the server reads, so a page arrives in its colours (no flash), as `data-theme` on `<html>`.
 
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::api;
@@ -87,7 +86,7 @@ pub fn ThemeSwitch() -> impl IntoView {
         }
     });
     view! {
-        <ActionForm action attr:class="lang-switch" attr:aria-label=t!(i18n, "menu.theme")>
+        <crate::components::PostForm action attr:class="lang-switch" attr:aria-label=t!(i18n, "menu.theme")>
             {Theme::ALL
                 .into_iter()
                 .map(|theme| {
@@ -105,7 +104,7 @@ pub fn ThemeSwitch() -> impl IntoView {
                     }
                 })
                 .collect_view()}
-        </ActionForm>
+        </crate::components::PostForm>
     }
 }
 
