@@ -11,7 +11,7 @@ use model::{
     SiteSummary,
 };
 
-use crate::codec::{Json, JsonIn};
+use crate::codec::Json;
 use crate::error::AppError;
 use crate::i18n::Lang;
 
@@ -155,12 +155,12 @@ async fn handle<T>(
     body.await.map_err(fail)
 }
 
-#[server(prefix = "/api", endpoint = "me", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "me", input = Json, output = Json)]
 pub async fn me() -> Result<Option<Account>, AppError> {
     handle(current_account()).await
 }
 
-#[server(prefix = "/api", endpoint = "sign_up", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "sign_up", input = Json, output = Json)]
 pub async fn sign_up(email: String, password: String, role: String) -> Result<Account, AppError> {
     handle(async {
         let role = model::Role::parse(&role)?;
@@ -173,7 +173,7 @@ pub async fn sign_up(email: String, password: String, role: String) -> Result<Ac
     .await
 }
 
-#[server(prefix = "/api", endpoint = "log_in", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "log_in", input = Json, output = Json)]
 pub async fn log_in(email: String, password: String) -> Result<Account, AppError> {
     handle(async {
         let account =
@@ -184,7 +184,7 @@ pub async fn log_in(email: String, password: String) -> Result<Account, AppError
     .await
 }
 
-#[server(prefix = "/api", endpoint = "log_out", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "log_out", input = Json, output = Json)]
 pub async fn log_out() -> Result<(), AppError> {
     handle(async {
         session()
@@ -200,7 +200,7 @@ pub async fn log_out() -> Result<(), AppError> {
 }
 
 /// Remembers the language for a year in a cookie the server reads on every page.
-#[server(prefix = "/api", endpoint = "set_language", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "set_language", input = Json, output = Json)]
 pub async fn set_language(lang: String) -> Result<Lang, AppError> {
     handle(async {
         let lang = Lang::parse(&lang).ok_or(AppError::Invalid {
@@ -215,7 +215,7 @@ pub async fn set_language(lang: String) -> Result<Lang, AppError> {
 
 /// Remembers light, dark or the system's choice for a year in a cookie the server reads on
 /// every page; answers the theme's code.
-#[server(prefix = "/api", endpoint = "set_theme", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "set_theme", input = Json, output = Json)]
 pub async fn set_theme(theme: String) -> Result<String, AppError> {
     handle(async {
         let theme = crate::theme::Theme::parse(&theme).ok_or(AppError::Invalid {
@@ -228,12 +228,12 @@ pub async fn set_theme(theme: String) -> Result<String, AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "list_sites", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "list_sites", input = Json, output = Json)]
 pub async fn list_sites() -> Result<Vec<SiteSummary>, AppError> {
     handle(async { Ok(backend::sites::list(&services()?, &require_account().await?).await?) }).await
 }
 
-#[server(prefix = "/api", endpoint = "get_site", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "get_site", input = Json, output = Json)]
 pub async fn get_site(id: i64) -> Result<SiteDetails, AppError> {
     handle(async { Ok(backend::sites::get(&services()?, &require_account().await?, id).await?) })
         .await
@@ -254,7 +254,7 @@ pub async fn create_site(site: SiteInput, customer_email: Option<String>) -> Res
 }
 
 /// Sites installers have set up for the signed-in household, waiting for it to accept.
-#[server(prefix = "/api", endpoint = "site_invitations", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "site_invitations", input = Json, output = Json)]
 pub async fn site_invitations() -> Result<Vec<model::site::SiteInvitation>, AppError> {
     handle(async {
         Ok(backend::sites::invitations(&services()?, &require_account().await?).await?)
@@ -263,7 +263,7 @@ pub async fn site_invitations() -> Result<Vec<model::site::SiteInvitation>, AppE
 }
 
 /// The household accepts (`accept=true`) or declines an installer's invitation.
-#[server(prefix = "/api", endpoint = "answer_invitation", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "answer_invitation", input = Json, output = Json)]
 pub async fn answer_invitation(site_id: i64, accept: bool) -> Result<(), AppError> {
     handle(async {
         Ok(backend::sites::answer_invitation(
@@ -291,7 +291,7 @@ pub async fn delete_site(id: i64) -> Result<(), AppError> {
         .await
 }
 
-#[server(prefix = "/api", endpoint = "site_members", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "site_members", input = Json, output = Json)]
 pub async fn site_members(id: i64) -> Result<Vec<SiteMember>, AppError> {
     handle(async {
         Ok(backend::sites::members(&services()?, &require_account().await?, id).await?)
@@ -315,7 +315,7 @@ pub async fn revoke_access(id: i64, account_id: i64) -> Result<(), AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "list_licences", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "list_licences", input = Json, output = Json)]
 pub async fn list_licences() -> Result<Vec<ActiveLicence>, AppError> {
     handle(async { Ok(backend::licences::active(&services()?, &require_account().await?).await?) })
         .await
@@ -344,7 +344,7 @@ pub async fn redeem_licence(code: String) -> Result<Capability, AppError> {
 
 /// The monitors on every site the account may work on, and the server's clock (ms UTC) for
 /// their status.
-#[server(prefix = "/api", endpoint = "list_monitors", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "list_monitors", input = Json, output = Json)]
 pub async fn list_monitors() -> Result<(i64, Vec<Monitor>), AppError> {
     handle(async {
         let list = backend::monitors::list(&services()?, &require_account().await?).await?;
@@ -362,7 +362,7 @@ pub async fn create_monitor(monitor: MonitorInput) -> Result<DeviceToken, AppErr
     .await
 }
 
-#[server(prefix = "/api", endpoint = "rotate_monitor_token", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "rotate_monitor_token", input = Json, output = Json)]
 pub async fn rotate_monitor_token(id: i64) -> Result<DeviceToken, AppError> {
     handle(async {
         Ok(backend::monitors::rotate_token(&services()?, &require_account().await?, id).await?)
@@ -370,7 +370,7 @@ pub async fn rotate_monitor_token(id: i64) -> Result<DeviceToken, AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "make_total_monitor", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "make_total_monitor", input = Json, output = Json)]
 pub async fn make_total_monitor(id: i64) -> Result<(), AppError> {
     handle(async {
         Ok(backend::monitors::make_total(&services()?, &require_account().await?, id).await?)
@@ -378,7 +378,7 @@ pub async fn make_total_monitor(id: i64) -> Result<(), AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "delete_monitor", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "delete_monitor", input = Json, output = Json)]
 pub async fn delete_monitor(id: i64) -> Result<(), AppError> {
     handle(async {
         Ok(backend::monitors::delete(&services()?, &require_account().await?, id).await?)
@@ -387,7 +387,7 @@ pub async fn delete_monitor(id: i64) -> Result<(), AppError> {
 }
 
 /// The site's live panel: its total-consumption monitor and the last 15 minutes.
-#[server(prefix = "/api", endpoint = "site_live", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "site_live", input = Json, output = Json)]
 pub async fn site_live(site_id: i64) -> Result<Option<LiveSnapshot>, AppError> {
     handle(async {
         Ok(backend::monitors::snapshot(&services()?, &require_account().await?, site_id).await?)
@@ -395,7 +395,7 @@ pub async fn site_live(site_id: i64) -> Result<Option<LiveSnapshot>, AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "monitor_history", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "monitor_history", input = Json, output = Json)]
 pub async fn monitor_history(
     id: i64,
     view: String,
@@ -420,7 +420,7 @@ pub async fn monitor_history(
 
 /// The live panel for the overview: only when the account has exactly one site (a household);
 /// with several, each site's page has its own.
-#[server(prefix = "/api", endpoint = "overview_live", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "overview_live", input = Json, output = Json)]
 pub async fn overview_live() -> Result<Option<LiveSnapshot>, AppError> {
     handle(async {
         let services = services()?;
@@ -435,7 +435,7 @@ pub async fn overview_live() -> Result<Option<LiveSnapshot>, AppError> {
 
 /// The reporters on every site the account may work on, and the server's clock (ms UTC) for
 /// their status.
-#[server(prefix = "/api", endpoint = "list_reporters", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "list_reporters", input = Json, output = Json)]
 pub async fn list_reporters() -> Result<(i64, Vec<Reporter>), AppError> {
     handle(async {
         let services = services()?;
@@ -447,7 +447,7 @@ pub async fn list_reporters() -> Result<(i64, Vec<Reporter>), AppError> {
 
 /// A site's reporters with their adaptive charging, for its page; with `site_id` absent, the
 /// only site of a household (the overview), or none when the account has several.
-#[server(prefix = "/api", endpoint = "site_reporters", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "site_reporters", input = Json, output = Json)]
 pub async fn site_reporters(
     site_id: Option<i64>,
 ) -> Result<(i64, Vec<(Reporter, ChargingView)>), AppError> {
@@ -473,7 +473,7 @@ pub async fn site_reporters(
     .await
 }
 
-#[server(prefix = "/api", endpoint = "get_reporter", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "get_reporter", input = Json, output = Json)]
 pub async fn get_reporter(id: i64) -> Result<(i64, Reporter), AppError> {
     handle(async {
         let services = services()?;
@@ -484,7 +484,7 @@ pub async fn get_reporter(id: i64) -> Result<(i64, Reporter), AppError> {
 }
 
 /// What the reporter wizard offers: sites, their monitors, free licences.
-#[server(prefix = "/api", endpoint = "reporter_options", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "reporter_options", input = Json, output = Json)]
 pub async fn reporter_options() -> Result<WizardOptions, AppError> {
     handle(async {
         Ok(backend::reporters::options(&services()?, &require_account().await?).await?)
@@ -493,7 +493,7 @@ pub async fn reporter_options() -> Result<WizardOptions, AppError> {
 }
 
 /// The wizard's "Get serial number and PIN".
-#[server(prefix = "/api", endpoint = "new_reporter_credentials", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "new_reporter_credentials", input = Json, output = Json)]
 pub async fn new_reporter_credentials() -> Result<NewCredentials, AppError> {
     handle(async {
         Ok(backend::reporters::new_credentials(&services()?, &require_account().await?).await?)
@@ -501,7 +501,7 @@ pub async fn new_reporter_credentials() -> Result<NewCredentials, AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "create_reporter", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "create_reporter", input = Json, output = Json)]
 pub async fn create_reporter(reporter: ReporterInput) -> Result<i64, AppError> {
     handle(async {
         Ok(backend::reporters::create(&services()?, &require_account().await?, &reporter).await?)
@@ -509,7 +509,7 @@ pub async fn create_reporter(reporter: ReporterInput) -> Result<i64, AppError> {
     .await
 }
 
-#[server(prefix = "/api", endpoint = "update_reporter", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "update_reporter", input = Json, output = Json)]
 pub async fn update_reporter(id: i64, reporter: ReporterInput) -> Result<(), AppError> {
     handle(async {
         Ok(
@@ -520,7 +520,7 @@ pub async fn update_reporter(id: i64, reporter: ReporterInput) -> Result<(), App
     .await
 }
 
-#[server(prefix = "/api", endpoint = "pause_reporter", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "pause_reporter", input = Json, output = Json)]
 pub async fn pause_reporter(id: i64, paused: bool) -> Result<(), AppError> {
     handle(async {
         Ok(
@@ -532,7 +532,7 @@ pub async fn pause_reporter(id: i64, paused: bool) -> Result<(), AppError> {
 }
 
 /// A new PIN; the old one stops working.
-#[server(prefix = "/api", endpoint = "regenerate_reporter_pin", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "regenerate_reporter_pin", input = Json, output = Json)]
 pub async fn regenerate_reporter_pin(id: i64) -> Result<NewCredentials, AppError> {
     handle(async {
         Ok(backend::reporters::regenerate_pin(&services()?, &require_account().await?, id).await?)
@@ -540,7 +540,7 @@ pub async fn regenerate_reporter_pin(id: i64) -> Result<NewCredentials, AppError
     .await
 }
 
-#[server(prefix = "/api", endpoint = "delete_reporter", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "delete_reporter", input = Json, output = Json)]
 pub async fn delete_reporter(id: i64) -> Result<(), AppError> {
     handle(async {
         Ok(backend::reporters::delete(&services()?, &require_account().await?, id).await?)
@@ -549,7 +549,7 @@ pub async fn delete_reporter(id: i64) -> Result<(), AppError> {
 }
 
 /// A reporter's adaptive charging with today's and tomorrow's prices and the plan.
-#[server(prefix = "/api", endpoint = "reporter_charging", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "reporter_charging", input = Json, output = Json)]
 pub async fn reporter_charging(id: i64) -> Result<ChargingView, AppError> {
     handle(async {
         Ok(backend::charging::view(&services()?, &require_account().await?, id).await?)
@@ -558,7 +558,7 @@ pub async fn reporter_charging(id: i64) -> Result<ChargingView, AppError> {
 }
 
 /// Turns adaptive charging off, to a Simple schedule, or to optiCharge.
-#[server(prefix = "/api", endpoint = "set_reporter_charging", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "set_reporter_charging", input = Json, output = Json)]
 pub async fn set_reporter_charging(
     id: i64,
     charging: AdaptiveInput,
@@ -570,7 +570,7 @@ pub async fn set_reporter_charging(
 }
 
 /// What the household pays on top of the spot price (Settings → Site).
-#[server(prefix = "/api", endpoint = "site_prices", input = JsonIn, output = Json)]
+#[server(prefix = "/api", endpoint = "site_prices", input = Json, output = Json)]
 pub async fn get_site_prices(site_id: i64) -> Result<SitePrices, AppError> {
     handle(async {
         Ok(

@@ -20,18 +20,14 @@ use serde::de::DeserializeOwned;
 /// JSON written by serde_json on the server, read by the browser's `JSON.parse` in the wasm.
 pub struct JsonCodec;
 
-/// The output encoding of our server functions: a POST answered with [`JsonCodec`].
+/// Our server functions' encoding both ways (`#[server(input = Json, output = Json)]`): a POST
+/// of JSON answered with JSON. The server also takes the classic form body
+/// (`application/x-www-form-urlencoded`) as the arguments, which a form posted without
+/// JavaScript sends (`components::PostForm`), as do scripts and our tests. So the browser needs
+/// no form-encoding library (serde_qs was 39 KB of every bundle's code) and the server answers
+/// forms exactly as before. (A server function used with leptos's `ActionForm` keeps its
+/// default form input: `ActionForm` requires it.)
 pub type Json = Post<JsonCodec>;
-
-/// The input encoding of our server functions: the browser's wasm sends JSON; the server
-/// also takes the classic form body (`application/x-www-form-urlencoded`), which a form
-/// posted without JavaScript sends (the language switch), as do scripts and our tests.
-pub type JsonIn = Post<JsonOrForm>;
-
-/// Reads a request body as JSON when it is a JSON object, else as a form; writes JSON.
-/// The browser thus needs no form-encoding library (serde_qs was 39 KB of every bundle's
-/// code), and the server keeps answering forms exactly as before.
-pub struct JsonOrForm;
 
 /// A resource whose value is sent to the browser as JSON read by [`JsonCodec`].
 pub type Res<T> = Resource<T, JsonCodec>;
@@ -112,38 +108,15 @@ impl<T: DeserializeOwned> Decodes<T> for JsonCodec {
 
     fn decode(bytes: Bytes) -> Result<T, CodecError> {
         let text = std::str::from_utf8(&bytes).map_err(|e| CodecError(e.to_string()))?;
-        from_json(text)
-    }
-}
-
-impl ContentType for JsonOrForm {
-    const CONTENT_TYPE: &'static str = "application/json";
-}
-
-impl FormatType for JsonOrForm {
-    const FORMAT_TYPE: Format = Format::Text;
-}
-
-impl<T: Serialize> Encodes<T> for JsonOrForm {
-    type Error = CodecError;
-
-    fn encode(value: &T) -> Result<Bytes, CodecError> {
-        to_json(value).map(Bytes::from)
-    }
-}
-
-impl<T: DeserializeOwned> Decodes<T> for JsonOrForm {
-    type Error = CodecError;
-
-    fn decode(bytes: Bytes) -> Result<T, CodecError> {
-        let text = std::str::from_utf8(&bytes).map_err(|e| CodecError(e.to_string()))?;
         read_json_or_form(text)
     }
 }
 
 /// A body as JSON when it is an object (`{`: a form body never starts so, it would be
-/// `%7B`), else as a form, read as server_fn reads forms (nesting up to 5, not strict).
+/// `%7B`), else, on the server, as a form, read as server_fn reads forms (nesting up to 5,
+/// not strict). The arguments of a server function are always an object.
 fn read_json_or_form<T: DeserializeOwned>(text: &str) -> Result<T, CodecError> {
+    // Only a server reads requests; in the browser a body is always an answer, in JSON.
     if text.trim_start().starts_with('{') {
         return from_json(text);
     }
@@ -154,7 +127,7 @@ fn read_json_or_form<T: DeserializeOwned>(text: &str) -> Result<T, CodecError> {
             .map_err(|e| CodecError(e.to_string()))
     }
     #[cfg(not(feature = "ssr"))]
-    Err(CodecError("not a JSON object".into()))
+    from_json(text)
 }
 
 impl<T: Serialize> codee::Encoder<T> for JsonCodec {

@@ -55,7 +55,7 @@ pub fn invalid_if(
 /// language and theme switches). Before the wasm has loaded (a slow phone) the browser posts
 /// it and the server answers with the page; once hydrated, the wasm reads the fields and the
 /// button pressed and dispatches `action`. Unlike leptos's `ActionForm` it sends JSON
-/// ([`crate::codec::JsonIn`]), so the small bundles carry no form-encoding library.
+/// ([`crate::codec::Json`]), so the small bundles carry no form-encoding library.
 #[component]
 pub fn PostForm<S>(action: ServerAction<S>, children: Children) -> impl IntoView
 where
