@@ -71,29 +71,6 @@ impl SiteFiles {
     }
 }
 
-/// Pages every build has but the small bundle that is not `$feature`'s.
-macro_rules! pages_of {
-    ($feature:literal: $($item:item)*) => {$(
-        #[cfg(any(
-            not(all(feature = "hydrate", any(feature = "bundle-login", feature = "bundle-home"))),
-            feature = $feature
-        ))]
-        $item
-    )*};
-}
-
-pages_of! { "bundle-home": pub use crate::pages::{AppLayout, OverviewPage}; }
-pages_of! { "bundle-login": pub use crate::pages::{LoginPage, SignupPage}; }
-#[cfg(not(all(
-    feature = "hydrate",
-    any(feature = "bundle-login", feature = "bundle-home")
-)))]
-pub use crate::{
-    monitors::{HistoryPage, MonitorsPage},
-    pages::{EditSitePage, LicencesPage, NewSitePage, SettingsLayout, SitePage, SitesSettingsPage},
-    reporters::{NewReporterPage, ReporterPage, ReportersPage},
-};
-
 /// A page this bundle lacks, reached by a link or a navigation in the browser: loads it from the
 /// server instead (replacing the history entry when the router has already made one), saying
 /// so meanwhile (a slow connection takes a moment).

@@ -116,7 +116,6 @@ impl<T: DeserializeOwned> Decodes<T> for JsonCodec {
 /// `%7B`), else, on the server, as a form, read as server_fn reads forms (nesting up to 5,
 /// not strict). The arguments of a server function are always an object.
 fn read_json_or_form<T: DeserializeOwned>(text: &str) -> Result<T, CodecError> {
-    // Only a server reads requests; in the browser a body is always an answer, in JSON.
     if text.trim_start().starts_with('{') {
         return from_json(text);
     }
@@ -126,6 +125,7 @@ fn read_json_or_form<T: DeserializeOwned>(text: &str) -> Result<T, CodecError> {
             .deserialize_str(text)
             .map_err(|e| CodecError(e.to_string()))
     }
+    // Only a server reads requests; in the browser a body is always an answer, in JSON.
     #[cfg(not(feature = "ssr"))]
     from_json(text)
 }

@@ -1,7 +1,6 @@
 //! Small building blocks shared by the pages.
 
 use leptos::form::ActionForm;
-
 use leptos::prelude::*;
 use leptos_router::components::A;
 use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};

@@ -191,8 +191,12 @@ pub fn App() -> impl IntoView {
     any(feature = "bundle-login", feature = "bundle-home")
 )))]
 fn routes() -> impl IntoView {
-    use bundle::*;
-    use pages::NotFound;
+    use monitors::{HistoryPage, MonitorsPage};
+    use pages::{
+        AppLayout, EditSitePage, LicencesPage, LoginPage, NewSitePage, NotFound, OverviewPage,
+        SettingsLayout, SignupPage, SitePage, SitesSettingsPage,
+    };
+    use reporters::{NewReporterPage, ReporterPage, ReportersPage};
     view! {
         <Routes fallback=NotFound>
             // Who may see which page is decided by the server's page guard before a page
@@ -228,7 +232,8 @@ fn routes() -> impl IntoView {
 /// routes are less router code in the wasm.
 #[cfg(all(feature = "hydrate", feature = "bundle-login"))]
 fn routes() -> impl IntoView {
-    use bundle::*;
+    use bundle::Elsewhere;
+    use pages::{LoginPage, SignupPage};
     view! {
         <Routes fallback=Elsewhere>
             <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
@@ -245,7 +250,8 @@ fn routes() -> impl IntoView {
     not(feature = "bundle-login")
 ))]
 fn routes() -> impl IntoView {
-    use bundle::*;
+    use bundle::Elsewhere;
+    use pages::{AppLayout, OverviewPage};
     view! {
         <Routes fallback=Elsewhere>
             <Route path=path!("/login") view=Elsewhere />

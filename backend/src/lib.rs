@@ -122,12 +122,13 @@ impl Services {
         self.access_changes.send_modify(|n| *n += 1);
     }
 
-    /// Sign-ups per client address and licence redemptions per account, per hour.
+    /// Ingest requests per monitor, per second (a minute's worth at once).
     pub fn with_device_limit(mut self, requests_per_second: u32) -> Self {
         self.device_limit = Arc::new(limiter::device_limit(requests_per_second));
         self
     }
 
+    /// Sign-ups per client address and licence redemptions per account, per hour.
     pub fn with_hourly_limits(mut self, sign_ups: u32, redeems: u32) -> Self {
         self.sign_up_limit = Arc::new(limiter::sign_up_limit(sign_ups));
         self.redeem_limit = Arc::new(limiter::redeem_limit(redeems));

@@ -182,7 +182,6 @@ impl Drop for StreamSlot {
 
 /// The answer when no slot is free: 429, with when to try again.
 pub fn refuse(no: NoSlot) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let message = match no {
         NoSlot::Account(n) => {
             format!("this account has {n} live views open already: close one and try again")
@@ -191,12 +190,7 @@ pub fn refuse(no: NoSlot) -> axum::response::Response {
             "the server has as many live views open as it takes: try again soon".to_string()
         }
     };
-    let mut response = crate::monitors::refuse(axum::http::StatusCode::TOO_MANY_REQUESTS, message);
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("10"),
-    );
-    response.into_response()
+    crate::monitors::too_many(message, 10)
 }
 
 #[cfg(test)]

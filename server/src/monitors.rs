@@ -60,6 +60,15 @@ pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response
     json_error(status, &Rejection::new(message))
 }
 
+/// 429 with `Retry-After` (seconds) and what to do, in words.
+pub(crate) fn too_many(message: impl Into<String>, retry_after_secs: u64) -> Response {
+    let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
 pub(crate) fn internal(e: Error) -> Response {
     tracing::error!(error = %e, "monitor request failed");
     refuse(
@@ -120,16 +129,12 @@ async fn ingest(
         Ok(Ok(device)) => device,
     };
     if let Err(retry_after) = services.device_limit.check(&id) {
-        let mut response = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
+        return too_many(
             format!(
                 "monitor {id} sends too often: wait {retry_after} s (a meter needs one request every second or few)"
             ),
+            retry_after,
         );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return response;
     }
     let too_large = || {
         refuse(
