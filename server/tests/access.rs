@@ -34,8 +34,8 @@ enum Call {
     Fn(&'static str, &'static str),
     Page(&'static str),
     Stream(&'static str),
-    /// A server function that lists what the account may see: 200 when the answer shows this
-    /// site, 404 when it leaves it out.
+    /// A server function that lists what the account may see (sites, or what is on them): 200
+    /// when the answer shows this site, 404 when it leaves it out.
     Listed(&'static str),
 }
 
@@ -64,7 +64,10 @@ enum Call {
 #[case::history_page(Call::Page("/monitors/{monitor}/history"),                         [200, 200, 404, 404, 404, 302])]
 #[case::history_csv(Call::Page("/api/v1/monitors/{monitor}/history.csv"),               [200, 200, 404, 404, 404, 401])]
 #[case::monitor_live(Call::Stream("/api/v1/monitors/{monitor}/live"),                   [200, 200, 404, 404, 404, 401])]
+#[case::list_sites(Call::Listed("list_sites"),                                          [200, 200, 404, 404, 404, 401])]
 #[case::list_monitors(Call::Listed("list_monitors"),                                    [200, 200, 404, 404, 404, 401])]
+#[case::list_reporters(Call::Listed("list_reporters"),                                  [200, 200, 404, 404, 404, 401])]
+#[case::reporter_options(Call::Listed("reporter_options"),                              [200, 200, 404, 404, 404, 401])]
 // The overview's live panel is for a household with one site: the granted installer works on
 // two by its turn (each user gets a fresh site), so it shows none.
 #[case::overview_live(Call::Listed("overview_live"),                                    [200, 404, 404, 404, 404, 401])]
@@ -162,9 +165,12 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
             Call::Stream(path) => app.stream_status(&fill(path), cookie).await,
             Call::Listed(name) => {
                 let mut reply = app.call(name, cookie, "").await;
-                if reply.status == StatusCode::OK
-                    && !reply.body.contains(&format!("\"site_id\":{id},"))
-                {
+                // A site is listed as itself (`"id":…,"name":…`) or as what is on it (`"site_id"`).
+                let shown = [
+                    format!("\"site_id\":{id},"),
+                    format!("\"id\":{id},\"name\":"),
+                ];
+                if reply.status == StatusCode::OK && !shown.iter().any(|s| reply.body.contains(s)) {
                     reply.status = StatusCode::NOT_FOUND;
                 }
                 reply
