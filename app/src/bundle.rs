@@ -3,9 +3,12 @@
 //! visitor opens first download only the small bundles (a phone on one bar of 4G in a
 //! basement); any other page loads `full`, which then moves between all pages in the browser.
 //!
-//! A small bundle's router knows only its own pages (`routes()` in lib.rs); any other page is
+//! The login bundle's router knows only its own pages (`routes()` in lib.rs); any other page is
 //! [`Elsewhere`]: it asks the server for that page, which sends it with the bundle that has
-//! it. The server (and a wasm built without a bundle feature) has every page.
+//! it. The overview's bundle (`cfg(home_bundle)`, set by app/build.rs) has no router at all: it
+//! draws the overview in its frame and its links are plain links (the next page loads with its
+//! own bundle). The router was a sixth of that bundle (284 KB brotli with it, 238 KB without:
+//! BENCHMARKS.md). The server (and a wasm built without a bundle feature) has every page.
 
 use leptos::prelude::*;
 

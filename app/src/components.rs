@@ -2,6 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+#[cfg(not(home_bundle))]
 use leptos_router::components::A;
 use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};
 use model::{Account, PriceArea, Role, SiteDetails};
@@ -169,10 +170,10 @@ pub fn Header(account: Account) -> impl IntoView {
                 "Ampwise"
             </a>
             <nav class="mainnav" aria-label=t!(i18n, "nav.main")>
-                <A href="/" exact=true>
+                <NavLink href="/" exact=true>
                     {t!(i18n, "nav.overview")}
-                </A>
-                <A href="/settings">{t!(i18n, "nav.settings")}</A>
+                </NavLink>
+                <NavLink href="/settings">{t!(i18n, "nav.settings")}</NavLink>
             </nav>
             <details class="account-menu">
                 <summary data-testid="account-menu" aria-label=t!(i18n, "menu.account")>
@@ -195,6 +196,33 @@ pub fn Header(account: Account) -> impl IntoView {
                 </div>
             </details>
         </header>
+    }
+}
+
+/// A link of the main navigation, marked (`aria-current`) while its page is open: leptos_router's
+/// `<A>`, which follows the route.
+#[cfg(not(home_bundle))]
+#[component]
+fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
+    view! {
+        <A href exact>
+            {children()}
+        </A>
+    }
+}
+
+/// The overview's bundle has no router and draws only the overview (bundle.rs): the same link,
+/// marked when it leads to the overview.
+#[cfg(home_bundle)]
+#[component]
+fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
+    // The overview is open: only a link to it is current, whether it matches exactly or not.
+    let _ = exact;
+    let open = href == "/";
+    view! {
+        <a href=href aria-current=open.then_some("page")>
+            {children()}
+        </a>
     }
 }
 

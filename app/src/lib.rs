@@ -26,7 +26,9 @@ pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
+#[cfg(not(home_bundle))]
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+#[cfg(not(home_bundle))]
 use leptos_router::{SsrMode, path};
 use model::Account;
 
@@ -179,9 +181,21 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    #[cfg(not(home_bundle))]
+    let page = view! { <Router>{routes()}</Router> };
+    // The overview's bundle draws only the overview (bundle.rs): no router, no routes. The
+    // server renders the same page through its router, which adds no markup of its own, so
+    // this hydrates it. `<Title>` stays in both: the page marks its place (a component that
+    // draws nothing leaves a placeholder), and hydration expects the mark where it was.
+    #[cfg(home_bundle)]
+    let page = view! {
+        <pages::AppFrame>
+            <pages::OverviewPage />
+        </pages::AppFrame>
+    };
     view! {
         <Title formatter=move |page: String| format!("{page} · Ampwise") />
-        <Router>{routes()}</Router>
+        {page}
     }
 }
 
@@ -238,28 +252,6 @@ fn routes() -> impl IntoView {
         <Routes fallback=Elsewhere>
             <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
             <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
-        </Routes>
-    }
-}
-
-/// The overview's bundle: the overview in its frame; any other page is [`bundle::Elsewhere`]
-/// (in the frame, which stays while the page loads, as it would in the full bundle).
-#[cfg(all(
-    feature = "hydrate",
-    feature = "bundle-home",
-    not(feature = "bundle-login")
-))]
-fn routes() -> impl IntoView {
-    use bundle::Elsewhere;
-    use pages::{AppLayout, OverviewPage};
-    view! {
-        <Routes fallback=Elsewhere>
-            <Route path=path!("/login") view=Elsewhere />
-            <Route path=path!("/signup") view=Elsewhere />
-            <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
-                <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
-                <Route path=path!("*any") view=Elsewhere />
-            </ParentRoute>
         </Routes>
     }
 }

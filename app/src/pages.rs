@@ -39,22 +39,50 @@ fn LoadError(error: AppError) -> impl IntoView {
     }
 }
 
-/// The page frame of the signed-in app.
+/// The page frame of the signed-in app around the page its route chose.
 #[component]
 pub fn AppLayout() -> impl IntoView {
+    view! {
+        <AppFrame>
+            <Outlet />
+        </AppFrame>
+    }
+}
+
+/// The page frame of the signed-in app (the header, its menu) around `children`, the page.
+#[component]
+pub fn AppFrame(children: Children) -> impl IntoView {
     let auth = use_auth();
     // The server lets only signed-in visitors in; this follows a sign-out or an expired session
     // noticed in the browser to the login page, which brings them back here.
-    let location = leptos_router::hooks::use_location();
-    let navigate = use_navigate();
-    Effect::new(move || {
-        if auth.signed_in() == Some(false) {
+    #[cfg(not(home_bundle))]
+    let to_login = {
+        let location = leptos_router::hooks::use_location();
+        let navigate = use_navigate();
+        move || {
             let path = location.pathname.get_untracked();
             let here = match location.search.get_untracked().trim_start_matches('?') {
                 "" => path,
                 query => format!("{path}?{query}"),
             };
             navigate(&crate::login_path(&here), Default::default());
+        }
+    };
+    // The overview's bundle has no router (bundle.rs): a new page load.
+    #[cfg(home_bundle)]
+    let to_login = || {
+        if let Some(address) = web_sys::window().map(|w| w.location()) {
+            let path = address.pathname().unwrap_or_default();
+            let here = match address.search().unwrap_or_default().trim_start_matches('?') {
+                "" => path,
+                query => format!("{path}?{query}"),
+            };
+            let _ = address.assign(&crate::login_path(&here));
+        }
+    };
+    Effect::new(move || {
+        if auth.signed_in() == Some(false) {
+            to_login();
         }
     });
     view! {
@@ -66,9 +94,7 @@ pub fn AppLayout() -> impl IntoView {
                 }
             })}
         </Transition>
-        <main class="main">
-            <Outlet />
-        </main>
+        <main class="main">{children()}</main>
     }
 }
 

@@ -1,8 +1,8 @@
 // Every page of the app passes axe-core with no serious or critical violation, in both themes
 // and both languages.
 import AxeBuilder from '@axe-core/playwright';
-import { expect, Page, test } from '@playwright/test';
-import { createSite, open, signUp, uniqueEmail } from './helpers';
+import { expect, Page } from '@playwright/test';
+import { createSite, open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();

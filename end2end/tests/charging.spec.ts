@@ -1,8 +1,8 @@
 // Adaptive charging from the Overview's Charge Amps card, against the Charge Amps simulator:
 // optiCharge on real (recorded) spot prices, walked through a night with the test clock, and a
 // Simple schedule across the night clocks go forward. Swedish and English.
-import { APIRequestContext, expect, Page, test } from '@playwright/test';
-import { open, signUp, uniqueEmail } from './helpers';
+import { APIRequestContext, expect, Page } from '@playwright/test';
+import { open, signUp, test, uniqueEmail } from './helpers';
 import { Process, Server, startChargeAmps, startHousehold, startServer } from './server';
 
 type Cloud = Awaited<ReturnType<typeof startChargeAmps>>;

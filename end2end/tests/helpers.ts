@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { expect, Page, test as base } from '@playwright/test';
 
 export const PASSWORD = 'Kvarnvägen-Laddbox-42';
 
@@ -25,9 +25,41 @@ export function cspViolations(page: Page): string[] {
   return seen;
 }
 
+/** What killed the wasm during this test, on any page [open] watched: a Rust panic (a hydration
+ * mismatch, say) or an uncaught error. After a panic nothing on the page answers any more. */
+const wasmFailures: string[] = [];
+const watched = new WeakSet<Page>();
+
+function watchWasm(page: Page): void {
+  if (watched.has(page)) return;
+  watched.add(page);
+  page.on('pageerror', (error) => wasmFailures.push(`${page.url()}: ${error.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().includes('panicked at')) {
+      wasmFailures.push(`${page.url()}: ${m.text().split('\n').slice(0, 2).join(' ')}`);
+    }
+  });
+}
+
+/** Playwright's `test`, which also fails a test whose pages' wasm failed, even when what the test
+ * looked at still showed (the page is drawn by the server; a dead wasm shows only on the next
+ * click). */
+export const test = base.extend<{ wasmDidNotFail: void }>({
+  wasmDidNotFail: [
+    async ({}, use) => {
+      wasmFailures.length = 0;
+      await use();
+      expect(wasmFailures, 'the wasm failed (a panic or an uncaught error)').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
 /** Opens a page and waits until the wasm has hydrated it, so clicks go through the app; the
- * page's security policy refused nothing on the way. */
+ * page's security policy refused nothing on the way. From then on a failure of the wasm on this
+ * page fails the test. */
 export async function open(page: Page, url: string): Promise<void> {
+  watchWasm(page);
   const refused = cspViolations(page);
   await page.goto(url);
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);

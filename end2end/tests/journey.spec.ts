@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { accountMenu, open, PASSWORD, signUp, uniqueEmail } from './helpers';
+import { expect } from '@playwright/test';
+import { accountMenu, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();

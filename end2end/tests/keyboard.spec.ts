@@ -1,7 +1,7 @@
 // Everything the first minutes need, by keyboard alone: Tab to a control, Enter or Space to use
 // it — the account menu, the theme, the settings tabs, logging out and in again.
-import { expect, Page, test } from '@playwright/test';
-import { open, PASSWORD, signUp, uniqueEmail } from './helpers';
+import { expect, Page } from '@playwright/test';
+import { open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();

@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { createSite, open, signUp, uniqueEmail } from './helpers';
+import { expect } from '@playwright/test';
+import { createSite, open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();

@@ -1,8 +1,8 @@
 // On one bar of 4G the wasm takes seconds; the forms a visitor meets first work before it has
 // loaded (and without it): the browser posts them, the server answers with a page. Here with
 // JavaScript off, so nothing but the plain form can do it (components.rs PostForm).
-import { expect, Page, test } from '@playwright/test';
-import { PASSWORD, signUp, uniqueEmail } from './helpers';
+import { expect, Page } from '@playwright/test';
+import { PASSWORD, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();

@@ -1,7 +1,7 @@
 // The phone experience: dark mode that follows the system and can be fixed in the account menu,
 // every settings tab reachable on a 360 px screen, and what a home-screen app needs.
-import { expect, Page, test } from '@playwright/test';
-import { accountMenu, open, signUp, uniqueEmail } from './helpers';
+import { expect, Page } from '@playwright/test';
+import { accountMenu, open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();

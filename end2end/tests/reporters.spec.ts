@@ -2,8 +2,8 @@
 // reporter wizard, Charge Amps Partner (the simulator, over HTTP), ACTIVE, the load balancer
 // holding the chargers under the main fuse as the household's load rises, and what the
 // installer sees when things go wrong.
-import { expect, Page, test } from '@playwright/test';
-import { createSite, open, signUp, uniqueEmail } from './helpers';
+import { expect, Page } from '@playwright/test';
+import { createSite, open, signUp, test, uniqueEmail } from './helpers';
 import { Process, Server, startChargeAmps, startHousehold, startServer } from './server';
 
 type Cloud = Awaited<ReturnType<typeof startChargeAmps>>;

@@ -1,8 +1,8 @@
-import { chromium, expect, test } from '@playwright/test';
+import { chromium, expect } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { open, signUp, uniqueEmail } from './helpers';
+import { open, signUp, test, uniqueEmail } from './helpers';
 import { qrY4m } from './qr';
 import { serverForThisFile } from './server';
 
