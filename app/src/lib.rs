@@ -96,6 +96,14 @@ pub fn use_auth() -> Auth {
     expect_context::<Auth>()
 }
 
+/// `path` with the query `search` (with or without its `?`; nothing when empty).
+pub fn with_query(path: &str, search: &str) -> String {
+    match search.trim_start_matches('?') {
+        "" => path.to_string(),
+        query => format!("{path}?{query}"),
+    }
+}
+
 /// The login page for a signed-out visitor who asked for `here` (path and query): it sends them
 /// back there afterwards (a scanned licence link, say). The server's page guard and the app's
 /// sign-out both use it.
@@ -258,7 +266,25 @@ fn routes() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::{encode_component, safe_next};
+    use super::{encode_component, safe_next, with_query};
+
+    #[test]
+    fn a_path_keeps_its_query() {
+        let cases = [
+            ("no query", "/", "", "/"),
+            ("question mark alone", "/", "?", "/"),
+            ("with question mark", "/", "?next=%2F", "/?next=%2F"),
+            (
+                "without question mark",
+                "/signup",
+                "next=%2F",
+                "/signup?next=%2F",
+            ),
+        ];
+        for (name, path, search, want) in cases {
+            assert_eq!(with_query(path, search), want, "{name}");
+        }
+    }
 
     #[test]
     fn next_is_only_ever_a_path_of_ours() {

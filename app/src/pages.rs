@@ -60,11 +60,10 @@ pub fn AppFrame(children: Children) -> impl IntoView {
         let location = leptos_router::hooks::use_location();
         let navigate = use_navigate();
         move || {
-            let path = location.pathname.get_untracked();
-            let here = match location.search.get_untracked().trim_start_matches('?') {
-                "" => path,
-                query => format!("{path}?{query}"),
-            };
+            let here = crate::with_query(
+                &location.pathname.get_untracked(),
+                &location.search.get_untracked(),
+            );
             navigate(&crate::login_path(&here), Default::default());
         }
     };
@@ -72,11 +71,10 @@ pub fn AppFrame(children: Children) -> impl IntoView {
     #[cfg(home_bundle)]
     let to_login = || {
         if let Some(address) = web_sys::window().map(|w| w.location()) {
-            let path = address.pathname().unwrap_or_default();
-            let here = match address.search().unwrap_or_default().trim_start_matches('?') {
-                "" => path,
-                query => format!("{path}?{query}"),
-            };
+            let here = crate::with_query(
+                &address.pathname().unwrap_or_default(),
+                &address.search().unwrap_or_default(),
+            );
             let _ = address.assign(&crate::login_path(&here));
         }
     };
@@ -123,10 +121,7 @@ fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
 /// signing up.
 fn keep_query(path: &'static str) -> impl Fn() -> String + Send + Sync + 'static {
     let location = leptos_router::hooks::use_location();
-    move || match location.search.get().trim_start_matches('?') {
-        "" => path.to_string(),
-        query => format!("{path}?{query}"),
-    }
+    move || crate::with_query(path, &location.search.get())
 }
 
 #[component]
