@@ -5,9 +5,6 @@
 //! browser's `Accept-Language`), written into `<html lang>`, and read back from there when the
 //! page hydrates, so both sides render the same words.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -86,29 +83,21 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
-const EN_JSON: &str = include_str!("../../locales/en.json");
-const SV_JSON: &str = include_str!("../../locales/sv.json");
-
-type Table = HashMap<String, String>;
-
-fn table(lang: Lang) -> &'static Table {
-    static EN: OnceLock<Table> = OnceLock::new();
-    static SV: OnceLock<Table> = OnceLock::new();
-    let (cell, json) = match lang {
-        Lang::En => (&EN, EN_JSON),
-        Lang::Sv => (&SV, SV_JSON),
-    };
-    cell.get_or_init(|| {
-        crate::codec::from_json(json).expect("locale files are valid JSON objects of strings")
-    })
+/// `EN` and `SV`: `locales/{en,sv}.json` as `(key, text)` sorted by key, made by `build.rs`.
+mod tables {
+    include!(concat!(env!("OUT_DIR"), "/locales.rs"));
 }
 
 /// The text for `key`; the key itself when missing (the tests make sure none is).
 pub fn tr(lang: Lang, key: &str) -> String {
-    table(lang)
-        .get(key)
-        .cloned()
-        .unwrap_or_else(|| key.to_string())
+    let table = match lang {
+        Lang::En => tables::EN,
+        Lang::Sv => tables::SV,
+    };
+    match table.binary_search_by(|(k, _)| (*k).cmp(key)) {
+        Ok(i) => table[i].1.to_string(),
+        Err(_) => key.to_string(),
+    }
 }
 
 /// The text for `key` with each `{name}` replaced.
@@ -268,7 +257,10 @@ mod number_tests {
 mod tests {
     use super::*;
     use rstest::rstest;
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeSet, HashMap};
+
+    const EN_JSON: &str = include_str!("../../locales/en.json");
+    const SV_JSON: &str = include_str!("../../locales/sv.json");
 
     #[rstest]
     #[case::swedish_browser("sv-SE,sv;q=0.9,en-US;q=0.8,en;q=0.7", Lang::Sv)]
@@ -370,6 +362,20 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The tables `build.rs` made say what the files say, for every key, and a key in neither
+    /// comes back as itself.
+    #[rstest]
+    #[case::english(Lang::En, EN_JSON)]
+    #[case::swedish(Lang::Sv, SV_JSON)]
+    fn every_text_is_the_files_text(#[case] lang: Lang, #[case] json: &str) {
+        let table: HashMap<String, String> = serde_json::from_str(json).unwrap();
+        for (key, text) in &table {
+            assert_eq!(&tr(lang, key), text, "{key}");
+        }
+        assert_eq!(tr(lang, "no.such_key"), "no.such_key");
+        assert_eq!(tr(lang, ""), "");
     }
 
     #[test]

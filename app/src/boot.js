@@ -1,0 +1,11 @@
+function (js, wasm) {
+	const compiled = 'compileStreaming' in WebAssembly
+		? WebAssembly.compileStreaming(fetch(wasm))
+		: fetch(wasm).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b));
+	const loaded = import(js).then((mod) => mod.default({ module_or_path: compiled }).then(() => mod));
+	const parsed = new Promise((resolve) => {
+		if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve, { once: true });
+		else resolve();
+	});
+	Promise.all([loaded, parsed]).then(([mod]) => mod.hydrate());
+}
