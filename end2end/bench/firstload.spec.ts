@@ -30,16 +30,23 @@ async function throttle(page: Page): Promise<void> {
  * graph's stream connected. Read by `milestones`. (The earlier figures were when Playwright's
  * `expect` saw each milestone; it retries at growing intervals, up to every 500 ms, from the
  * test runner, so they were late by up to half a second.) */
-function markMilestones() {
+function markMilestones(graph: boolean) {
   const now = () => performance.timeOrigin + performance.now();
   const w = window as unknown as Record<string, number | undefined>;
-  const check = () => {
-    const line = document.querySelector('[data-testid="line-l1"]');
-    if (w.__drawn === undefined && line && /\S+ \S+/.test(line.getAttribute('points') ?? '')) w.__drawn = now();
-    if (w.__hydrated === undefined && document.body?.getAttribute('data-hydrated') === 'true') w.__hydrated = now();
-    if (w.__live === undefined && document.querySelector('[data-testid="stream-state"]')?.textContent === 'connected') w.__live = now();
-  };
-  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  // As little work per mutation as will do: the observer runs on the page's own main thread.
+  const observer = new MutationObserver(() => {
+    if (graph && w.__drawn === undefined) {
+      const line = document.querySelector('[data-testid="line-l1"]');
+      if (line && /\S+ \S+/.test(line.getAttribute('points') ?? '')) w.__drawn = now();
+    }
+    if (w.__hydrated === undefined) {
+      if (document.body?.getAttribute('data-hydrated') === 'true') w.__hydrated = now();
+    } else if (graph && w.__live === undefined) {
+      if (document.querySelector('[data-testid="stream-state"]')?.textContent === 'connected') w.__live = now();
+    }
+    if (w.__hydrated !== undefined && (!graph || (w.__drawn !== undefined && w.__live !== undefined))) observer.disconnect();
+  });
+  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 }
 
 interface Milestones {
@@ -96,7 +103,7 @@ async function measure(browser: Browser, path: string, cookie?: string, graph = 
   let coldBytes = 0;
   for (let i = 0; i < RUNS; i += 1) {
     const context = await browser.newContext();
-    await context.addInitScript(markMilestones);
+    await context.addInitScript(markMilestones, graph);
     if (cookie) {
       const url = new URL(server().url);
       await context.addCookies([{ name: cookie.split('=')[0], value: cookie.split('=')[1], domain: url.hostname, path: '/' }]);
@@ -144,12 +151,20 @@ async function household(page: Page, request: APIRequestContext, email: string):
 
 /** A first visit that logs in (cold cache): from pressing "Log in" to the overview's graph
  * drawn, and to it being live (the overview's bundle loaded, hydrated, its stream open). */
-async function afterLogin(browser: Browser, email: string) {
+async function afterLogin(browser: Browser, request: APIRequestContext, email: string) {
   const drawn: number[] = [];
   const live: number[] = [];
   for (let i = 0; i < RUNS; i += 1) {
+    // The server lets one account log in 5 times at once from one address: a new household for
+    // every 5 runs.
+    if (i > 0 && i % 5 === 0) {
+      email = uniqueEmail('graph');
+      const setUp = await browser.newContext();
+      await household(await setUp.newPage(), request, email);
+      await setUp.close();
+    }
     const context = await browser.newContext();
-    await context.addInitScript(markMilestones);
+    await context.addInitScript(markMilestones, true);
     const page = await context.newPage();
     await throttle(page);
     await page.goto(`${server().url}/login`);
@@ -157,7 +172,7 @@ async function afterLogin(browser: Browser, email: string) {
     await page.locator('input[name="email"]').fill(email);
     await page.locator('input[name="password"]').fill(PASSWORD);
     const start = Date.now();
-    await Promise.all([page.waitForURL(`${server().url}/`), page.locator('form.stack button[type="submit"]').click()]);
+    await Promise.all([page.waitForURL(`${server().url}/`, { timeout: 60_000 }), page.locator('form.stack button[type="submit"]').click()]);
     const at = await milestones(page, start, () => 0, true);
     drawn.push(at.drawn!);
     live.push(at.live!);
@@ -178,5 +193,5 @@ test('first load on slow 4G with a 4× slower CPU', async ({ browser, page, requ
   for (const r of rows) {
     console.log(`${r.path}: interactive cold p50 ${r.cold} ms (${r.coldRuns.join(', ')}), warm p50 ${r.warm} ms (${r.warmRuns.join(', ')}), ${r.coldBytes} B over the wire cold${r.graphs}`);
   }
-  console.log(await afterLogin(browser, email));
+  console.log(await afterLogin(browser, request, email));
 });
