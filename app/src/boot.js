@@ -1,7 +1,6 @@
 function (js, wasm) {
-	const compiled = 'compileStreaming' in WebAssembly
-		? WebAssembly.compileStreaming(fetch(wasm))
-		: fetch(wasm).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b));
+	const slow = () => fetch(wasm).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b));
+	const compiled = 'compileStreaming' in WebAssembly ? WebAssembly.compileStreaming(fetch(wasm)).catch(slow) : slow();
 	const loaded = import(js).then((mod) => mod.default({ module_or_path: compiled }).then(() => mod));
 	const parsed = new Promise((resolve) => {
 		if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve, { once: true });

@@ -83,6 +83,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// interactive about a tenth of a second sooner (BENCHMARKS.md). The script (`boot.js`) is a
 /// classic one, so it runs as soon as the parser reaches it; hydration waits for
 /// `DOMContentLoaded`, by when the resources the server streams at the page's end are in.
+/// Streaming compilation needs `Content-Type: application/wasm`; when a proxy on the way
+/// changes it, the wasm is compiled from its bytes instead (as wasm-bindgen's loader does).
 #[component]
 fn Boot(bundle: String) -> impl IntoView {
     let nonce = leptos::nonce::use_nonce();
