@@ -41,9 +41,9 @@ use crate::i18n::{I18n, initial_lang};
 pub const SITE_NAME: &str = "ampwise";
 
 /// The page around the app: `<head>` with the style sheet and the bundle that hydrates this
-/// page (the smallest that has it: [`bundle::Bundle::for_path`]), loaded by [`Boot`].
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let _ = options; // the pkg directory and the bundle's name come from `SiteFiles`
+/// page (the smallest that has it: [`bundle::Bundle::for_path`]), loaded by [`Boot`]. The
+/// options go unread: the bundle's name and directory come from [`bundle::SiteFiles`].
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
     let files = use_context::<bundle::SiteFiles>().unwrap_or_else(bundle::SiteFiles::unnamed);
     #[cfg(feature = "ssr")]

@@ -151,7 +151,8 @@ async function household(page: Page, request: APIRequestContext, email: string):
 
 /** A first visit that logs in (cold cache): from pressing "Log in" to the overview's graph
  * drawn, and to it being live (the overview's bundle loaded, hydrated, its stream open). */
-async function afterLogin(browser: Browser, request: APIRequestContext, email: string) {
+async function afterLogin(browser: Browser, request: APIRequestContext, firstEmail: string) {
+  let email = firstEmail;
   const drawn: number[] = [];
   const live: number[] = [];
   for (let i = 0; i < RUNS; i += 1) {
