@@ -75,6 +75,12 @@ pub struct Services {
     pub price_feed: Option<Arc<charging::PriceFeed>>,
     /// How long a session lasts at most, and how often its use is recorded.
     pub session_rules: accounts::SessionRules,
+    /// The `host:port`s a user's partner URL may name although they are private or plain http
+    /// (`AMPWISE_PARTNER_ALLOW`); everything else must be a public https address.
+    pub partner_allow: Arc<reporters::partner::PartnerAllow>,
+    /// Reporters one site may have (`AMPWISE_REPORTERS_PER_SITE`): each posts every few
+    /// seconds, so a site's count bounds what one household can make the server send.
+    pub reporters_per_site: usize,
     /// Counts changes that can take access away (an installer revoked, a site or monitor
     /// deleted, a sign-out): open live streams look again when it moves.
     pub access_changes: Arc<tokio::sync::watch::Sender<u64>>,
@@ -113,8 +119,21 @@ impl Services {
             charging_changes: Arc::new(tokio::sync::Notify::new()),
             price_feed: None,
             session_rules: accounts::SessionRules::default(),
+            partner_allow: Arc::default(),
+            reporters_per_site: reporters::REPORTERS_PER_SITE,
             access_changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    pub fn with_reporters_per_site(mut self, n: usize) -> Self {
+        self.reporters_per_site = n;
+        self
+    }
+
+    /// Partner `host:port`s allowed although private or plain http.
+    pub fn with_partner_allow(mut self, allow: reporters::partner::PartnerAllow) -> Self {
+        self.partner_allow = Arc::new(allow);
+        self
     }
 
     /// Tells open live streams to check their viewer's access again.

@@ -233,8 +233,8 @@ async fn an_open_reporter_needs_no_licence_and_keeps_its_password_when_edited() 
         kind: "open_reporter".into(),
         name: "Partner X".into(),
         serial: String::new(),
-        create_token_url: "http://127.0.0.1:9/api/token".into(),
-        update_url: "http://127.0.0.1:9/api/update".into(),
+        create_token_url: "https://partner.example/api/token".into(),
+        update_url: "https://partner.example/api/update".into(),
         username: "villa-ek".into(),
         password: "s3cret".into(),
         ..charge_amps(site, monitor, "")
@@ -258,6 +258,119 @@ async fn an_open_reporter_needs_no_licence_and_keeps_its_password_when_edited() 
         shown.serial
     );
     assert_eq!(shown.pin, None);
+}
+
+/// The stored password goes only where it went before: a new address or username asks for it
+/// again (the review: an installer could send the household's password to a URL of their own).
+#[tokio::test]
+async fn a_new_partner_address_or_username_needs_the_password_again() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let input = ReporterInput {
+        kind: "open_reporter".into(),
+        name: "Partner X".into(),
+        create_token_url: "https://partner.example/api/token".into(),
+        update_url: "https://partner.example/api/update".into(),
+        username: "villa-ek".into(),
+        password: "s3cret".into(),
+        ..charge_amps(site, monitor, "")
+    };
+    let id = reporters::create(&w.s, &anna, &input).await.unwrap();
+    let cases: [(&str, fn(&mut ReporterInput)); 3] = [
+        ("token URL", |i| {
+            i.create_token_url = "https://attacker.example/token".into()
+        }),
+        ("update URL", |i| {
+            i.update_url = "https://attacker.example/update".into()
+        }),
+        ("username", |i| i.username = "someone-else".into()),
+    ];
+    for (what, change) in cases {
+        let mut edit = ReporterInput {
+            password: String::new(),
+            ..input.clone()
+        };
+        change(&mut edit);
+        let refused = reporters::update(&w.s, &anna, id, &edit).await;
+        assert_eq!(
+            field(refused.unwrap_err()),
+            ("password", "error.partner_password_again"),
+            "{what}"
+        );
+        let target = w.s.reporters.forward_configs(&[id]).await.unwrap()[0]
+            .open_reporter
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (target.create_token_url.as_str(), target.username.as_str()),
+            ("https://partner.example/api/token", "villa-ek"),
+            "{what}: nothing changed"
+        );
+        // With the password typed again, the change is saved.
+        edit.password = "n3w-s3cret".into();
+        reporters::update(&w.s, &anna, id, &edit).await.unwrap();
+        reporters::update(&w.s, &anna, id, &input).await.unwrap();
+    }
+}
+
+/// What the server would post to every few seconds must be a public https address.
+#[tokio::test]
+async fn partner_addresses_on_private_networks_are_refused() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let cases = [
+        ("loopback", "https://127.0.0.1/update", "error.url_private"),
+        ("loopback short", "https://127.1/update", "error.url_private"),
+        ("loopback decimal", "https://2130706433/update", "error.url_private"),
+        ("ipv6 loopback", "https://[::1]/update", "error.url_private"),
+        ("unspecified", "https://0.0.0.0/update", "error.url_private"),
+        ("metadata", "https://169.254.169.254/latest/meta-data", "error.url_private"),
+        ("credentials", "https://user@127.0.0.1/update", "error.url_credentials"),
+        ("our own log-in", "http://127.0.0.1:3000/api/log_in", "error.url_https_required"),
+    ];
+    for (name, url, key) in cases {
+        let input = ReporterInput {
+            kind: "open_reporter".into(),
+            name: "Partner X".into(),
+            create_token_url: "https://partner.example/api/token".into(),
+            update_url: url.into(),
+            username: "villa-ek".into(),
+            password: "s3cret".into(),
+            ..charge_amps(site, monitor, "")
+        };
+        let refused = reporters::create(&w.s, &anna, &input).await;
+        assert_eq!(field(refused.unwrap_err()), ("update_url", key), "{name}");
+    }
+    assert!(reporters::list(&w.s, &anna).await.unwrap().is_empty());
+}
+
+/// Each reporter posts every few seconds: a site's count bounds what one household can make
+/// the server send (the review saved 60 in 0.8 s).
+#[tokio::test]
+async fn a_site_has_at_most_its_share_of_reporters() {
+    let w = world().await;
+    let s = w.s.clone().with_reporters_per_site(3);
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let input = ReporterInput {
+        kind: "open_reporter".into(),
+        name: "Partner X".into(),
+        create_token_url: "https://partner.example/api/token".into(),
+        update_url: "https://partner.example/api/update".into(),
+        username: "villa-ek".into(),
+        password: "s3cret".into(),
+        ..charge_amps(site, monitor, "")
+    };
+    let tries = futures_util::future::join_all((0..6).map(|_| reporters::create(&s, &anna, &input))).await;
+    assert_eq!(tries.iter().filter(|t| t.is_ok()).count(), 3);
+    let refused = tries.into_iter().find_map(Result::err).unwrap();
+    assert_eq!(field(refused), ("site_id", "error.reporter_site_full"));
+    assert_eq!(reporters::list(&s, &anna).await.unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -401,7 +514,7 @@ async fn the_forwarders_state_is_kept() {
         reading_ts: Some(1_500),
         accepted_at: Some(2_000),
         failed_at: Some(3_000),
-        problem: Some(Problem::Timeout(5)),
+        problem: Some(Problem::Unreachable),
         offline: true,
     };
     // A reporter deleted meanwhile (id + 1000) does not stop the others' state being saved.

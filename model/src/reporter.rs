@@ -321,10 +321,10 @@ impl std::fmt::Debug for NewCredentials {
 pub enum Problem {
     /// The partner refused the serial and PIN (or username and password): not registered yet.
     Refused,
-    /// No answer within the timeout (seconds).
-    Timeout(u64),
-    /// Could not connect.
-    Connect,
+    /// No answer: the connection was refused, timed out or broke, the address is not one the
+    /// server sends to, or the peer spoke no HTTP. One word for all of them, so that a status
+    /// cannot be used to map someone's network (a closed port and a filtered one look alike).
+    Unreachable,
     /// The partner answered with this HTTP status.
     Status(u16),
     /// The partner's answer was not what the protocol says.
@@ -338,8 +338,7 @@ impl Problem {
     pub fn code(&self) -> String {
         match self {
             Problem::Refused => "refused".into(),
-            Problem::Timeout(s) => format!("timeout:{s}"),
-            Problem::Connect => "connect".into(),
+            Problem::Unreachable => "unreachable".into(),
             Problem::Status(code) => format!("status:{code}"),
             Problem::Garbage => "garbage".into(),
             Problem::NotConfigured => "not_configured".into(),
@@ -350,8 +349,8 @@ impl Problem {
         let (kind, detail) = code.split_once(':').unwrap_or((code, ""));
         Some(match kind {
             "refused" => Problem::Refused,
-            "timeout" => Problem::Timeout(detail.parse().ok()?),
-            "connect" => Problem::Connect,
+            // "timeout:N" and "connect" were stored before the two became one.
+            "unreachable" | "timeout" | "connect" => Problem::Unreachable,
             "status" => Problem::Status(detail.parse().ok()?),
             "garbage" => Problem::Garbage,
             "not_configured" => Problem::NotConfigured,
@@ -363,8 +362,10 @@ impl Problem {
     pub fn key(&self) -> (&'static str, Option<String>) {
         match self {
             Problem::Refused => ("reporter.problem_refused", None),
-            Problem::Timeout(s) => ("reporter.problem_timeout", Some(s.to_string())),
-            Problem::Connect => ("reporter.problem_connect", None),
+            Problem::Unreachable => ("reporter.problem_unreachable", None),
+            Problem::Status(code @ 400..=499) => {
+                ("reporter.problem_status_refused", Some(code.to_string()))
+            }
             Problem::Status(code) => ("reporter.problem_status", Some(code.to_string())),
             Problem::Garbage => ("reporter.problem_garbage", None),
             Problem::NotConfigured => ("reporter.problem_not_configured", None),
@@ -644,13 +645,32 @@ mod tests {
 
     #[rstest]
     #[case::refused(Problem::Refused)]
-    #[case::timeout(Problem::Timeout(5))]
-    #[case::connect(Problem::Connect)]
+    #[case::unreachable(Problem::Unreachable)]
     #[case::status(Problem::Status(503))]
     #[case::garbage(Problem::Garbage)]
     #[case::not_configured(Problem::NotConfigured)]
     fn problems_round_trip_through_their_code(#[case] problem: Problem) {
         assert_eq!(Problem::parse(&problem.code()), Some(problem));
+    }
+
+    /// Stored before a closed port and a timeout became one problem: both read as unreachable.
+    #[rstest]
+    #[case::timeout("timeout:5")]
+    #[case::connect("connect")]
+    fn old_transport_codes_read_as_unreachable(#[case] code: &str) {
+        assert_eq!(Problem::parse(code), Some(Problem::Unreachable));
+    }
+
+    #[rstest]
+    #[case::bad_request(Problem::Status(400), "reporter.problem_status_refused")]
+    #[case::too_many(Problem::Status(429), "reporter.problem_status_refused")]
+    #[case::server_error(Problem::Status(503), "reporter.problem_status")]
+    #[case::redirect(Problem::Status(307), "reporter.problem_status")]
+    fn a_refused_update_reads_apart_from_a_failing_partner(
+        #[case] problem: Problem,
+        #[case] key: &str,
+    ) {
+        assert_eq!(problem.key().0, key);
     }
 
     const NOW: i64 = 1_800_000_000_000;
@@ -711,12 +731,12 @@ mod tests {
     )]
     #[case::partner_down(
         false,
-        facts(Some(1), Some(20), Some(1), Some(Problem::Connect), false),
+        facts(Some(1), Some(20), Some(1), Some(Problem::Unreachable), false),
         ReporterStatus::PartnerUnreachable
     )]
     #[case::recovered(
         false,
-        facts(Some(1), Some(1), Some(5), Some(Problem::Connect), false),
+        facts(Some(1), Some(1), Some(5), Some(Problem::Unreachable), false),
         ReporterStatus::Active
     )]
     #[case::monitor_silent_sent_offline(

@@ -1,11 +1,12 @@
 //! The server's settings: environment variables first, defaults in code. `ampwise.env.example`
 //! at the repository root lists every variable with a comment.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use backend::licences::LicenceKey;
+use backend::reporters::partner::PartnerAllow;
 
 #[derive(Clone)]
 pub struct Config {
@@ -43,6 +44,20 @@ pub struct Config {
     pub session_touch_after: Duration,
     /// `AMPWISE_REQUEST_TIMEOUT_SECS`: a request that takes longer gets 408.
     pub request_timeout: Duration,
+    /// `AMPWISE_HEADER_TIMEOUT_SECS`: a connection that has not sent a whole request head
+    /// within this long (a new one, or a kept-alive one between requests) is closed.
+    pub header_timeout: Duration,
+    /// `AMPWISE_MAX_CONNECTIONS`: connections served at once; unset, as many as the process's
+    /// file descriptors allow less a reserve (see `server::listen`).
+    pub max_connections: Option<usize>,
+    /// `AMPWISE_CONNECTIONS_PER_ADDRESS`: connections one client address may hold at once
+    /// (not counted behind a trusted proxy, whose address every client shares).
+    pub connections_per_address: usize,
+    /// `AMPWISE_METRICS_ALLOW`: addresses and networks that may read `/metrics` (loopback by
+    /// default).
+    pub metrics_allow: Vec<AddressRange>,
+    /// `AMPWISE_METRICS_TOKEN`: a bearer token that opens `/metrics` from anywhere.
+    pub metrics_token: Option<String>,
     /// `AMPWISE_LOG_FORMAT`: `text` (default) or `json`. Levels come from `RUST_LOG`.
     pub log_json: bool,
     /// `AMPWISE_DEMO`: create the demo account and site at start-up if missing, and print the login.
@@ -59,12 +74,18 @@ pub struct Config {
     /// `AMPWISE_CHARGE_AMPS_URL`: Charge Amps' measurement link (`{url}/createtoken`,
     /// `{url}/update`); the simulator's is `http://127.0.0.1:3002/measurement`.
     pub charge_amps_url: Option<String>,
+    /// `AMPWISE_PARTNER_ALLOW`: `host:port`s an Open Reporter URL may name although they are
+    /// private or plain http (a simulator, a test's partner). Nothing else that is not a public
+    /// https address is ever sent to.
+    pub partner_allow: PartnerAllow,
     /// `AMPWISE_PARTNER_TIMEOUT_SECS`: every request to a partner gives up after this long.
     pub partner_timeout: Duration,
     /// `AMPWISE_PARTNER_RETRY_MAX_SECS`: the longest wait between attempts to a failing partner.
     pub partner_retry_max: Duration,
     /// `AMPWISE_MONITOR_SILENT_SECS`: a monitor silent this long is reported offline.
     pub monitor_silent: Duration,
+    /// `AMPWISE_REPORTERS_PER_SITE`: reporters one site may have.
+    pub reporters_per_site: usize,
     /// `AMPWISE_INSTANCE`: this process's name in the reporters' lease table (unique per
     /// process; host name and process id by default).
     pub instance: String,
@@ -115,6 +136,11 @@ impl std::fmt::Debug for Config {
             .field("streams_per_account", &self.streams_per_account)
             .field("streams_total", &self.streams_total)
             .field("request_timeout", &self.request_timeout)
+            .field("header_timeout", &self.header_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("connections_per_address", &self.connections_per_address)
+            .field("metrics_allow", &self.metrics_allow)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("log_json", &self.log_json)
             .field("demo", &self.demo)
             .field("public_url", &self.public_url)
@@ -122,6 +148,8 @@ impl std::fmt::Debug for Config {
             .field("raw_retention_days", &self.raw_retention_days)
             .field("demo_device_file", &self.demo_device_file)
             .field("charge_amps_url", &self.charge_amps_url)
+            .field("partner_allow", &self.partner_allow)
+            .field("reporters_per_site", &self.reporters_per_site)
             .field("partner_timeout", &self.partner_timeout)
             .field("partner_retry_max", &self.partner_retry_max)
             .field("monitor_silent", &self.monitor_silent)
@@ -152,6 +180,14 @@ impl Default for Config {
             streams_per_account: 20,
             streams_total: 20_000,
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            max_connections: None,
+            connections_per_address: 256,
+            metrics_allow: vec![
+                AddressRange::parse("127.0.0.0/8").expect("a network"),
+                AddressRange::parse("::1").expect("an address"),
+            ],
+            metrics_token: None,
             log_json: false,
             demo: false,
             public_url: "http://127.0.0.1:3000".into(),
@@ -159,6 +195,8 @@ impl Default for Config {
             raw_retention_days: backend::DEFAULT_RAW_RETENTION_DAYS,
             demo_device_file: None,
             charge_amps_url: None,
+            partner_allow: PartnerAllow::default(),
+            reporters_per_site: 10,
             partner_timeout: Duration::from_secs(5),
             partner_retry_max: Duration::from_secs(30),
             monitor_silent: Duration::from_secs(30),
@@ -184,7 +222,115 @@ fn default_instance() -> String {
 pub struct ConfigError {
     name: &'static str,
     value: String,
-    problem: &'static str,
+    problem: String,
+}
+
+impl ConfigError {
+    fn new(name: &'static str, value: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            name,
+            value: value.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A whole-number setting and the values it may take: start-up stops on anything else, with
+/// a message naming the variable, the value and the range (a value out of range must never
+/// reach code that divides by it or builds a rate limit from it).
+#[derive(Debug, Clone, Copy)]
+pub struct Number {
+    pub name: &'static str,
+    pub min: u64,
+    pub max: u64,
+    pub unit: &'static str,
+}
+
+const fn number(name: &'static str, min: u64, max: u64, unit: &'static str) -> Number {
+    Number {
+        name,
+        min,
+        max,
+        unit,
+    }
+}
+
+/// Every whole-number setting with its range.
+pub const NUMBERS: &[Number] = &[
+    number("AMPWISE_SESSION_DAYS", 1, 365, "days"),
+    number("AMPWISE_SESSION_MAX_DAYS", 1, 3650, "days"),
+    number("AMPWISE_SESSION_TOUCH_SECS", 0, 86_400, "seconds"),
+    number("AMPWISE_SIGN_UPS_PER_HOUR", 1, 1_000_000_000, "sign-ups"),
+    number("AMPWISE_REDEEMS_PER_HOUR", 1, 1_000_000_000, "redemptions"),
+    // Above a million a second the limiter's period would round to nothing.
+    number(
+        "AMPWISE_DEVICE_REQUESTS_PER_SECOND",
+        1,
+        1_000_000,
+        "requests",
+    ),
+    number("AMPWISE_STREAMS_PER_ACCOUNT", 1, 1_000_000, "streams"),
+    number("AMPWISE_STREAMS_TOTAL", 1, 1_000_000, "streams"),
+    number("AMPWISE_REQUEST_TIMEOUT_SECS", 1, 3600, "seconds"),
+    number("AMPWISE_RAW_RETENTION_DAYS", 1, 3650, "days"),
+    number("AMPWISE_PARTNER_TIMEOUT_SECS", 1, 120, "seconds"),
+    number("AMPWISE_PARTNER_RETRY_MAX_SECS", 1, 3600, "seconds"),
+    number("AMPWISE_MONITOR_SILENT_SECS", 5, 600, "seconds"),
+    number("AMPWISE_HEADER_TIMEOUT_SECS", 1, 10, "seconds"),
+    number("AMPWISE_MAX_CONNECTIONS", 16, 1_000_000, "connections"),
+    number(
+        "AMPWISE_CONNECTIONS_PER_ADDRESS",
+        1,
+        1_000_000,
+        "connections",
+    ),
+    number("AMPWISE_REPORTERS_PER_SITE", 1, 1000, "reporters"),
+];
+
+/// `AMPWISE_EUR_SEK`'s range: the one setting with decimals.
+pub const EUR_SEK_RANGE: std::ops::RangeInclusive<f64> = 1.0..=100.0;
+
+/// An address or a network (`10.0.0.0/8`, `::1`) from a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressRange {
+    pub network: IpAddr,
+    pub prefix: u8,
+}
+
+impl AddressRange {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (ip, prefix) = match text.trim().split_once('/') {
+            Some((ip, prefix)) => (ip, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let network: IpAddr = ip.parse().ok()?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= bits)?,
+            None => bits,
+        };
+        Some(Self { network, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let masked = |bits: u128, width: u32| {
+            let shift = width - u32::from(self.prefix);
+            if shift >= 128 { 0 } else { bits >> shift }
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                masked(u128::from(u32::from(n)), 32) == masked(u128::from(u32::from(i)), 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(i)) => {
+                masked(u128::from(n), 128) == masked(u128::from(i), 128)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Config {
@@ -196,106 +342,65 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let d = Config::default();
         let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        fn parse<T: std::str::FromStr>(
-            name: &'static str,
-            value: String,
-            problem: &'static str,
-        ) -> Result<T, ConfigError> {
-            value.trim().parse().map_err(|_| ConfigError {
-                name,
-                value,
-                problem,
-            })
-        }
+        // A whole-number setting within its range (from `NUMBERS`), or `default`.
+        let whole = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            let Some(value) = get(name) else {
+                return Ok(default);
+            };
+            let range = NUMBERS
+                .iter()
+                .find(|n| n.name == name)
+                .expect("every whole-number setting is in NUMBERS");
+            value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (range.min..=range.max).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        name,
+                        value.clone(),
+                        format!(
+                            "expected a whole number of {} from {} to {}",
+                            range.unit, range.min, range.max
+                        ),
+                    )
+                })
+        };
+        let secs = |name, default: Duration| whole(name, default.as_secs()).map(Duration::from_secs);
+        let small = |name, default: u32| whole(name, u64::from(default)).map(|n| n as u32);
+        let count = |name, default: usize| whole(name, default as u64).map(|n| n as usize);
         fn flag(name: &'static str, value: String) -> Result<bool, ConfigError> {
             match value.trim().to_ascii_lowercase().as_str() {
                 "1" | "true" | "yes" | "on" => Ok(true),
                 "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(ConfigError {
-                    name,
-                    value,
-                    problem: "expected true or false",
-                }),
+                _ => Err(ConfigError::new(name, value, "expected true or false")),
             }
         }
-        let session_days = match get("AMPWISE_SESSION_DAYS") {
-            Some(v) => parse::<i64>(
-                "AMPWISE_SESSION_DAYS",
-                v.clone(),
-                "expected a whole number of days",
-            )
-            .and_then(|n| {
-                if (1..=365).contains(&n) {
-                    Ok(n)
-                } else {
-                    Err(ConfigError {
-                        name: "AMPWISE_SESSION_DAYS",
-                        value: v,
-                        problem: "expected 1 to 365",
-                    })
-                }
-            })?,
-            None => d.session_days,
-        };
+        let session_days = whole("AMPWISE_SESSION_DAYS", d.session_days as u64)? as i64;
         let session_max_days = match get("AMPWISE_SESSION_MAX_DAYS") {
-            Some(v) => parse::<i64>(
-                "AMPWISE_SESSION_MAX_DAYS",
-                v.clone(),
-                "expected a whole number of days",
-            )
-            .and_then(|n| {
-                if (1..=3650).contains(&n) && n >= session_days {
-                    Ok(n)
-                } else {
-                    Err(ConfigError {
-                        name: "AMPWISE_SESSION_MAX_DAYS",
-                        value: v,
-                        problem: "expected 1 to 3650, and at least AMPWISE_SESSION_DAYS",
-                    })
+            Some(v) => {
+                let days = whole("AMPWISE_SESSION_MAX_DAYS", 0)? as i64;
+                if days < session_days {
+                    return Err(ConfigError::new(
+                        "AMPWISE_SESSION_MAX_DAYS",
+                        v,
+                        "expected at least AMPWISE_SESSION_DAYS",
+                    ));
                 }
-            })?,
+                days
+            }
             None => d.session_max_days.max(session_days),
         };
-        let session_touch_after = match get("AMPWISE_SESSION_TOUCH_SECS") {
-            Some(v) => Duration::from_secs(parse::<u64>(
-                "AMPWISE_SESSION_TOUCH_SECS",
-                v,
-                "expected a whole number of seconds",
-            )?),
-            None => d.session_touch_after,
-        };
-        let positive = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            match get(name) {
-                Some(v) => parse::<u32>(name, v.clone(), "expected a whole number").and_then(|n| {
-                    if n >= 1 {
-                        Ok(n)
-                    } else {
-                        Err(ConfigError {
-                            name,
-                            value: v,
-                            problem: "expected at least 1",
-                        })
-                    }
-                }),
-                None => Ok(default),
-            }
-        };
-        let streams_per_account =
-            positive("AMPWISE_STREAMS_PER_ACCOUNT", d.streams_per_account as u32)? as usize;
-        let streams_total = positive("AMPWISE_STREAMS_TOTAL", d.streams_total as u32)? as usize;
-        let sign_ups_per_hour = positive("AMPWISE_SIGN_UPS_PER_HOUR", d.sign_ups_per_hour)?;
-        let redeems_per_hour = positive("AMPWISE_REDEEMS_PER_HOUR", d.redeems_per_hour)?;
-        let device_requests_per_second = positive(
-            "AMPWISE_DEVICE_REQUESTS_PER_SECOND",
-            d.device_requests_per_second,
-        )?;
         let trusted_proxy_header = match get("AMPWISE_TRUSTED_PROXY_HEADER") {
             Some(v) => Some(
                 axum::http::HeaderName::from_bytes(v.trim().as_bytes())
-                    .map_err(|_| ConfigError {
-                        name: "AMPWISE_TRUSTED_PROXY_HEADER",
-                        value: v.clone(),
-                        problem: "expected an HTTP header name",
+                    .map_err(|_| {
+                        ConfigError::new(
+                            "AMPWISE_TRUSTED_PROXY_HEADER",
+                            v.clone(),
+                            "expected an HTTP header name",
+                        )
                     })?
                     .to_string(),
             ),
@@ -304,64 +409,28 @@ impl Config {
         let public_url = get("AMPWISE_PUBLIC_URL")
             .map(|v| v.trim().trim_end_matches('/').to_string())
             .unwrap_or(d.public_url);
-        let request_timeout = match get("AMPWISE_REQUEST_TIMEOUT_SECS") {
-            Some(v) => Duration::from_secs(parse::<u64>(
-                "AMPWISE_REQUEST_TIMEOUT_SECS",
-                v,
-                "expected whole seconds",
-            )?),
-            None => d.request_timeout,
-        };
-        let raw_retention_days = match get("AMPWISE_RAW_RETENTION_DAYS") {
-            Some(v) => parse::<i64>(
-                "AMPWISE_RAW_RETENTION_DAYS",
-                v.clone(),
-                "expected 1 to 3650",
-            )
-            .ok()
-            .filter(|d| (1..=3650).contains(d))
-            .ok_or(ConfigError {
-                name: "AMPWISE_RAW_RETENTION_DAYS",
-                value: v,
-                problem: "expected 1 to 3650",
-            })?,
-            None => d.raw_retention_days,
-        };
-        let seconds = |name: &'static str,
-                       default: Duration,
-                       range: std::ops::RangeInclusive<u64>| {
-            match get(name) {
-                Some(v) => parse::<u64>(name, v.clone(), "expected whole seconds")
-                    .ok()
-                    .filter(|s| range.contains(s))
-                    .map(Duration::from_secs)
-                    .ok_or(ConfigError {
-                        name,
-                        value: v,
-                        problem: "expected whole seconds in the allowed range",
-                    }),
-                None => Ok(default),
-            }
-        };
-        let partner_timeout = seconds("AMPWISE_PARTNER_TIMEOUT_SECS", d.partner_timeout, 1..=120)?;
-        let partner_retry_max = seconds(
-            "AMPWISE_PARTNER_RETRY_MAX_SECS",
-            d.partner_retry_max,
-            1..=3600,
-        )?;
-        let monitor_silent = seconds("AMPWISE_MONITOR_SILENT_SECS", d.monitor_silent, 5..=600)?;
         let charge_amps_url = match get("AMPWISE_CHARGE_AMPS_URL") {
             Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
                 Some(v.trim().trim_end_matches('/').to_string())
             }
             Some(v) => {
-                return Err(ConfigError {
-                    name: "AMPWISE_CHARGE_AMPS_URL",
-                    value: v,
-                    problem: "expected an http:// or https:// URL",
-                });
+                return Err(ConfigError::new(
+                    "AMPWISE_CHARGE_AMPS_URL",
+                    v,
+                    "expected an http:// or https:// URL",
+                ));
             }
             None => None,
+        };
+        let partner_allow = match get("AMPWISE_PARTNER_ALLOW") {
+            Some(v) => PartnerAllow::parse(&v).map_err(|why| {
+                ConfigError::new(
+                    "AMPWISE_PARTNER_ALLOW",
+                    v.clone(),
+                    format!("expected host:port entries separated by commas: {why}"),
+                )
+            })?,
+            None => PartnerAllow::default(),
         };
         let price_source = match get("AMPWISE_PRICE_SOURCE").as_deref().map(str::trim) {
             None | Some("elprisetjustnu") => PriceSource::ElprisetJustNu,
@@ -370,51 +439,94 @@ impl Config {
             Some("recorded") => PriceSource::Recorded,
             Some("none") => PriceSource::None,
             Some(other) => {
-                return Err(ConfigError {
-                    name: "AMPWISE_PRICE_SOURCE",
-                    value: other.into(),
-                    problem: "expected elprisetjustnu, nordpool, entsoe, recorded or none",
-                });
+                return Err(ConfigError::new(
+                    "AMPWISE_PRICE_SOURCE",
+                    other,
+                    "expected elprisetjustnu, nordpool, entsoe, recorded or none",
+                ));
             }
         };
         let entsoe_token = get("AMPWISE_ENTSOE_TOKEN");
         if price_source == PriceSource::Entsoe && entsoe_token.is_none() {
-            return Err(ConfigError {
-                name: "AMPWISE_PRICE_SOURCE",
-                value: "entsoe".into(),
-                problem: "ENTSO-E needs a security token in AMPWISE_ENTSOE_TOKEN",
-            });
+            return Err(ConfigError::new(
+                "AMPWISE_PRICE_SOURCE",
+                "entsoe",
+                "ENTSO-E needs a security token in AMPWISE_ENTSOE_TOKEN",
+            ));
         }
         let eur_sek = get("AMPWISE_EUR_SEK")
             .map(|v| {
-                parse::<f64>(
-                    "AMPWISE_EUR_SEK",
-                    v.clone(),
-                    "expected SEK per EUR, e.g. 11.5",
-                )
-                .ok()
-                .filter(|r| (1.0..=100.0).contains(r))
-                .ok_or(ConfigError {
-                    name: "AMPWISE_EUR_SEK",
-                    value: v,
-                    problem: "expected SEK per EUR, e.g. 11.5",
-                })
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| EUR_SEK_RANGE.contains(r))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "AMPWISE_EUR_SEK",
+                            v.clone(),
+                            format!(
+                                "expected SEK per EUR from {} to {}, e.g. 11.5",
+                                EUR_SEK_RANGE.start(),
+                                EUR_SEK_RANGE.end()
+                            ),
+                        )
+                    })
             })
             .transpose()?;
         let log_json = match get("AMPWISE_LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("text") => false,
             Some("json") => true,
             Some(other) => {
-                return Err(ConfigError {
-                    name: "AMPWISE_LOG_FORMAT",
-                    value: other.into(),
-                    problem: "expected text or json",
-                });
+                return Err(ConfigError::new(
+                    "AMPWISE_LOG_FORMAT",
+                    other,
+                    "expected text or json",
+                ));
             }
+        };
+        let metrics_allow = match get("AMPWISE_METRICS_ALLOW") {
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(|e| {
+                    AddressRange::parse(e).ok_or_else(|| {
+                        ConfigError::new(
+                            "AMPWISE_METRICS_ALLOW",
+                            v.clone(),
+                            format!("{e:?} is not an address or network (127.0.0.1, 10.0.0.0/8)"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => d.metrics_allow,
+        };
+        let metrics_token = match get("AMPWISE_METRICS_TOKEN") {
+            Some(v) if v.trim().len() >= 16 => Some(v.trim().to_string()),
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "AMPWISE_METRICS_TOKEN",
+                    "***",
+                    "expected at least 16 characters",
+                ));
+            }
+            None => None,
+        };
+        let max_connections = match get("AMPWISE_MAX_CONNECTIONS") {
+            Some(_) => Some(count("AMPWISE_MAX_CONNECTIONS", 0)?),
+            None => None,
         };
         Ok(Self {
             addr: get("AMPWISE_ADDR")
-                .map(|v| parse("AMPWISE_ADDR", v, "expected IP:PORT, e.g. 127.0.0.1:3000"))
+                .map(|v| {
+                    v.trim().parse().map_err(|_| {
+                        ConfigError::new(
+                            "AMPWISE_ADDR",
+                            v.clone(),
+                            "expected IP:PORT, e.g. 127.0.0.1:3000",
+                        )
+                    })
+                })
                 .transpose()?
                 .unwrap_or(d.addr),
             database_url: get("AMPWISE_DATABASE_URL").unwrap_or(d.database_url),
@@ -427,14 +539,25 @@ impl Config {
                 .unwrap_or(public_url.starts_with("https://")),
             session_days,
             session_max_days,
-            session_touch_after,
-            sign_ups_per_hour,
-            redeems_per_hour,
-            device_requests_per_second,
+            session_touch_after: secs("AMPWISE_SESSION_TOUCH_SECS", d.session_touch_after)?,
+            sign_ups_per_hour: small("AMPWISE_SIGN_UPS_PER_HOUR", d.sign_ups_per_hour)?,
+            redeems_per_hour: small("AMPWISE_REDEEMS_PER_HOUR", d.redeems_per_hour)?,
+            device_requests_per_second: small(
+                "AMPWISE_DEVICE_REQUESTS_PER_SECOND",
+                d.device_requests_per_second,
+            )?,
             trusted_proxy_header,
-            streams_per_account,
-            streams_total,
-            request_timeout,
+            streams_per_account: count("AMPWISE_STREAMS_PER_ACCOUNT", d.streams_per_account)?,
+            streams_total: count("AMPWISE_STREAMS_TOTAL", d.streams_total)?,
+            request_timeout: secs("AMPWISE_REQUEST_TIMEOUT_SECS", d.request_timeout)?,
+            header_timeout: secs("AMPWISE_HEADER_TIMEOUT_SECS", d.header_timeout)?,
+            max_connections,
+            connections_per_address: count(
+                "AMPWISE_CONNECTIONS_PER_ADDRESS",
+                d.connections_per_address,
+            )?,
+            metrics_allow,
+            metrics_token,
             log_json,
             demo: get("AMPWISE_DEMO")
                 .map(|v| flag("AMPWISE_DEMO", v))
@@ -443,19 +566,19 @@ impl Config {
             public_url,
             licence_key: get("AMPWISE_LICENCE_KEY")
                 .map(|v| {
-                    LicenceKey::from_hex(&v).map_err(|problem| ConfigError {
-                        name: "AMPWISE_LICENCE_KEY",
-                        value: "***".into(),
-                        problem,
-                    })
+                    LicenceKey::from_hex(&v)
+                        .map_err(|problem| ConfigError::new("AMPWISE_LICENCE_KEY", "***", problem))
                 })
                 .transpose()?,
-            raw_retention_days,
+            raw_retention_days: whole("AMPWISE_RAW_RETENTION_DAYS", d.raw_retention_days as u64)?
+                as i64,
             demo_device_file: get("AMPWISE_DEMO_DEVICE_FILE").map(PathBuf::from),
             charge_amps_url,
-            partner_timeout,
-            partner_retry_max,
-            monitor_silent,
+            partner_allow,
+            partner_timeout: secs("AMPWISE_PARTNER_TIMEOUT_SECS", d.partner_timeout)?,
+            partner_retry_max: secs("AMPWISE_PARTNER_RETRY_MAX_SECS", d.partner_retry_max)?,
+            monitor_silent: secs("AMPWISE_MONITOR_SILENT_SECS", d.monitor_silent)?,
+            reporters_per_site: count("AMPWISE_REPORTERS_PER_SITE", d.reporters_per_site)?,
             instance: get("AMPWISE_INSTANCE").unwrap_or(d.instance),
             price_source,
             price_url: get("AMPWISE_PRICE_URL").map(|v| v.trim().trim_end_matches('/').to_string()),
@@ -552,9 +675,89 @@ mod tests {
     #[case::device_requests_zero("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "0")]
     #[case::proxy_header_not_a_name("AMPWISE_TRUSTED_PROXY_HEADER", "X Forwarded For")]
     #[case::session_cap_below_idle("AMPWISE_SESSION_MAX_DAYS", "7")]
+    #[case::partner_allow_without_port("AMPWISE_PARTNER_ALLOW", "127.0.0.1")]
+    #[case::partner_allow_url("AMPWISE_PARTNER_ALLOW", "http://127.0.0.1:3002/")]
+    #[case::metrics_allow_words("AMPWISE_METRICS_ALLOW", "localhost")]
+    #[case::metrics_allow_prefix("AMPWISE_METRICS_ALLOW", "10.0.0.0/33")]
+    #[case::metrics_token_short("AMPWISE_METRICS_TOKEN", "abc")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");
+    }
+
+    /// Every whole-number setting with the values that broke start-up before (a bench's
+    /// `AMPWISE_DEVICE_REQUESTS_PER_SECOND=100000000` panicked: "periods are positive"): each is
+    /// taken within its range, and anything else stops start-up with the variable, the value
+    /// and the range in the message.
+    #[test]
+    fn every_number_is_checked_against_its_range() {
+        let max = u64::MAX.to_string();
+        for n in NUMBERS {
+            let top = n.max.to_string();
+            let cases: [(&str, &str, bool); 6] = [
+                ("zero", "0", n.min == 0),
+                ("one", "1", n.min <= 1),
+                ("its maximum", &top, true),
+                ("u64::MAX", &max, false),
+                ("negative", "-1", false),
+                ("text", "many", false),
+            ];
+            for (case, value, ok) in cases {
+                // The cap on sessions must not be below the idle limit's default (30 days).
+                let extra = (n.name == "AMPWISE_SESSION_MAX_DAYS").then_some(("AMPWISE_SESSION_DAYS", "1"));
+                let mut vars = vec![(n.name, value)];
+                vars.extend(extra);
+                match (config(&vars), ok) {
+                    (Ok(_), true) => {}
+                    (Err(e), false) => {
+                        let e = e.to_string();
+                        let range = format!("from {} to {}", n.min, n.max);
+                        assert!(
+                            e.starts_with(n.name) && e.contains(value) && e.contains(&range),
+                            "{}={value} ({case}): {e}",
+                            n.name
+                        );
+                    }
+                    (Ok(_), false) => panic!("{}={value} ({case}) was taken", n.name),
+                    (Err(e), true) => panic!("{}={value} ({case}) was refused: {e}", n.name),
+                }
+            }
+        }
+    }
+
+    #[rstest]
+    #[case::zero("0", false)]
+    #[case::one("1", true)]
+    #[case::its_maximum("100", true)]
+    #[case::u64_max("18446744073709551615", false)]
+    #[case::negative("-1", false)]
+    #[case::text("eleven", false)]
+    #[case::not_a_number("NaN", false)]
+    fn the_exchange_rate_is_checked_against_its_range(#[case] value: &str, #[case] ok: bool) {
+        let got = config(&[("AMPWISE_EUR_SEK", value)]);
+        assert_eq!(got.is_ok(), ok, "{value}: {:?}", got.err());
+        if let Err(e) = got {
+            assert!(e.to_string().contains("from 1 to 100"), "{e}");
+        }
+    }
+
+    #[rstest]
+    #[case::loopback_default("", "127.0.0.1", true)]
+    #[case::loopback_v6_default("", "::1", true)]
+    #[case::other_by_default("", "192.0.2.7", false)]
+    #[case::network("10.0.0.0/8", "10.20.30.40", true)]
+    #[case::outside_network("10.0.0.0/8", "11.0.0.1", false)]
+    #[case::single("192.0.2.7", "192.0.2.7", true)]
+    #[case::mapped_v4("192.0.2.0/24", "::ffff:192.0.2.9", true)]
+    #[case::v6_network("2001:db8::/32", "2001:db8::9", true)]
+    fn metrics_addresses_are_ranges(#[case] allow: &str, #[case] ip: &str, #[case] ok: bool) {
+        let c = if allow.is_empty() {
+            config(&[]).unwrap()
+        } else {
+            config(&[("AMPWISE_METRICS_ALLOW", allow)]).unwrap()
+        };
+        let ip: IpAddr = ip.parse().unwrap();
+        assert_eq!(c.metrics_allow.iter().any(|r| r.contains(ip)), ok);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod demo;
 pub mod licences;
+pub mod listen;
 pub mod live_access;
 pub mod monitors;
 pub mod plan;
@@ -54,6 +55,32 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Open live streams, per account and in total.
     pub streams: std::sync::Arc<live_access::StreamSlots>,
+    /// Who may read `/metrics`.
+    pub metrics_access: std::sync::Arc<MetricsAccess>,
+}
+
+/// Who may read `/metrics`: the addresses and networks the operator allows
+/// (`AMPWISE_METRICS_ALLOW`, loopback by default), or anyone with the bearer token
+/// (`AMPWISE_METRICS_TOKEN`).
+pub struct MetricsAccess {
+    allow: Vec<config::AddressRange>,
+    token: Option<String>,
+}
+
+impl MetricsAccess {
+    fn allows(&self, client: Option<std::net::IpAddr>, authorization: Option<&str>) -> bool {
+        let by_address = client.is_some_and(|ip| self.allow.iter().any(|r| r.contains(ip)));
+        let by_token = match (&self.token, authorization.and_then(|a| a.strip_prefix("Bearer "))) {
+            (Some(want), Some(got)) => same_secret(want.as_bytes(), got.trim().as_bytes()),
+            _ => false,
+        };
+        by_address || by_token
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -65,6 +92,8 @@ impl FromRef<AppState> for LeptosOptions {
 /// A built server: its router, the state behind it, and its background tasks.
 pub struct Ampwise {
     pub router: Router,
+    /// What connections over the total cap are served: the health probes only.
+    pub probes: Router,
     pub state: AppState,
     pub supervisor: supervisor::Supervisor,
 }
@@ -89,6 +118,8 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .with_raw_retention_days(config.raw_retention_days)
         .with_silent_after_ms(config.monitor_silent.as_millis() as i64)
         .with_hourly_limits(config.sign_ups_per_hour, config.redeems_per_hour)
+        .with_partner_allow(config.partner_allow.clone())
+        .with_reporters_per_site(config.reporters_per_site)
         .with_device_limit(config.device_requests_per_second)
         .with_session_rules(backend::accounts::SessionRules {
             max_ms: config.session_max_days * 86_400_000,
@@ -155,6 +186,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         db,
         shutdown,
         streams: live_access::StreamSlots::new(config.streams_per_account, config.streams_total),
+        metrics_access: std::sync::Arc::new(MetricsAccess {
+            allow: config.metrics_allow.clone(),
+            token: config.metrics_token.clone(),
+        }),
     };
     let context = {
         let services = services.clone();
@@ -183,9 +218,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
             state.clone(),
             page_guard,
         ));
-    let router = Router::new()
+    let health = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    let probes = listen::probes_only(health.clone().with_state(state.clone()));
+    let router = health
         .route("/metrics", get(metrics))
         .merge(monitors::routes())
         .nest_service("/pkg", assets.service(&config.site_root))
@@ -225,6 +262,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     .with_state(state.clone());
     Ok(Ampwise {
         router,
+        probes,
         state,
         supervisor,
     })
@@ -247,8 +285,28 @@ pub fn page_render_stalls() -> u64 {
     PAGE_RENDER_STALLS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// `GET /metrics`: counters for operators, in Prometheus' text format.
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `GET /metrics`: counters for operators, in Prometheus' text format; only to the addresses
+/// or the token the operator allows (a 404 to anyone else, as for a page that is not there).
+async fn metrics(State(state): State<AppState>, request: Request) -> Response {
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let authorization = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !state.metrics_access.allows(client, authorization) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [
+                (axum::http::header::WWW_AUTHENTICATE, "Bearer"),
+                (axum::http::header::CONNECTION, "close"),
+            ],
+            "Metrics are for the operator.",
+        )
+            .into_response();
+    }
     let body = format!(
         "# HELP ampwise_page_render_stalls_total Page renders that stalled and were rendered again.\n\
          # TYPE ampwise_page_render_stalls_total counter\n\
@@ -614,21 +672,25 @@ pub async fn serve(
             token.cancel();
         }
     });
-    tracing::info!(addr = %listener.local_addr()?, "Ampwise is listening");
-    // No Nagle delay: live events are small writes that must go out at once.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        ampwise
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(token.cancelled_owned())
-    .await?;
+    let fd_limit = listen::raise_fd_limit();
+    let limits = listen::Limits {
+        header_timeout: config.header_timeout,
+        max_connections: config
+            .max_connections
+            .unwrap_or_else(|| listen::connections_for(fd_limit)),
+        // Behind a trusted proxy every client arrives from the proxy's address.
+        per_address: config
+            .trusted_proxy_header
+            .is_none()
+            .then_some(config.connections_per_address),
+    };
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        max_connections = limits.max_connections,
+        open_files = fd_limit,
+        "Ampwise is listening"
+    );
+    listen::serve(listener, ampwise.router, ampwise.probes, limits, token).await;
     // Every background task has stopped (and written what it holds) before the database closes.
     ampwise.supervisor.shutdown().await;
     ampwise.state.db.close().await;

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use backend::reporters::partner::PartnerAllow;
 use chargeamps_sim::{Options, Sim, StateView};
 use common::{Events, Running, enc, now_ms};
 use serde_json::{Value, json};
@@ -30,6 +31,12 @@ impl Cloud {
             url,
             client: reqwest::Client::new(),
         }
+    }
+
+    /// The simulator's `host:port` on the server's allow-list: its Open Reporter partner is on
+    /// loopback and plain http, which no user's URL may otherwise reach.
+    fn allowed(&self) -> PartnerAllow {
+        PartnerAllow::parse(self.url.trim_start_matches("http://")).unwrap()
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> u16 {
@@ -336,7 +343,7 @@ async fn open_reporter_partners_get_the_published_shape() {
             json!({"username": "villa", "password": "s3cret"}),
         )
         .await;
-    let server = Running::start().await;
+    let server = Running::start_with(|c| c.partner_allow = cloud.allowed()).await;
     let (cookie, site, monitor, token) = server.household().await;
     let form = format!(
         "reporter[site_id]={site}&reporter[kind]=open_reporter&reporter[name]=Partner&reporter[main_fuse_a]=25&reporter[monitor_id]={monitor}&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret",
@@ -484,4 +491,190 @@ async fn a_hung_partner_does_not_hold_up_another_reporter() {
     let state = cloud.state().await;
     let a_device = state.devices.iter().find(|d| d.serial == a.serial).unwrap();
     assert_eq!(a_device.updates, 0, "A's updates hang");
+}
+
+/// A listener that counts the connections it gets, and answers each with `answer` (or never).
+struct Trap {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Trap {
+    async fn start(answer: Option<String>) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 8192];
+                    let _ = socket.read(&mut buf).await;
+                    match answer {
+                        Some(answer) => {
+                            let _ = socket.write_all(answer.as_bytes()).await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                });
+            }
+        });
+        Self { port, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn allowed(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// What an internal service would answer: a token, which must never reach anyone.
+const INTERNAL_TOKEN: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\nConnection: close\r\n\r\n{\"token\":\"secret\"}";
+
+/// Saves an Open Reporter posting to `token_url` and `update_url`; its id.
+async fn save_open_reporter(
+    server: &Running,
+    cookie: &str,
+    site: i64,
+    monitor: i64,
+    token_url: &str,
+    update_url: &str,
+) -> i64 {
+    let form = format!(
+        "reporter[site_id]={site}&reporter[kind]=open_reporter&reporter[name]=Partner&reporter[main_fuse_a]=25&reporter[monitor_id]={monitor}&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret",
+        enc(token_url),
+        enc(update_url),
+    );
+    let r = server.call("create_reporter", Some(cookie), form).await;
+    assert_eq!(r.status(), 200, "{token_url}");
+    r.json().await.unwrap()
+}
+
+async fn reporter_events(server: &Running, cookie: &str) -> Events {
+    let r = server
+        .client
+        .get(format!("{}/api/v1/reporters/live", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    Events::new(r)
+}
+
+/// A name that passes when saved but resolves to a private address when the server connects
+/// (as a DNS-rebinding name does after the save) is never connected to: the address is checked
+/// at connect time. The status then says no more than that the partner could not be reached.
+#[tokio::test]
+async fn a_name_that_resolves_to_a_private_address_is_never_connected_to() {
+    let inside = Trap::start(Some(INTERNAL_TOKEN.into())).await;
+    let server = Running::start().await;
+    let (cookie, site, monitor, token) = server.household().await;
+    let url = format!("https://localhost:{}", inside.port);
+    let reporter = save_open_reporter(
+        &server,
+        &cookie,
+        site,
+        monitor,
+        &format!("{url}/token"),
+        &format!("{url}/update"),
+    )
+    .await;
+    let mut events = reporter_events(&server, &cookie).await;
+    server.post_readings(monitor, &token, &[now_ms()]).await;
+    until(&mut events, reporter, "could not reach the partner", |f| {
+        problem(f) == Some("unreachable")
+    })
+    .await;
+    assert_eq!(inside.hits(), 0, "the server connected to loopback");
+}
+
+/// A partner that answers with a redirect to an internal address is not followed: its status
+/// shows the redirect, and the internal address never hears from us.
+#[tokio::test]
+async fn a_partner_that_redirects_inside_is_not_followed() {
+    let inside = Trap::start(Some(INTERNAL_TOKEN.into())).await;
+    let redirect = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{}/token\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        inside.port
+    );
+    // The "outside" partner stands on loopback too, so the operator allows it by name.
+    let outside = Trap::start(Some(redirect)).await;
+    let allow = PartnerAllow::parse(&outside.allowed()).unwrap();
+    let server = Running::start_with(|c| c.partner_allow = allow).await;
+    let (cookie, site, monitor, token) = server.household().await;
+    let url = format!("http://127.0.0.1:{}", outside.port);
+    let reporter = save_open_reporter(
+        &server,
+        &cookie,
+        site,
+        monitor,
+        &format!("{url}/token"),
+        &format!("{url}/update"),
+    )
+    .await;
+    let mut events = reporter_events(&server, &cookie).await;
+    server.post_readings(monitor, &token, &[now_ms()]).await;
+    let facts = until(&mut events, reporter, "the redirect shown", |f| {
+        problem(f) == Some("status")
+    })
+    .await;
+    assert_eq!(facts["problem"]["detail"], 307);
+    assert!(outside.hits() >= 1);
+    assert_eq!(inside.hits(), 0, "the redirect was followed");
+}
+
+/// The status must not map a network: a closed port and one that never answers read alike.
+#[tokio::test]
+async fn a_closed_port_and_a_silent_one_read_the_same() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let silent = Trap::start(None).await;
+    let allow =
+        PartnerAllow::parse(&format!("127.0.0.1:{closed},{}", silent.allowed())).unwrap();
+    let server = Running::start_with(|c| {
+        c.partner_allow = allow;
+        c.partner_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let (cookie, site, monitor, token) = server.household().await;
+    let mut reporters = Vec::new();
+    for port in [closed, silent.port] {
+        let url = format!("http://127.0.0.1:{port}");
+        reporters.push(
+            save_open_reporter(
+                &server,
+                &cookie,
+                site,
+                monitor,
+                &format!("{url}/token"),
+                &format!("{url}/update"),
+            )
+            .await,
+        );
+    }
+    let mut events = reporter_events(&server, &cookie).await;
+    server.post_readings(monitor, &token, &[now_ms()]).await;
+    let mut seen = std::collections::HashMap::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while seen.len() < reporters.len() {
+            let (_, event) = events.next().await;
+            if let Some(id) = event["id"].as_i64().filter(|id| reporters.contains(id))
+                && problem(&event["facts"]).is_some()
+            {
+                seen.insert(id, event["facts"]["problem"].clone());
+            }
+        }
+    })
+    .await
+    .expect("both reporters failed within 20 s");
+    assert_eq!(seen[&reporters[0]], json!({"kind": "unreachable"}));
+    assert_eq!(seen[&reporters[0]], seen[&reporters[1]]);
 }

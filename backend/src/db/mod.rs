@@ -28,6 +28,9 @@ use sqlite::conflict_or_error;
 pub enum StoreError {
     #[error("unique constraint violated")]
     Conflict,
+    /// A cap on rows (reporters on a site) was reached.
+    #[error("no room for another")]
+    Full,
     #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL is planned)")]
     UnsupportedUrl(String),
     #[error("database error: {0}")]

@@ -28,6 +28,8 @@ pub struct NewReporter {
     /// The licence it holds (Charge Amps).
     pub licence_serial: Option<i64>,
     pub open_reporter: Option<OpenReporterTarget>,
+    /// The site may have this many reporters at most: saving one more is [`StoreError::Full`].
+    pub max_on_site: usize,
 }
 
 /// The editable part of a reporter.

@@ -246,10 +246,14 @@ impl ReporterRepo for SqliteRepo {
 
     async fn create_reporter(&self, new: &NewReporter) -> Result<i64, StoreError> {
         let target = new.open_reporter.as_ref();
-        let id: i64 = sqlx::query_scalar(
+        // The site's count is read in the insert itself: SQLite's one writer makes the two one
+        // step, so saves at once cannot pass the cap together.
+        let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO reporters (site_id, monitor_id, kind, name, main_fuse_a, serial, pin,
                  licence_serial, create_token_url, update_url, username, password)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+             WHERE (SELECT count(*) FROM reporters WHERE site_id = ?1) < ?13
+             RETURNING id",
         )
         .bind(new.site_id)
         .bind(new.monitor_id)
@@ -263,10 +267,11 @@ impl ReporterRepo for SqliteRepo {
         .bind(target.map(|t| &t.update_url))
         .bind(target.map(|t| &t.username))
         .bind(target.and_then(|t| t.password.as_ref()))
-        .fetch_one(self.pool())
+        .bind(i64::try_from(new.max_on_site).unwrap_or(i64::MAX))
+        .fetch_optional(self.pool())
         .await
         .map_err(conflict_or_error)?;
-        Ok(id)
+        id.ok_or(StoreError::Full)
     }
 
     async fn reporter(&self, id: i64) -> Result<Option<ReporterRecord>, StoreError> {

@@ -256,7 +256,7 @@ pub async fn run(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
-        http: Http::new(settings.partner_timeout),
+        http: Http::new(settings.partner_timeout, services.partner_allow.clone()),
         clock: services.clock.clone(),
         board: services.reporter_board.clone(),
         services,
@@ -514,22 +514,22 @@ mod tests {
     #[case::first_accepted(facts(None, None, None), facts(Some(1_000), None, None), true)]
     #[case::starts_failing(
         facts(Some(1_000), None, None),
-        facts(Some(1_000), Some(2_000), Some(Problem::Connect)),
+        facts(Some(1_000), Some(2_000), Some(Problem::Unreachable)),
         true
     )]
     #[case::fails_differently(
-        facts(None, Some(1_000), Some(Problem::Connect)),
+        facts(None, Some(1_000), Some(Problem::Unreachable)),
         facts(None, Some(2_000), Some(Problem::Refused)),
         true
     )]
     #[case::fails_the_same_again(
-        facts(None, Some(1_000), Some(Problem::Connect)),
-        facts(None, Some(3_000), Some(Problem::Connect)),
+        facts(None, Some(1_000), Some(Problem::Unreachable)),
+        facts(None, Some(3_000), Some(Problem::Unreachable)),
         false
     )]
     #[case::recovers(
-        facts(Some(1_000), Some(2_000), Some(Problem::Connect)),
-        facts(Some(3_000), Some(2_000), Some(Problem::Connect)),
+        facts(Some(1_000), Some(2_000), Some(Problem::Unreachable)),
+        facts(Some(3_000), Some(2_000), Some(Problem::Unreachable)),
         true
     )]
     fn pages_hear_of_what_they_would_show(

@@ -22,6 +22,9 @@ use crate::access::{self, Need};
 use crate::db::reporters::{NewReporter, ReporterChanges, ReporterRecord};
 use crate::{Error, Services, StoreError};
 
+/// Reporters a site may have unless configured otherwise.
+pub const REPORTERS_PER_SITE: usize = 10;
+
 /// Serials an account may have unused among its newest, handed out within a day: generous for
 /// wizards left half-way, and a bound on what one account can make us store.
 const MAX_UNCLAIMED_SERIALS_PER_DAY: i64 = 50;
@@ -180,6 +183,25 @@ async fn issue(services: &Services, actor: &Account) -> Result<NewCredentials, E
     }
 }
 
+/// An Open Reporter's URLs are where the server will post every few seconds: a public https
+/// address, or one the operator allowed. (Host names are checked again at every connection.)
+fn check_partner_urls(
+    services: &Services,
+    target: Option<&model::reporter::OpenReporterTarget>,
+) -> Result<(), Error> {
+    let Some(target) = target else {
+        return Ok(());
+    };
+    for (field, url) in [
+        ("create_token_url", &target.create_token_url),
+        ("update_url", &target.update_url),
+    ] {
+        partner::guard::check(url, &services.partner_allow)
+            .map_err(|refusal| FieldError::new(field, refusal.key()))?;
+    }
+    Ok(())
+}
+
 /// The monitor, when it is on the site.
 async fn monitor_on_site(services: &Services, site_id: i64, monitor_id: i64) -> Result<(), Error> {
     match services.monitors.monitor(monitor_id).await? {
@@ -196,6 +218,7 @@ pub async fn create(
     input: &ReporterInput,
 ) -> Result<i64, Error> {
     let valid = input.validate(false)?;
+    check_partner_urls(services, valid.open_reporter.as_ref())?;
     access::require(services, actor, valid.site_id, Need::Work)
         .await
         .map_err(|e| match e {
@@ -233,11 +256,15 @@ pub async fn create(
         pin,
         licence_serial,
         open_reporter: valid.open_reporter,
+        max_on_site: services.reporters_per_site,
     };
     let mut new = new;
     let id = loop {
         match services.reporters.create_reporter(&new).await {
             Ok(id) => break id,
+            Err(StoreError::Full) => {
+                return Err(FieldError::new("site_id", "error.reporter_site_full").into());
+            }
             // Saved twice at once (the serial), or the licence taken meanwhile by another of
             // the account's reporters: then the next free one, if there is one.
             Err(StoreError::Conflict) => {
@@ -286,6 +313,18 @@ pub async fn update(
         ..input.clone()
     };
     let valid = input.validate(true)?;
+    check_partner_urls(services, valid.open_reporter.as_ref())?;
+    // The stored password goes only where it went before, as whom it went: a new address or
+    // username needs the password typed again (else whoever may edit, an installer say, could
+    // send the household's password to an address of their own).
+    if let Some(target) = &valid.open_reporter {
+        let moved = current.create_token_url.as_deref() != Some(target.create_token_url.as_str())
+            || current.update_url.as_deref() != Some(target.update_url.as_str())
+            || current.username.as_deref() != Some(target.username.as_str());
+        if moved && target.password.is_none() {
+            return Err(FieldError::new("password", "error.partner_password_again").into());
+        }
+    }
     monitor_on_site(services, current.site_id, valid.monitor_id).await?;
     let changes = ReporterChanges {
         name: valid.name,

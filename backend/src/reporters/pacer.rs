@@ -288,7 +288,7 @@ mod tests {
         &[(0.0, "offline")])]
     #[case::failures_back_off_exponentially_to_thirty_seconds(
         &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
-          Partner { from_s: 0.0, problem: Some(Problem::Connect) }], 100.0,
+          Partner { from_s: 0.0, problem: Some(Problem::Unreachable) }], 100.0,
         &[(0.0, "x"), (1.0, "x"), (3.0, "x"), (7.0, "x"), (15.0, "x"), (31.0, "x"), (61.0, "x"), (91.0, "x")])]
     #[case::refused_credentials_are_retried_within_ten_seconds(
         &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
@@ -296,7 +296,7 @@ mod tests {
         &[(0.0, "x"), (1.0, "x"), (3.0, "x"), (7.0, "x"), (15.0, "x"), (25.0, "x"), (35.0, "x")])]
     #[case::recovery_sends_the_newest_reading(
         &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
-          Partner { from_s: 0.0, problem: Some(Problem::Connect) },
+          Partner { from_s: 0.0, problem: Some(Problem::Unreachable) },
           Reading { seq: 2, measured_s: 2.0, arrives_s: 2.0 },
           Partner { from_s: 2.5, problem: None }], 8.0,
         &[(0.0, "x"), (1.0, "x"), (3.0, "r2")])]
@@ -333,9 +333,9 @@ mod tests {
         pacer.outcome(T0 + 50, &out, Ok(()), 0.0);
         assert_eq!(pacer.facts().accepted_at, Some(T0 + 50));
         assert_eq!(pacer.facts().sent_ts, Some(T0));
-        pacer.outcome(T0 + 1_000, &out, Err(Problem::Timeout(5)), 0.0);
+        pacer.outcome(T0 + 1_000, &out, Err(Problem::Unreachable), 0.0);
         assert_eq!(pacer.facts().failed_at, Some(T0 + 1_000));
-        assert_eq!(pacer.facts().problem, Some(Problem::Timeout(5)));
+        assert_eq!(pacer.facts().problem, Some(Problem::Unreachable));
         let offline = pacer.next(T0 + 60_000);
         pacer.outcome(T0 + 60_000, &offline, Ok(()), 0.0);
         assert!(pacer.facts().offline);

@@ -276,8 +276,8 @@ impl TestApp {
     }
 }
 
-/// The reporter form as the wizard and the edit page send it (Open Reporter partners at the
-/// unroutable 127.0.0.1:9).
+/// The reporter form as the wizard and the edit page send it (Open Reporter partners at a name
+/// that never resolves: `.invalid` is reserved for that).
 pub fn reporter_form(
     site: i64,
     kind: &str,
@@ -293,8 +293,8 @@ pub fn reporter_form(
     if kind == "open_reporter" {
         form.push_str(&format!(
             "&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret",
-            enc("http://127.0.0.1:9/token"),
-            enc("http://127.0.0.1:9/update")
+            enc("https://partner.invalid/token"),
+            enc("https://partner.invalid/update")
         ));
     }
     form

@@ -4,11 +4,17 @@
 //! are, whose credentials are sent, and what the update carries. The real Charge Amps partner
 //! API can replace [`ChargeAmps`] without touching the forwarder.
 
+pub mod guard;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use model::reporter::Problem;
+use reqwest::Url;
 use serde::{Deserialize, Serialize};
+
+pub use guard::PartnerAllow;
 
 use super::payload::Update;
 
@@ -65,40 +71,75 @@ pub async fn deliver(
     }
 }
 
-/// The HTTP client every reporter shares (one connection pool), with a timeout on every request.
+/// The HTTP clients every reporter shares (one connection pool each), with a timeout on every
+/// request. Neither follows a redirect (a partner that answers 3xx gets its status shown) nor
+/// uses a proxy.
 #[derive(Clone)]
 pub struct Http {
-    client: reqwest::Client,
-    timeout: Duration,
+    /// For URLs users typed: only public addresses ([`guard::GuardedResolver`]).
+    guarded: reqwest::Client,
+    /// For the operator's own addresses: Charge Amps' measurement link and the `host:port`s on
+    /// the allow-list.
+    trusted: reqwest::Client,
+    allow: Arc<PartnerAllow>,
 }
 
 impl Http {
-    pub fn new(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("Ampwise/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with these settings always builds");
-        Self { client, timeout }
+    pub fn new(timeout: Duration, allow: Arc<PartnerAllow>) -> Self {
+        let client = |guarded: bool| {
+            let builder = reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(5)))
+                .tcp_nodelay(true)
+                .pool_idle_timeout(Duration::from_secs(60))
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .user_agent(concat!("Ampwise/", env!("CARGO_PKG_VERSION")));
+            let builder = if guarded {
+                builder.dns_resolver(Arc::new(guard::GuardedResolver))
+            } else {
+                builder
+            };
+            builder
+                .build()
+                .expect("a client with these settings always builds")
+        };
+        Self {
+            guarded: client(true),
+            trusted: client(false),
+            allow,
+        }
     }
 
-    fn problem(&self, e: &reqwest::Error) -> Problem {
-        if e.is_timeout() {
-            Problem::Timeout(self.timeout.as_secs().max(1))
-        } else if e.is_connect() {
-            Problem::Connect
-        } else {
-            Problem::Garbage
+    /// Where a request to `url` goes: the operator's URL as it is, a user's through the guard.
+    fn endpoint(&self, url: &str, from_user: bool) -> Result<(&reqwest::Client, Url), Failure> {
+        if !from_user {
+            let url = Url::parse(url).map_err(|_| Failure::Problem(Problem::Unreachable))?;
+            return Ok((&self.trusted, url));
         }
+        // Refused before connecting: to the user, the same as an address that does not answer.
+        let checked = guard::check(url, &self.allow)
+            .map_err(|_| Failure::Problem(Problem::Unreachable))?;
+        let client = if checked.allowed {
+            &self.trusted
+        } else {
+            &self.guarded
+        };
+        Ok((client, checked.url))
+    }
+
+    /// A closed port, a filtered one (a timeout), a refused address, a name without a public
+    /// address and a peer that speaks no HTTP all read the same: a status must not map a
+    /// network.
+    fn problem(_: &reqwest::Error) -> Problem {
+        Problem::Unreachable
     }
 
     /// *Create Token*: `{"username","password"}` → `{"token"}`.
     pub async fn create_token(
         &self,
         url: &str,
+        from_user: bool,
         username: &str,
         password: &str,
     ) -> Result<String, Failure> {
@@ -111,13 +152,13 @@ impl Http {
         struct Token {
             token: String,
         }
-        let response = self
-            .client
+        let (client, url) = self.endpoint(url, from_user)?;
+        let response = client
             .post(url)
             .json(&Credentials { username, password })
             .send()
             .await
-            .map_err(|e| Failure::Problem(self.problem(&e)))?;
+            .map_err(|e| Failure::Problem(Self::problem(&e)))?;
         match response.status().as_u16() {
             200..=299 => {}
             401 | 403 | 404 => return Err(Failure::Refused),
@@ -126,7 +167,7 @@ impl Http {
         let body = response
             .bytes()
             .await
-            .map_err(|e| Failure::Problem(self.problem(&e)))?;
+            .map_err(|e| Failure::Problem(Self::problem(&e)))?;
         match serde_json::from_slice::<Token>(&body) {
             Ok(t) if !t.token.is_empty() => Ok(t.token),
             _ => Err(Failure::Problem(Problem::Garbage)),
@@ -134,15 +175,21 @@ impl Http {
     }
 
     /// *Update*: the body with the bearer token; any 2xx is accepted.
-    pub async fn update(&self, url: &str, token: &str, update: &Update) -> Result<(), Failure> {
-        let response = self
-            .client
+    pub async fn update(
+        &self,
+        url: &str,
+        from_user: bool,
+        token: &str,
+        update: &Update,
+    ) -> Result<(), Failure> {
+        let (client, url) = self.endpoint(url, from_user)?;
+        let response = client
             .post(url)
             .bearer_auth(token)
             .json(update)
             .send()
             .await
-            .map_err(|e| Failure::Problem(self.problem(&e)))?;
+            .map_err(|e| Failure::Problem(Self::problem(&e)))?;
         match response.status().as_u16() {
             200..=299 => Ok(()),
             401 | 403 => Err(Failure::Unauthorized),
@@ -164,12 +211,14 @@ pub struct ChargeAmps {
 impl Sink for ChargeAmps {
     async fn create_token(&self) -> Result<String, Failure> {
         let url = format!("{}/createtoken", self.base_url);
-        self.http.create_token(&url, &self.serial, &self.pin).await
+        self.http
+            .create_token(&url, false, &self.serial, &self.pin)
+            .await
     }
 
     async fn update(&self, token: &str, update: &Update) -> Result<(), Failure> {
         let url = format!("{}/update", self.base_url);
-        self.http.update(&url, token, update).await
+        self.http.update(&url, false, token, update).await
     }
 }
 
@@ -186,12 +235,12 @@ pub struct OpenReporter {
 impl Sink for OpenReporter {
     async fn create_token(&self) -> Result<String, Failure> {
         self.http
-            .create_token(&self.create_token_url, &self.username, &self.password)
+            .create_token(&self.create_token_url, true, &self.username, &self.password)
             .await
     }
 
     async fn update(&self, token: &str, update: &Update) -> Result<(), Failure> {
-        self.http.update(&self.update_url, token, update).await
+        self.http.update(&self.update_url, true, token, update).await
     }
 }
 
