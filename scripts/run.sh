@@ -22,6 +22,9 @@ export AMPWISE_DEMO_DEVICE_FILE="${AMPWISE_DEMO_DEVICE_FILE:-data/demo-device.js
 # The Charge Amps side: the simulator, which the server knows only by this URL.
 charge_amps="${AMPWISE_CHARGE_AMPS_SIM:-127.0.0.1:3002}"
 export AMPWISE_CHARGE_AMPS_URL="${AMPWISE_CHARGE_AMPS_URL:-http://$charge_amps/measurement}"
+# Its Open Reporter partner too: users' partner URLs reach only public https addresses, and
+# what the operator lists here (nothing else, this script included).
+export AMPWISE_PARTNER_ALLOW="${AMPWISE_PARTNER_ALLOW:-$charge_amps}"
 # Spot prices offline: real 2024 days played on today's dates (tomorrow's from 13:00).
 export AMPWISE_PRICE_SOURCE="${AMPWISE_PRICE_SOURCE:-recorded}"
 # The key that signs licence codes: made once per local data folder, never committed.

@@ -200,6 +200,17 @@ async fn serials_are_the_wizards_own_and_used_once() {
         ("serial", "error.reporter_serial_used")
     );
     assert_eq!(reporters::list(&w.s, &anna).await.unwrap().len(), 1);
+    // Someone else trying Anna's used serial learns no more than from one never handed out.
+    let bo = w.account("bo@example.se", Role::Owner).await;
+    let bo_site = w.site(&bo, "Villa Bo").await;
+    let bo_monitor = w.monitor(&bo, bo_site).await;
+    w.licence(&bo).await;
+    let taken =
+        reporters::create(&w.s, &bo, &charge_amps(bo_site, bo_monitor, &mine.serial)).await;
+    assert_eq!(
+        field(taken.unwrap_err()),
+        ("serial", "error.reporter_serial_missing")
+    );
 }
 
 #[tokio::test]

@@ -60,6 +60,16 @@ pub(crate) fn refuse(status: StatusCode, message: impl Into<String>) -> Response
     json_error(status, &Rejection::new(message))
 }
 
+/// An answer given before the request's body was read: the connection is closed after it, so
+/// the unread body is never taken for the next request, and a client cannot keep the
+/// connection busy sending what nobody reads.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 /// 429 with `Retry-After` (seconds) and what to do, in words.
 pub(crate) fn too_many(message: impl Into<String>, retry_after_secs: u64) -> Response {
     let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, message);
@@ -124,7 +134,7 @@ async fn ingest(
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
+            return closing(response);
         }
         Ok(Ok(device)) => device,
     };
@@ -137,13 +147,13 @@ async fn ingest(
         );
     }
     let too_large = || {
-        refuse(
+        closing(refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "the body is over {} MiB: send at most {MAX_READINGS_PER_REQUEST} readings per request",
                 MAX_BODY_BYTES / (1024 * 1024)
             ),
-        )
+        ))
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)

@@ -3,7 +3,9 @@
 
 mod common;
 
-use axum::http::{StatusCode, header};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
 use common::{PASSWORD, TestApp, enc, session_cookie};
 use rstest::rstest;
 
@@ -536,6 +538,44 @@ async fn metrics_are_served_for_operators() {
         "{}",
         reply.body
     );
+}
+
+/// `/metrics` only for the addresses the operator allows (loopback by default) or with the
+/// operator's bearer token; anyone else is refused and the connection closed.
+#[rstest]
+#[case::loopback("127.0.0.1:40000", None, 200)]
+#[case::loopback_v6("[::1]:40000", None, 200)]
+#[case::stranger("203.0.113.9:40000", None, 401)]
+#[case::stranger_with_token("203.0.113.9:40000", Some("Bearer metrics-token-0123456789"), 200)]
+#[case::stranger_with_wrong_token("203.0.113.9:40000", Some("Bearer metrics-token-0123456780"), 401)]
+#[case::stranger_with_basic_auth("203.0.113.9:40000", Some("Basic bWV0cmljczp4"), 401)]
+#[case::allowed_network("10.1.2.3:40000", None, 200)]
+#[tokio::test]
+async fn metrics_are_only_for_the_operator(
+    #[case] from: &str,
+    #[case] authorization: Option<&str>,
+    #[case] status: u16,
+) {
+    let app = TestApp::new_with(|c| {
+        c.metrics_token = Some("metrics-token-0123456789".into());
+        c.metrics_allow.push(server::config::AddressRange::parse("10.0.0.0/8").unwrap());
+    })
+    .await;
+    let mut req = Request::builder().uri("/metrics");
+    if let Some(authorization) = authorization {
+        req = req.header(header::AUTHORIZATION, authorization);
+    }
+    let mut req = req.body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(ConnectInfo(from.parse::<std::net::SocketAddr>().unwrap()));
+    let reply = app.send(req).await;
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.body);
+    if status == 200 {
+        assert!(reply.body.contains("ampwise_live_streams_open"));
+    } else {
+        assert!(!reply.body.contains("ampwise_"), "{}", reply.body);
+        assert_eq!(reply.headers["connection"], "close");
+    }
 }
 
 /// The bundle as the build leaves it, named by its content: pages name it, browsers get the

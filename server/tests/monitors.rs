@@ -133,6 +133,7 @@ async fn devices_are_refused_before_their_body_is_read(#[case] token: Option<&st
     .await
     .expect("the server waited for the body before refusing the device");
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    assert_eq!(reply.headers["connection"], "close");
 }
 
 /// Unknown monitors and wrong tokens get the same answer, so ids cannot be found by trying.
@@ -318,6 +319,10 @@ async fn bad_requests_get_a_clear_4xx_and_store_nothing(
         .to_string();
     assert!(error.contains(message), "{error}");
     assert_eq!(h.stored().await, 0, "a rejected request stored something");
+    // Refused before its body was read: the connection is not kept for another request.
+    if matches!(status, 401 | 413) {
+        assert_eq!(reply.headers["connection"], "close");
+    }
 }
 
 #[tokio::test]

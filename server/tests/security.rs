@@ -395,3 +395,152 @@ async fn live_streams_are_capped_per_account() {
     assert_eq!(his.status(), 200);
     drop((first, second));
 }
+
+/// Opens a connection from `source` (any 127.x.y.z is this machine) that sends half a request
+/// head and then nothing.
+async fn half_request(source: std::net::Ipv4Addr, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((source, 0).into()).unwrap();
+    let mut stream = socket.connect(server).await.unwrap();
+    stream
+        .write_all(b"GET /login HTTP/1.1\r\nHost: ampwise\r\nUser-Agent: slow")
+        .await
+        .unwrap();
+    stream
+}
+
+/// What the server says on `stream` before it closes it, if it closes it within `limit`.
+async fn said_before_closing(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut said = Vec::new();
+    tokio::time::timeout(limit, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => said.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(String::from_utf8_lossy(&said).into_owned())
+}
+
+fn socket_of(base: &str) -> std::net::SocketAddr {
+    base.trim_start_matches("http://").parse().unwrap()
+}
+
+/// The review held 5,000 half-finished connections for a minute, and ran the process out of
+/// file descriptors at 20,000. Now a few thousand from several addresses leave a user and a
+/// device served within a second; those over an address's cap are told so and closed at once,
+/// the rest when the header timeout passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_finished_connections_crowd_out_nobody() {
+    const SOURCES: u8 = 10;
+    const EACH: usize = 200;
+    const CAP: usize = 150;
+    server::listen::raise_fd_limit();
+    let server = Running::start_with(|c| {
+        c.header_timeout = Duration::from_secs(3);
+        c.connections_per_address = CAP;
+    })
+    .await;
+    let (cookie, _, monitor, token) = server.household().await;
+    let addr = socket_of(&server.base);
+    let mut held = Vec::new();
+    for i in 0..usize::from(SOURCES) * EACH {
+        let source = std::net::Ipv4Addr::new(127, 0, 1, 1 + (i % usize::from(SOURCES)) as u8);
+        held.push(half_request(source, addr).await);
+    }
+
+    let started = std::time::Instant::now();
+    let page = server
+        .client
+        .get(format!("{}/settings/sites", server.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page_took = started.elapsed();
+    let started = std::time::Instant::now();
+    let device = server.try_post_readings(monitor, &token, &[common::now_ms()]).await;
+    assert_eq!(device.status(), 200);
+    let device_took = started.elapsed();
+    assert!(
+        page_took < Duration::from_secs(1) && device_took < Duration::from_secs(1),
+        "page {page_took:?}, device {device_took:?}"
+    );
+
+    let mut told = 0;
+    for stream in &mut held {
+        let said = said_before_closing(stream, Duration::from_secs(10))
+            .await
+            .expect("every half-finished connection is closed within the header timeout");
+        if said.starts_with("HTTP/1.1 503") {
+            told += 1;
+        }
+    }
+    assert_eq!(told, usize::from(SOURCES) * (EACH - CAP), "refused over the cap");
+}
+
+/// A kept-alive connection that asks nothing more is closed after the header timeout.
+#[tokio::test]
+async fn idle_kept_alive_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Running::start_with(|c| c.header_timeout = Duration::from_secs(1)).await;
+    let mut stream = tokio::net::TcpStream::connect(socket_of(&server.base))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: ampwise\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).ends_with("ok"));
+    // Nothing more is asked: the server closes the connection.
+    let said = said_before_closing(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!(said.as_deref(), Some(""), "the idle connection was kept open");
+}
+
+/// Over the total cap, the health probes still answer (so a load balancer sees why) and
+/// everything else gets a clean 503 at once.
+#[tokio::test]
+async fn over_the_total_cap_only_the_probes_answer() {
+    let server = Running::start_with(|c| {
+        c.header_timeout = Duration::from_secs(10);
+        c.max_connections = Some(16);
+    })
+    .await;
+    let addr = socket_of(&server.base);
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        held.push(half_request(std::net::Ipv4Addr::new(127, 0, 2, 1), addr).await);
+    }
+    // Fresh connections, one request each.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    for probe in ["/healthz", "/readyz"] {
+        let r = client
+            .get(format!("{}{probe}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{probe}");
+    }
+    let started = std::time::Instant::now();
+    let r = client
+        .get(format!("{}/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["connection"], "close");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(held);
+}

@@ -231,9 +231,12 @@ pub async fn create(
             let issued = services.reporters.issued_serial(&valid.serial).await?;
             let pin = match issued {
                 Some(s) if s.account_id == Some(actor.id) && !s.claimed => s.pin,
-                Some(s) if s.claimed => {
+                // The actor's own wizard saved twice (a double click).
+                Some(s) if s.account_id == Some(actor.id) => {
                     return Err(FieldError::new("serial", "error.reporter_serial_used").into());
                 }
+                // Another's serial, used or not, reads like one never handed out: nobody learns
+                // which serials exist.
                 _ => return Err(FieldError::new("serial", "error.reporter_serial_missing").into()),
             };
             let licence = services

@@ -92,11 +92,12 @@ impl Server {
             .env("AMPWISE_REQUEST_TIMEOUT_SECS", "120")
             // One bench account redeems a licence per reporter.
             .env("AMPWISE_REDEEMS_PER_HOUR", "100000000")
-            // The ingest benchmarks post as fast as the server takes it.
-            .env("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "100000000")
-            // The live-stream benchmark's viewers are all one account.
+            // The ingest benchmarks post as fast as the server takes it (the setting's maximum).
+            .env("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "1000000")
+            // The live-stream benchmark's viewers are all one account, on one address.
             .env("AMPWISE_STREAMS_PER_ACCOUNT", "1000000")
             .env("AMPWISE_STREAMS_TOTAL", "1000000")
+            .env("AMPWISE_CONNECTIONS_PER_ADDRESS", "1000000")
             .env("RUST_LOG", "warn,server=info")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
