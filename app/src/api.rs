@@ -110,8 +110,9 @@ pub mod ssr {
         current_account().await?.ok_or(AppError::Unauthenticated)
     }
 
-    /// Starts a fresh session for `account` (a new id, so a planted session id is worthless).
-    pub async fn start_session(account: &Account) -> Result<(), AppError> {
+    /// Starts a fresh session for `account` (a new id, so a planted session id is worthless);
+    /// with none, a fresh session that is signed in to nothing, whose cookie looks the same.
+    pub async fn start_session(account: Option<&Account>) -> Result<(), AppError> {
         let session = session().await?;
         session.cycle_id().await.map_err(internal)?;
         let now = services()?.clock.now_ms();
@@ -120,10 +121,13 @@ pub mod ssr {
             .await
             .map_err(internal)?;
         session.insert(SEEN_AT_KEY, now).await.map_err(internal)?;
-        session
-            .insert(ACCOUNT_KEY, account.id)
-            .await
-            .map_err(internal)
+        match account {
+            Some(account) => session
+                .insert(ACCOUNT_KEY, account.id)
+                .await
+                .map_err(internal),
+            None => Ok(()),
+        }
     }
 
     fn internal(e: impl std::fmt::Display) -> AppError {
@@ -161,14 +165,19 @@ pub async fn me() -> Result<Option<Account>, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "sign_up", input = Json, output = Json)]
-pub async fn sign_up(email: String, password: String, role: String) -> Result<Account, AppError> {
+/// Answers the same whether the address was new or had an account (the account, if any, is
+/// then signed in): the page asks `me` who is signed in.
+pub async fn sign_up(email: String, password: String, role: String) -> Result<(), AppError> {
     handle(async {
+        use backend::accounts::SignedUp;
         let role = model::Role::parse(&role)?;
-        let account =
+        let signed_up =
             backend::accounts::sign_up(&services()?, &email, &password, role, client_ip().await)
                 .await?;
-        start_session(&account).await?;
-        Ok(account)
+        match signed_up {
+            SignedUp::Account(account) => start_session(Some(&account)).await,
+            SignedUp::NotSignedIn => start_session(None).await,
+        }
     })
     .await
 }
@@ -178,7 +187,7 @@ pub async fn log_in(email: String, password: String) -> Result<Account, AppError
     handle(async {
         let account =
             backend::accounts::log_in(&services()?, &email, &password, client_ip().await).await?;
-        start_session(&account).await?;
+        start_session(Some(&account)).await?;
         Ok(account)
     })
     .await

@@ -16,8 +16,6 @@ pub enum AppError {
     Invalid { field: String, key: String },
     #[error("wrong e-mail or password")]
     BadCredentials,
-    #[error("e-mail address taken")]
-    EmailTaken,
     #[error("too many attempts, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("not available on this server")]
@@ -46,7 +44,6 @@ impl AppError {
             AppError::Forbidden => "error.forbidden",
             AppError::Invalid { key, .. } => key,
             AppError::BadCredentials => "error.bad_credentials",
-            AppError::EmailTaken => "error.email_taken",
             AppError::RateLimited { .. } => "error.rate_limited",
             AppError::Unavailable => "error.unavailable",
             AppError::Internal => "error.internal",
@@ -58,7 +55,7 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid { field, .. } => Some(field),
-            AppError::BadCredentials | AppError::EmailTaken => Some("email"),
+            AppError::BadCredentials => Some("email"),
             _ => None,
         }
     }
@@ -81,7 +78,6 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::EmailTaken => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,7 +98,6 @@ impl From<backend::Error> for AppError {
                 key: e.key.to_string(),
             },
             E::BadCredentials => AppError::BadCredentials,
-            E::EmailTaken => AppError::EmailTaken,
             E::RateLimited { retry_after_secs } => AppError::RateLimited { retry_after_secs },
             E::Unavailable => AppError::Unavailable,
             E::Store(e) => {

@@ -144,22 +144,80 @@ pub fn login_path(here: &str) -> String {
     }
 }
 
-/// Where the login and sign-up pages send someone who is signed in: `next` when it is a path on
-/// this site (never another host), else the overview.
+/// Where the login and sign-up pages send someone who is signed in: `next` resolved as a
+/// browser resolves it against our origin, when the result is a page of ours (never another
+/// host); else the overview. The server's redirect and the browser's navigation both use it,
+/// so neither accepts what the other refuses.
 pub fn safe_next(next: Option<&str>) -> String {
-    // Browsers drop tabs and newlines from URLs and read `\` as `/`, so "/\t/evil.example"
-    // would become "//evil.example", another host: only a plain path of ours passes.
-    let plain = |next: &str| {
-        next.starts_with('/')
-            && !next.starts_with("//")
-            && !next
-                .chars()
-                .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
-    };
-    match next {
-        Some(next) if plain(next) => next.to_string(),
-        _ => "/".to_string(),
+    next.and_then(own_path).unwrap_or_else(|| "/".to_string())
+}
+
+/// `text` with its `%XX` escapes decoded (bytes that are not UTF-8 replaced).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
     }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `next` as a path (with its query and fragment) of ours after the browser's own reading of
+/// it: RFC 3986's dot segments removed (`%2e` is a dot to a URL parser), and nothing that a
+/// browser or a router would read as another host.
+fn own_path(next: &str) -> Option<String> {
+    // Browsers drop tabs and newlines anywhere in a URL and read `\` as `/`, so "/\t/evil"
+    // would become "//evil", another host; their encoded forms are refused as well.
+    let suspicious = |text: &str| {
+        text.chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+    };
+    if !next.starts_with('/') || suspicious(next) || suspicious(&percent_decoded(next)) {
+        return None;
+    }
+    let split = next.find(['?', '#']).unwrap_or(next.len());
+    let (path, rest) = next.split_at(split);
+    let segments: Vec<&str> = path[1..].split('/').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match percent_decoded(segment).as_str() {
+            "." => {}
+            ".." => {
+                kept.pop();
+            }
+            _ => {
+                kept.push(segment);
+                continue;
+            }
+        }
+        // "/a/b/.." is "/a/": the dot segment at the end leaves the slash.
+        if last {
+            kept.push("");
+        }
+    }
+    let path = format!("/{}", kept.join("/"));
+    // "/.//evil.example" resolves to "//evil.example"; an encoded slash ("/%2F/evil") is one
+    // to a router that decodes the path.
+    if path.starts_with("//") || percent_decoded(&path).starts_with("//") {
+        return None;
+    }
+    Some(format!("{path}{rest}"))
 }
 
 /// Sends a visitor of the login or sign-up page on once they are signed in (after the form, or
@@ -231,9 +289,20 @@ pub fn App() -> impl IntoView {
         </pages::AppFrame>
     };
     view! {
-        <Title formatter=move |page: String| format!("{page} · Ampwise") />
+        <Title formatter=move |page: String| title_text(&page) />
         {page}
     }
+}
+
+/// The document's title for a page. leptos_meta writes the server's `<title>` into the HTML
+/// as it is, so a site named `</title><meta http-equiv=refresh …>` would end the title and
+/// redirect everyone who opens it: on the server the title is escaped. In the browser it is set
+/// as text (`document.title`), where escaping would show the entities.
+pub fn title_text(page: &str) -> String {
+    let title = format!("{page} · Ampwise");
+    #[cfg(feature = "ssr")]
+    let title = html_escape::encode_text(&title).into_owned();
+    title
 }
 
 /// Every page (the server, the full bundle).
@@ -336,6 +405,52 @@ mod tests {
             ("nul", Some("/\0/evil.example"), "/"),
             ("scheme without slash", Some("javascript:alert(1)"), "/"),
             ("relative", Some("evil.example"), "/"),
+            // The second review: the browser resolved this to //evil.example after log-in.
+            ("dot segment then slash", Some("/.//evil.example/x"), "/"),
+            ("encoded dot segment", Some("/%2e//evil.example/x"), "/"),
+            (
+                "encoded dot segment upper",
+                Some("/%2E//evil.example/x"),
+                "/",
+            ),
+            ("parent then slash", Some("/a/..//evil.example"), "/"),
+            ("encoded parent", Some("/a/%2e%2e//evil.example"), "/"),
+            ("encoded slash", Some("/%2F/evil.example"), "/"),
+            ("encoded slashes", Some("/%2f%2fevil.example"), "/"),
+            ("encoded backslash", Some("/%5Cevil.example"), "/"),
+            ("encoded tab", Some("/%09/evil.example"), "/"),
+            ("encoded newline", Some("/%0a/evil.example"), "/"),
+            (
+                "at sign is a path",
+                Some("/@evil.example"),
+                "/@evil.example",
+            ),
+            (
+                "dot segment inside",
+                Some("/settings/./licences"),
+                "/settings/licences",
+            ),
+            (
+                "parent inside",
+                Some("/settings/../settings/licences?code=A"),
+                "/settings/licences?code=A",
+            ),
+            (
+                "parents past the root",
+                Some("/../../settings"),
+                "/settings",
+            ),
+            ("trailing parent", Some("/settings/sites/.."), "/settings/"),
+            (
+                "dots in a query",
+                Some("/settings/licences?next=/.//x"),
+                "/settings/licences?next=/.//x",
+            ),
+            (
+                "encoded text in a path",
+                Some("/sites/1?name=%C3%A5"),
+                "/sites/1?name=%C3%A5",
+            ),
         ];
         for (name, next, want) in cases {
             assert_eq!(safe_next(next), want, "{name}");

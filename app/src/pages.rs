@@ -171,10 +171,20 @@ pub fn SignupPage() -> impl IntoView {
         }
     });
     crate::go_on_when_signed_in();
+    // The answer is the same whether the address was new or had an account: when nobody is
+    // signed in after it, it had one, and this was not its password.
+    let existing =
+        move || matches!(action.value().get(), Some(Ok(()))) && auth.signed_in() == Some(false);
     view! {
         <AuthFrame title="auth.sign_up_title">
             <PostForm action attr:class="stack">
                 <FormError error />
+                <Show when=existing>
+                    <p class="form-error" role="alert">
+                        {t!(i18n, "auth.sign_up_existing")} " "
+                        <a href=keep_query("/login")>{t!(i18n, "auth.log_in")}</a>
+                    </p>
+                </Show>
                 <label class="field">
                     <span>{t!(i18n, "auth.email")}</span>
                     <input type="email" name="email" autocomplete="email" required aria-invalid=invalid_if(error, "email") />

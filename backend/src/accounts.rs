@@ -8,13 +8,33 @@ use model::{Account, Role};
 
 use crate::{Error, Services, StoreError, password};
 
+/// What a sign-up did. The browser is answered the same way for both (the same status, body
+/// and cookie), so a sign-up does not tell whether an address has an account.
+#[derive(Debug)]
+pub enum SignedUp {
+    /// A new account, or the address's owner signing up again with its password: signed in.
+    Account(Account),
+    /// The address has an account and this is not its password.
+    NotSignedIn,
+}
+
+impl SignedUp {
+    /// The account signed in, if one is.
+    pub fn account(self) -> Option<Account> {
+        match self {
+            SignedUp::Account(account) => Some(account),
+            SignedUp::NotSignedIn => None,
+        }
+    }
+}
+
 pub async fn sign_up(
     services: &Services,
     email: &str,
     password: &str,
     role: Role,
     address: Option<IpAddr>,
-) -> Result<Account, Error> {
+) -> Result<SignedUp, Error> {
     let email = normalize_email(email)?;
     password::check_strength(password, &email)?;
     // Counted once the form is valid: a typo does not use up an address's sign-ups.
@@ -24,19 +44,28 @@ pub async fn sign_up(
             .check(&address)
             .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     }
+    // One argon2 computation either way (a hash for a new address, a verification for a taken
+    // one), so the time taken does not tell either.
+    if services.repo.credentials_by_email(&email).await?.is_some() {
+        return Ok(match log_in(services, &email, password, address).await {
+            Ok(account) => SignedUp::Account(account),
+            Err(Error::BadCredentials) => SignedUp::NotSignedIn,
+            Err(e) => return Err(e),
+        });
+    }
     let hash = password::hash(password.to_string()).await;
-    services
-        .repo
-        .create_account(&email, &hash, role)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict => Error::EmailTaken,
-            other => other.into(),
-        })
+    match services.repo.create_account(&email, &hash, role).await {
+        Ok(account) => Ok(SignedUp::Account(account)),
+        // Taken a moment ago by another sign-up.
+        Err(StoreError::Conflict) => Ok(SignedUp::NotSignedIn),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Checks e-mail and password. Wrong e-mail and wrong password are one error, so nobody can
-/// probe which addresses have accounts.
+/// probe which addresses have accounts. Attempts are limited ([`crate::limiter::LoginLimiter`]):
+/// refused from an address that guessed too often, slowed for an account guessed at from
+/// everywhere.
 pub async fn log_in(
     services: &Services,
     email: &str,
@@ -44,13 +73,19 @@ pub async fn log_in(
     address: Option<IpAddr>,
 ) -> Result<Account, Error> {
     let email = normalize_email(email).map_err(|_| Error::BadCredentials)?;
-    services
+    let delay = services
         .login_limiter
-        .check(&email, address)
+        .attempt(&email, address, std::time::Instant::now())
         .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let credentials = services.repo.credentials_by_email(&email).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
     if password::verify(password.to_string(), stored).await {
+        services
+            .login_limiter
+            .succeeded(&email, address, std::time::Instant::now());
         Ok(credentials.expect("verified against a stored hash").account)
     } else {
         Err(Error::BadCredentials)

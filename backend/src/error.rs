@@ -14,8 +14,6 @@ pub enum Error {
     Invalid(#[from] FieldError),
     #[error("wrong e-mail or password")]
     BadCredentials,
-    #[error("e-mail address already has an account")]
-    EmailTaken,
     #[error("too many attempts; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// A feature this server was not configured for (e.g. licences without a key).

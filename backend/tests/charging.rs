@@ -46,6 +46,8 @@ async fn world() -> World {
         None,
     )
     .await
+    .unwrap()
+    .account()
     .unwrap();
     let site = SiteInput {
         name: "Villa Ek".into(),

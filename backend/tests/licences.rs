@@ -19,6 +19,8 @@ async fn account(s: &Services, email: &str) -> Account {
     accounts::sign_up(s, email, PASSWORD, Role::Installer, None)
         .await
         .unwrap()
+        .account()
+        .unwrap()
 }
 
 #[tokio::test]

@@ -23,6 +23,8 @@ async fn world() -> World {
     let s = Services::new(&Database::connect(&url).await.unwrap());
     let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
         .await
+        .unwrap()
+        .account()
         .unwrap();
     let site = sites::create(&s, &anna, &site_input("Villa Ek"), "")
         .await
@@ -269,6 +271,8 @@ async fn nobody_reaches_a_monitor_on_a_site_that_is_not_theirs() {
         .unwrap();
     let bo = accounts::sign_up(&w.s, "bo@example.se", PASSWORD, Role::Owner, None)
         .await
+        .unwrap()
+        .account()
         .unwrap();
     let id = token.monitor_id;
     assert!(monitors::list(&w.s, &bo).await.unwrap().is_empty());

@@ -29,6 +29,8 @@ impl World {
         accounts::sign_up(&self.s, email, PASSWORD, role, None)
             .await
             .unwrap()
+            .account()
+            .unwrap()
     }
 
     async fn site(&self, owner: &Account, name: &str) -> i64 {
@@ -205,8 +207,7 @@ async fn serials_are_the_wizards_own_and_used_once() {
     let bo_site = w.site(&bo, "Villa Bo").await;
     let bo_monitor = w.monitor(&bo, bo_site).await;
     w.licence(&bo).await;
-    let taken =
-        reporters::create(&w.s, &bo, &charge_amps(bo_site, bo_monitor, &mine.serial)).await;
+    let taken = reporters::create(&w.s, &bo, &charge_amps(bo_site, bo_monitor, &mine.serial)).await;
     assert_eq!(
         field(taken.unwrap_err()),
         ("serial", "error.reporter_serial_missing")
@@ -335,13 +336,33 @@ async fn partner_addresses_on_private_networks_are_refused() {
     let monitor = w.monitor(&anna, site).await;
     let cases = [
         ("loopback", "https://127.0.0.1/update", "error.url_private"),
-        ("loopback short", "https://127.1/update", "error.url_private"),
-        ("loopback decimal", "https://2130706433/update", "error.url_private"),
+        (
+            "loopback short",
+            "https://127.1/update",
+            "error.url_private",
+        ),
+        (
+            "loopback decimal",
+            "https://2130706433/update",
+            "error.url_private",
+        ),
         ("ipv6 loopback", "https://[::1]/update", "error.url_private"),
         ("unspecified", "https://0.0.0.0/update", "error.url_private"),
-        ("metadata", "https://169.254.169.254/latest/meta-data", "error.url_private"),
-        ("credentials", "https://user@127.0.0.1/update", "error.url_credentials"),
-        ("our own log-in", "http://127.0.0.1:3000/api/log_in", "error.url_https_required"),
+        (
+            "metadata",
+            "https://169.254.169.254/latest/meta-data",
+            "error.url_private",
+        ),
+        (
+            "credentials",
+            "https://user@127.0.0.1/update",
+            "error.url_credentials",
+        ),
+        (
+            "our own log-in",
+            "http://127.0.0.1:3000/api/log_in",
+            "error.url_https_required",
+        ),
     ];
     for (name, url, key) in cases {
         let input = ReporterInput {
@@ -377,7 +398,8 @@ async fn a_site_has_at_most_its_share_of_reporters() {
         password: "s3cret".into(),
         ..charge_amps(site, monitor, "")
     };
-    let tries = futures_util::future::join_all((0..6).map(|_| reporters::create(&s, &anna, &input))).await;
+    let tries =
+        futures_util::future::join_all((0..6).map(|_| reporters::create(&s, &anna, &input))).await;
     assert_eq!(tries.iter().filter(|t| t.is_ok()).count(), 3);
     let refused = tries.into_iter().find_map(Result::err).unwrap();
     assert_eq!(field(refused), ("site_id", "error.reporter_site_full"));

@@ -367,7 +367,8 @@ impl Config {
                     )
                 })
         };
-        let secs = |name, default: Duration| whole(name, default.as_secs()).map(Duration::from_secs);
+        let secs =
+            |name, default: Duration| whole(name, default.as_secs()).map(Duration::from_secs);
         let small = |name, default: u32| whole(name, u64::from(default)).map(|n| n as u32);
         let count = |name, default: usize| whole(name, default as u64).map(|n| n as usize);
         fn flag(name: &'static str, value: String) -> Result<bool, ConfigError> {
@@ -704,7 +705,8 @@ mod tests {
             ];
             for (case, value, ok) in cases {
                 // The cap on sessions must not be below the idle limit's default (30 days).
-                let extra = (n.name == "AMPWISE_SESSION_MAX_DAYS").then_some(("AMPWISE_SESSION_DAYS", "1"));
+                let extra =
+                    (n.name == "AMPWISE_SESSION_MAX_DAYS").then_some(("AMPWISE_SESSION_DAYS", "1"));
                 let mut vars = vec![(n.name, value)];
                 vars.extend(extra);
                 match (config(&vars), ok) {

@@ -18,14 +18,14 @@ pub const DEMO_PASSWORD: &str = "laddbox-solsken-2026";
 /// With `device_file`, writes the monitor's id and a fresh device token there for the simulator.
 pub async fn seed(services: &Services, device_file: Option<&Path>) -> Result<(), Error> {
     let account =
-        match accounts::sign_up(services, DEMO_EMAIL, DEMO_PASSWORD, Role::Owner, None).await {
-            Ok(account) => account,
-            Err(Error::EmailTaken) => services
+        match accounts::sign_up(services, DEMO_EMAIL, DEMO_PASSWORD, Role::Owner, None).await? {
+            accounts::SignedUp::Account(account) => account,
+            // Its password was changed: the demo is someone's now.
+            accounts::SignedUp::NotSignedIn => services
                 .repo
                 .account_by_email(DEMO_EMAIL)
                 .await?
                 .ok_or(Error::NotFound)?,
-            Err(e) => return Err(e),
         };
     let site_id = match sites::list(services, &account).await?.first() {
         Some(site) => site.id,

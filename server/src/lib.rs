@@ -70,7 +70,10 @@ pub struct MetricsAccess {
 impl MetricsAccess {
     fn allows(&self, client: Option<std::net::IpAddr>, authorization: Option<&str>) -> bool {
         let by_address = client.is_some_and(|ip| self.allow.iter().any(|r| r.contains(ip)));
-        let by_token = match (&self.token, authorization.and_then(|a| a.strip_prefix("Bearer "))) {
+        let by_token = match (
+            &self.token,
+            authorization.and_then(|a| a.strip_prefix("Bearer ")),
+        ) {
             (Some(want), Some(got)) => same_secret(want.as_bytes(), got.trim().as_bytes()),
             _ => false,
         };

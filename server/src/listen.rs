@@ -204,13 +204,14 @@ pub async fn serve(
             last_log = tokio::time::Instant::now();
         }
         let app = if probes_only { &probes } else { &router };
-        let service = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
-            app.clone(),
-            move |mut request: axum::http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            },
-        ));
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                app.clone(),
+                move |mut request: axum::http::Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                },
+            ));
         let builder = if probes_only { &probe_http } else { &http };
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -637,8 +637,7 @@ async fn a_closed_port_and_a_silent_one_read_the_same() {
         l.local_addr().unwrap().port()
     };
     let silent = Trap::start(None).await;
-    let allow =
-        PartnerAllow::parse(&format!("127.0.0.1:{closed},{}", silent.allowed())).unwrap();
+    let allow = PartnerAllow::parse(&format!("127.0.0.1:{closed},{}", silent.allowed())).unwrap();
     let server = Running::start_with(|c| {
         c.partner_allow = allow;
         c.partner_timeout = Duration::from_secs(1);

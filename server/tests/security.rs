@@ -28,7 +28,12 @@ async fn live_streams_end_when_access_does(#[case] how: &str) {
         enc(PASSWORD)
     );
     let signed_up = server.call("sign_up", None, form).await;
-    let ida_id = signed_up.json::<serde_json::Value>().await.unwrap()["id"]
+    let ida_id = server
+        .call("me", Some(&Running::cookie_of(&signed_up)), String::new())
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["id"]
         .as_i64()
         .unwrap();
     let ida = {
@@ -257,7 +262,10 @@ async fn sessions_slide_with_use() {
 #[tokio::test]
 async fn sessions_end_at_the_cap() {
     let app = TestApp::new_with(|c| c.session_max_days = 0).await;
-    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let anna = session_cookie(
+        &app.sign_up_reply("anna@example.se", PASSWORD, "owner")
+            .await,
+    );
     let me = app.call("me", Some(&anna), "").await;
     assert_eq!(me.status, StatusCode::OK);
     assert!(me.json().is_null(), "still signed in: {}", me.body);
@@ -396,9 +404,47 @@ async fn live_streams_are_capped_per_account() {
     drop((first, second));
 }
 
+/// A sign-up answers the same whether or not the address has an account: the same status,
+/// body and a session cookie (the review: 409 EmailTaken told which addresses had accounts).
+/// Only the address's owner, with its password, is signed in.
+#[tokio::test]
+async fn sign_up_does_not_tell_whether_an_address_has_an_account() {
+    let app = TestApp::new().await;
+    app.sign_up("anna@example.se", "owner").await;
+    let taken = app
+        .sign_up_reply("anna@example.se", "Ett-helt-annat-lösenord-77", "owner")
+        .await;
+    let new = app
+        .sign_up_reply("bo@example.se", "Ett-helt-annat-lösenord-77", "owner")
+        .await;
+    assert_eq!(
+        (taken.status, taken.body.as_str()),
+        (new.status, new.body.as_str())
+    );
+    let (taken_cookie, new_cookie) = (session_cookie(&taken), session_cookie(&new));
+    let app = &app;
+    let who = |cookie: String| async move {
+        app.call("me", Some(&cookie), "").await.json()["email"].clone()
+    };
+    assert_eq!(who(taken_cookie).await, serde_json::Value::Null);
+    assert_eq!(who(new_cookie).await, "bo@example.se");
+    // The owner signing up again with her password is signed in.
+    let again = app
+        .sign_up_reply("anna@example.se", PASSWORD, "installer")
+        .await;
+    assert_eq!(
+        (again.status, again.body.as_str()),
+        (new.status, new.body.as_str())
+    );
+    assert_eq!(who(session_cookie(&again)).await, "anna@example.se");
+}
+
 /// Opens a connection from `source` (any 127.x.y.z is this machine) that sends half a request
 /// head and then nothing.
-async fn half_request(source: std::net::Ipv4Addr, server: std::net::SocketAddr) -> tokio::net::TcpStream {
+async fn half_request(
+    source: std::net::Ipv4Addr,
+    server: std::net::SocketAddr,
+) -> tokio::net::TcpStream {
     use tokio::io::AsyncWriteExt;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind((source, 0).into()).unwrap();
@@ -411,7 +457,10 @@ async fn half_request(source: std::net::Ipv4Addr, server: std::net::SocketAddr) 
 }
 
 /// What the server says on `stream` before it closes it, if it closes it within `limit`.
-async fn said_before_closing(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+async fn said_before_closing(
+    stream: &mut tokio::net::TcpStream,
+    limit: Duration,
+) -> Option<String> {
     use tokio::io::AsyncReadExt;
     let mut said = Vec::new();
     tokio::time::timeout(limit, async {
@@ -466,7 +515,9 @@ async fn half_finished_connections_crowd_out_nobody() {
     assert_eq!(page.status(), 200);
     let page_took = started.elapsed();
     let started = std::time::Instant::now();
-    let device = server.try_post_readings(monitor, &token, &[common::now_ms()]).await;
+    let device = server
+        .try_post_readings(monitor, &token, &[common::now_ms()])
+        .await;
     assert_eq!(device.status(), 200);
     let device_took = started.elapsed();
     assert!(
@@ -483,7 +534,11 @@ async fn half_finished_connections_crowd_out_nobody() {
             told += 1;
         }
     }
-    assert_eq!(told, usize::from(SOURCES) * (EACH - CAP), "refused over the cap");
+    assert_eq!(
+        told,
+        usize::from(SOURCES) * (EACH - CAP),
+        "refused over the cap"
+    );
 }
 
 /// A kept-alive connection that asks nothing more is closed after the header timeout.
@@ -503,7 +558,11 @@ async fn idle_kept_alive_connections_are_closed() {
     assert!(String::from_utf8_lossy(&buf[..n]).ends_with("ok"));
     // Nothing more is asked: the server closes the connection.
     let said = said_before_closing(&mut stream, Duration::from_secs(5)).await;
-    assert_eq!(said.as_deref(), Some(""), "the idle connection was kept open");
+    assert_eq!(
+        said.as_deref(),
+        Some(""),
+        "the idle connection was kept open"
+    );
 }
 
 /// Over the total cap, the health probes still answer (so a load balancer sees why) and
@@ -543,4 +602,63 @@ async fn over_the_total_cap_only_the_probes_answer() {
     assert_eq!(r.headers()["connection"], "close");
     assert!(started.elapsed() < Duration::from_secs(1));
     drop(held);
+}
+
+/// A site, monitor and reporter named to break out of the page's markup (the review's site
+/// name ended `<title>` and sent everyone who opened the site elsewhere).
+const HOSTILE: &str =
+    "</title><meta http-equiv=refresh content=0;url=https://evil.example><script>alert(1)</script>";
+
+/// Every page shows hostile names as text, in both languages: the title is escaped, and
+/// nothing of the names becomes markup.
+#[tokio::test]
+async fn hostile_names_stay_text_on_every_page() {
+    let app = TestApp::new().await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let site = app.create_site(&anna, HOSTILE).await;
+    let (monitor, _) = app.create_monitor(&anna, site, HOSTILE).await;
+    let reply = app
+        .call(
+            "create_reporter",
+            Some(&anna),
+            &common::reporter_form(site, "open_reporter", &HOSTILE[..60], "", 25, monitor),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reporter = reply.json().as_i64().unwrap();
+    let pages = [
+        "/".to_string(),
+        format!("/sites/{site}"),
+        format!("/monitors/{monitor}/history"),
+        "/settings/sites".into(),
+        format!("/settings/sites/{site}"),
+        "/settings/monitors".into(),
+        "/settings/licences".into(),
+        "/settings/reporters".into(),
+        "/settings/reporters/new".into(),
+        format!("/settings/reporters/{reporter}"),
+    ];
+    for lang in ["en", "sv"] {
+        let cookie = format!("{anna}; lang={lang}");
+        for path in &pages {
+            let page = app.page(path, Some(&cookie)).await;
+            assert_eq!(page.status, StatusCode::OK, "{path} ({lang})");
+            let html = page.body.to_ascii_lowercase();
+            for markup in ["<meta http-equiv=refresh", "<script>alert(1)"] {
+                assert!(
+                    !html.contains(markup),
+                    "{path} ({lang}): {markup} as markup"
+                );
+            }
+            let title = html
+                .split_once("<title>")
+                .and_then(|(_, rest)| rest.split_once("</title>"))
+                .map(|(title, _)| title)
+                .unwrap_or_else(|| panic!("{path} ({lang}) has no title"));
+            assert!(
+                title.ends_with(" · ampwise") && !title.contains('<'),
+                "{path} ({lang}): {title}"
+            );
+        }
+    }
 }

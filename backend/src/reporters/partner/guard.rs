@@ -114,9 +114,7 @@ impl PartnerAllow {
                         && u.query().is_none()
                 })
                 .ok_or_else(|| format!("{entry:?} is not host:port"))?;
-            let host = url
-                .host()
-                .ok_or_else(|| format!("{entry:?} has no host"))?;
+            let host = url.host().ok_or_else(|| format!("{entry:?} has no host"))?;
             // `Url` drops a port that is the scheme's default: 80 written out is still 80.
             let port = url
                 .port()
@@ -309,10 +307,22 @@ mod tests {
     #[case::plain_http_loopback("http://127.0.0.1:3002/update", "", Err(Refusal::PlainHttp))]
     #[case::ftp("ftp://partner.example/update", "", Err(Refusal::NotAUrl))]
     #[case::relative("/api/log_in", "", Err(Refusal::NotAUrl))]
-    #[case::allowed_simulator("http://127.0.0.1:3002/openreporter/update", "127.0.0.1:3002", Ok(true))]
+    #[case::allowed_simulator(
+        "http://127.0.0.1:3002/openreporter/update",
+        "127.0.0.1:3002",
+        Ok(true)
+    )]
     #[case::allowed_in_another_spelling("http://127.1:3002/update", "127.0.0.1:3002", Ok(true))]
-    #[case::allowed_host_other_port("http://127.0.0.1:3000/api/log_in", "127.0.0.1:3002", Err(Refusal::PlainHttp))]
-    #[case::allowed_host_other_port_https("https://127.0.0.1:3000/api/log_in", "127.0.0.1:3002", Err(Refusal::PrivateAddress))]
+    #[case::allowed_host_other_port(
+        "http://127.0.0.1:3000/api/log_in",
+        "127.0.0.1:3002",
+        Err(Refusal::PlainHttp)
+    )]
+    #[case::allowed_host_other_port_https(
+        "https://127.0.0.1:3000/api/log_in",
+        "127.0.0.1:3002",
+        Err(Refusal::PrivateAddress)
+    )]
     #[case::allowed_name("http://sim.internal:8080/update", "SIM.internal:8080", Ok(true))]
     #[case::allowed_default_port("http://sim.internal/update", "sim.internal:80", Ok(true))]
     #[case::allowed_v6("http://[::1]:9000/update", "[::1]:9000", Ok(true))]

@@ -118,8 +118,8 @@ impl Http {
             return Ok((&self.trusted, url));
         }
         // Refused before connecting: to the user, the same as an address that does not answer.
-        let checked = guard::check(url, &self.allow)
-            .map_err(|_| Failure::Problem(Problem::Unreachable))?;
+        let checked =
+            guard::check(url, &self.allow).map_err(|_| Failure::Problem(Problem::Unreachable))?;
         let client = if checked.allowed {
             &self.trusted
         } else {
@@ -240,7 +240,9 @@ impl Sink for OpenReporter {
     }
 
     async fn update(&self, token: &str, update: &Update) -> Result<(), Failure> {
-        self.http.update(&self.update_url, true, token, update).await
+        self.http
+            .update(&self.update_url, true, token, update)
+            .await
     }
 }
 
