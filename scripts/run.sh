@@ -34,6 +34,13 @@ if [ -z "${AMPWISE_LICENCE_KEY:-}" ]; then
   export AMPWISE_LICENCE_KEY
 fi
 
+# The key that seals reporter PINs and partner passwords in the database: also one per folder.
+if [ -z "${AMPWISE_SECRETS_KEY:-}" ]; then
+  [ -s data/secrets.key ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > data/secrets.key
+  AMPWISE_SECRETS_KEY=$(cat data/secrets.key)
+  export AMPWISE_SECRETS_KEY
+fi
+
 # Every process started below is a child of this shell: on Ctrl-C or exit, stop them all.
 pids=()
 cleanup() {

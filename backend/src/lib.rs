@@ -22,6 +22,7 @@ pub mod readings;
 pub mod reporters;
 pub mod rollup;
 pub mod schedule;
+pub mod secrets;
 pub mod sites;
 pub mod telegram;
 
@@ -81,6 +82,8 @@ pub struct Services {
     /// Reporters one site may have (`AMPWISE_REPORTERS_PER_SITE`): each posts every few
     /// seconds, so a site's count bounds what one household can make the server send.
     pub reporters_per_site: usize,
+    /// Seals reporter PINs and partner passwords at rest.
+    pub secrets: Arc<secrets::Secrets>,
     /// Counts changes that can take access away (an installer revoked, a site or monitor
     /// deleted, a sign-out): open live streams look again when it moves.
     pub access_changes: Arc<tokio::sync::watch::Sender<u64>>,
@@ -120,9 +123,16 @@ impl Services {
             price_feed: None,
             session_rules: accounts::SessionRules::default(),
             partner_allow: Arc::default(),
+            secrets: Arc::new(secrets::Secrets::ephemeral()),
             reporters_per_site: reporters::REPORTERS_PER_SITE,
             access_changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// The operator's key for secrets at rest (`AMPWISE_SECRETS_KEY`).
+    pub fn with_secrets(mut self, secrets: secrets::Secrets) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
     }
 
     pub fn with_reporters_per_site(mut self, n: usize) -> Self {

@@ -2,6 +2,7 @@
 //! who may do what, and the leases that say which process forwards which reporter.
 
 use backend::licences::{self, LicenceKey};
+use backend::secrets::SecretKind;
 use backend::{Database, Error, Services, accounts, monitors, reporters, sites};
 use model::monitor::MonitorInput;
 use model::reporter::{Facts, Problem, ReporterInput};
@@ -261,7 +262,13 @@ async fn an_open_reporter_needs_no_licence_and_keeps_its_password_when_edited() 
     reporters::update(&w.s, &anna, id, &edit).await.unwrap();
     let configs = w.s.reporters.forward_configs(&[id]).await.unwrap();
     let target = configs[0].open_reporter.clone().unwrap();
-    assert_eq!(target.password.as_deref(), Some("s3cret"));
+    let stored = target.password.unwrap();
+    assert_eq!(
+        w.s.secrets
+            .open(SecretKind::PartnerPassword, &configs[0].serial, &stored)
+            .unwrap(),
+        "s3cret"
+    );
     let shown = reporters::get(&w.s, &anna, id).await.unwrap();
     assert_eq!((shown.name.as_str(), shown.main_fuse_a), ("Partner Y", 35));
     assert!(
@@ -460,7 +467,13 @@ async fn a_new_pin_replaces_the_old_one() {
             .await
             .unwrap()
             .remove(0);
-    assert_eq!(config.pin.as_deref(), Some(renewed.pin.as_str()));
+    let stored = config.pin.unwrap();
+    assert_eq!(
+        w.s.secrets
+            .open(SecretKind::Pin, &config.serial, &stored)
+            .unwrap(),
+        renewed.pin
+    );
     assert!(
         config.version > before,
         "the forwarder reloads on a new version"

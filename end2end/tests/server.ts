@@ -21,6 +21,8 @@ export interface Server {
 
 /** The test servers' licence key (a test value; real keys come from the operator's secrets). */
 const LICENCE_KEY = '5a'.repeat(32);
+/** The test servers' key for PINs and partner passwords at rest (a test value too). */
+const SECRETS_KEY = '6b'.repeat(32);
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,6 +67,7 @@ export async function startServer(extraEnv: ServerEnv = {}): Promise<Server> {
     AMPWISE_SITE_ROOT: siteRoot,
     AMPWISE_PUBLIC_URL: `http://127.0.0.1:${port}`,
     AMPWISE_LICENCE_KEY: LICENCE_KEY,
+    AMPWISE_SECRETS_KEY: SECRETS_KEY,
     // The suite signs up and redeems far more from 127.0.0.1 than a person does.
     AMPWISE_SIGN_UPS_PER_HOUR: '1000000',
     AMPWISE_REDEEMS_PER_HOUR: '1000000',

@@ -66,6 +66,9 @@ pub struct Config {
     pub public_url: String,
     /// `AMPWISE_LICENCE_KEY`: hex, at least 32 bytes; signs and verifies licence codes.
     pub licence_key: Option<LicenceKey>,
+    /// `AMPWISE_SECRETS_KEY`: 64 hex digits; seals reporter PINs and partner passwords in the
+    /// database. The server does not start without it.
+    pub secrets_key: Option<backend::secrets::Secrets>,
     /// `AMPWISE_RAW_RETENTION_DAYS`: raw readings are kept this many days (rollups for years).
     pub raw_retention_days: i64,
     /// `AMPWISE_DEMO_DEVICE_FILE`: with the demo, where to write the demo monitor's id and
@@ -145,6 +148,7 @@ impl std::fmt::Debug for Config {
             .field("demo", &self.demo)
             .field("public_url", &self.public_url)
             .field("licence_key", &self.licence_key)
+            .field("secrets_key", &self.secrets_key)
             .field("raw_retention_days", &self.raw_retention_days)
             .field("demo_device_file", &self.demo_device_file)
             .field("charge_amps_url", &self.charge_amps_url)
@@ -192,6 +196,7 @@ impl Default for Config {
             demo: false,
             public_url: "http://127.0.0.1:3000".into(),
             licence_key: None,
+            secrets_key: None,
             raw_retention_days: backend::DEFAULT_RAW_RETENTION_DAYS,
             demo_device_file: None,
             charge_amps_url: None,
@@ -571,6 +576,12 @@ impl Config {
                         .map_err(|problem| ConfigError::new("AMPWISE_LICENCE_KEY", "***", problem))
                 })
                 .transpose()?,
+            secrets_key: get("AMPWISE_SECRETS_KEY")
+                .map(|v| {
+                    backend::secrets::Secrets::from_hex(&v)
+                        .map_err(|problem| ConfigError::new("AMPWISE_SECRETS_KEY", "***", problem))
+                })
+                .transpose()?,
             raw_retention_days: whole("AMPWISE_RAW_RETENTION_DAYS", d.raw_retention_days as u64)?
                 as i64,
             demo_device_file: get("AMPWISE_DEMO_DEVICE_FILE").map(PathBuf::from),
@@ -681,6 +692,7 @@ mod tests {
     #[case::metrics_allow_words("AMPWISE_METRICS_ALLOW", "localhost")]
     #[case::metrics_allow_prefix("AMPWISE_METRICS_ALLOW", "10.0.0.0/33")]
     #[case::metrics_token_short("AMPWISE_METRICS_TOKEN", "abc")]
+    #[case::secrets_key_short("AMPWISE_SECRETS_KEY", "abcd")]
     fn bad_values_name_the_variable(#[case] name: &str, #[case] value: &str) {
         let err = config(&[(name, value)]).unwrap_err().to_string();
         assert!(err.starts_with(name), "{err}");

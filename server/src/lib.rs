@@ -11,6 +11,7 @@ pub mod monitors;
 pub mod plan;
 pub mod reporters;
 pub mod security;
+pub mod sessions;
 pub mod simulate;
 pub mod supervisor;
 
@@ -113,6 +114,11 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
                 backend::db::redact_url(&config.database_url)
             )
         })?;
+    let secrets = config.secrets_key.clone().context(
+        "AMPWISE_SECRETS_KEY is not set: it seals reporter PINs and partner passwords in the \
+         database. Make one with `od -An -tx1 -N32 /dev/urandom | tr -d ' \\n'` and keep it \
+         with the server's other secrets",
+    )?;
     let test_clock = config
         .test_clock
         .then(|| std::sync::Arc::new(backend::clock::OffsetClock::default()));
@@ -122,6 +128,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .with_silent_after_ms(config.monitor_silent.as_millis() as i64)
         .with_hourly_limits(config.sign_ups_per_hour, config.redeems_per_hour)
         .with_partner_allow(config.partner_allow.clone())
+        .with_secrets(secrets)
         .with_reporters_per_site(config.reporters_per_site)
         .with_device_limit(config.device_requests_per_second)
         .with_session_rules(backend::accounts::SessionRules {
@@ -130,6 +137,15 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         });
     if let Some(clock) = &test_clock {
         services = services.with_charging_clock(clock.clone());
+    }
+    let sealed = backend::reporters::seal_stored_secrets(&services)
+        .await
+        .context("sealing the secrets stored before they were sealed")?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "sealed PINs and partner passwords stored in plain text"
+        );
     }
     let feed = price_feed(config, services.charging_clock.clone());
     let services = services.with_price_feed(feed);
@@ -146,11 +162,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
 
     let sessions = match &db {
         Database::Sqlite(repo) => {
-            let store = SqliteStore::new(repo.pool().clone());
-            store
+            let plain = SqliteStore::new(repo.pool().clone());
+            plain
                 .migrate()
                 .await
                 .context("creating the session table")?;
+            let store = sessions::HashedIds(plain);
             let cleanup = store.clone();
             supervisor.spawn("session cleanup", move |stop| {
                 let cleanup = cleanup.clone();
@@ -596,14 +613,9 @@ async fn render_page(next: Next, request: Request) -> Response {
         }
     })
     .await;
-    page.map(|mut page| {
-        // Pages change with every deploy (they name the bundle): never kept.
-        page.headers_mut()
-            .entry(axum::http::header::CACHE_CONTROL)
-            .or_insert(axum::http::HeaderValue::from_static("no-cache"));
-        page
-    })
-    .unwrap_or_else(|| {
+    // Never kept (`security::headers`): pages change with every deploy (they name the bundle)
+    // and carry the household's data.
+    page.unwrap_or_else(|| {
         tracing::error!(path, "page render stalled every time");
         (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -61,8 +61,15 @@ pub async fn headers(State(policy): State<Policy>, mut request: Request, next: N
     if let Some(nonce) = &nonce {
         request.extensions_mut().insert(PageNonce(nonce.clone()));
     }
+    let assets = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    // Pages and answers carry PINs, device tokens, serial numbers and a household's data: no
+    // cache (the browser's, a proxy's) keeps them. The bundles' files are the exception.
+    if !assets {
+        h.entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+    }
     let set = |h: &mut HeaderMap, name: header::HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.insert(name, v);

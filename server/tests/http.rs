@@ -618,7 +618,7 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     ] {
         assert!(page.body.contains(&named), "the page does not name {named}");
     }
-    assert_eq!(page.headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
 
     let mut req = axum::http::Request::get(format!("/pkg/{name}.js"));
     if let Some(accept) = accept {

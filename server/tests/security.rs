@@ -662,3 +662,129 @@ async fn hostile_names_stay_text_on_every_page() {
         }
     }
 }
+
+/// Secrets at rest: the database holds no PIN, partner password or session id as it is; a
+/// copy of it signs nobody in and opens no measurement link. Everything still works with the
+/// key: the PIN shows on the reporter's page, the session signs in.
+#[tokio::test]
+async fn the_database_holds_no_secret_in_the_clear() {
+    let app = TestApp::new().await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let site = app.create_site(&anna, "Villa Ek").await;
+    let (monitor, _) = app.create_monitor(&anna, site, "Mains").await;
+    let (reporter, pin) = app.create_reporter(&anna, site, monitor).await;
+    let reply = app
+        .call(
+            "create_reporter",
+            Some(&anna),
+            &common::reporter_form(site, "open_reporter", "Partner", "", 25, monitor),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let db = sqlx::SqlitePool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT pin FROM reporter_serials WHERE pin IS NOT NULL
+         UNION ALL SELECT pin FROM reporters WHERE pin IS NOT NULL
+         UNION ALL SELECT password FROM reporters WHERE password IS NOT NULL",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert!(stored.len() >= 3, "{stored:?}");
+    for value in &stored {
+        assert!(
+            value.starts_with("v1:") && !value.contains(&pin) && !value.contains("s3cret"),
+            "{value}"
+        );
+    }
+    let cookie_id = anna.split_once('=').unwrap().1.to_string();
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert!(!ids.is_empty() && !ids.contains(&cookie_id), "{ids:?}");
+    let shown = app
+        .call("get_reporter", Some(&anna), &format!("id={reporter}"))
+        .await;
+    assert!(
+        shown.body.contains(&pin),
+        "the PIN still shows: {}",
+        shown.body
+    );
+}
+
+/// Secrets stored before sealing began are sealed at the next start, and still work.
+#[tokio::test]
+async fn secrets_stored_in_the_clear_are_sealed_at_start() {
+    let app = TestApp::new().await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let site = app.create_site(&anna, "Villa Ek").await;
+    let (monitor, _) = app.create_monitor(&anna, site, "Mains").await;
+    let (reporter, _) = app.create_reporter(&anna, site, monitor).await;
+    let db = sqlx::SqlitePool::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    // As an older server stored them.
+    sqlx::query("UPDATE reporters SET pin = '12345678'")
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE reporter_serials SET pin = '12345678'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let config = app.config.clone();
+    let restarted = server::build(&config).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM reporters WHERE pin NOT LIKE 'v1:%'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let shown = backend::reporters::get(
+        &restarted.state.services,
+        &backend::accounts::current(&restarted.state.services, 1)
+            .await
+            .unwrap()
+            .unwrap(),
+        reporter,
+    )
+    .await
+    .unwrap();
+    assert_eq!(shown.pin.as_deref(), Some("12345678"));
+}
+
+/// Answers that carry a PIN, a device token or a serial number are never kept by a cache.
+#[tokio::test]
+async fn answers_with_secrets_are_not_stored() {
+    let app = TestApp::new().await;
+    let (anna, _) = app.sign_up("anna@example.se", "owner").await;
+    let site = app.create_site(&anna, "Villa Ek").await;
+    let form =
+        format!("monitor[site_id]={site}&monitor[name]=Mains&monitor[phases]=3&monitor[kind]=http");
+    let created = app.call("create_monitor", Some(&anna), &form).await;
+    let monitor = created.json()["monitor_id"].as_i64().unwrap();
+    let (reporter, _) = app.create_reporter(&anna, site, monitor).await;
+    let answers = [
+        ("create_monitor", created),
+        (
+            "new_reporter_credentials",
+            app.call("new_reporter_credentials", Some(&anna), "").await,
+        ),
+        (
+            "get_reporter",
+            app.call("get_reporter", Some(&anna), &format!("id={reporter}"))
+                .await,
+        ),
+        (
+            "reporter page",
+            app.page(&format!("/settings/reporters/{reporter}"), Some(&anna))
+                .await,
+        ),
+    ];
+    for (what, reply) in answers {
+        assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "{what}");
+    }
+}

@@ -6,6 +6,7 @@ use model::reporter::{Facts, OpenReporterTarget, ReporterKind};
 use model::{Capability, Reporter};
 
 use super::StoreError;
+use crate::secrets::SecretKind;
 
 /// A reporter with its site's time zone.
 #[derive(Debug, Clone)]
@@ -49,6 +50,13 @@ pub struct IssuedSerial {
     pub pin: String,
     /// A reporter uses it.
     pub claimed: bool,
+}
+
+/// A PIN or partner password as stored, with the serial it belongs to.
+pub struct StoredSecret {
+    pub kind: SecretKind,
+    pub serial: String,
+    pub value: String,
 }
 
 /// Everything a forwarder needs for one reporter, secrets included: never leaves the server.
@@ -123,6 +131,17 @@ pub trait ReporterRepo: Send + Sync + 'static {
     async fn update_reporter(&self, id: i64, changes: &ReporterChanges) -> Result<(), StoreError>;
     async fn set_paused(&self, id: i64, paused: bool) -> Result<(), StoreError>;
     async fn set_pin(&self, id: i64, pin: &str) -> Result<(), StoreError>;
+    /// Secrets stored before they were sealed.
+    async fn unsealed_secrets(&self) -> Result<Vec<StoredSecret>, StoreError>;
+    /// Replaces `old` (as read by [`ReporterRepo::unsealed_secrets`]) with `new` where it is
+    /// still stored.
+    async fn replace_secret(
+        &self,
+        kind: SecretKind,
+        serial: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError>;
     /// Deletes the reporter; the licence it held is free again.
     async fn delete_reporter(&self, id: i64) -> Result<(), StoreError>;
     /// How many reporters forward the monitor.

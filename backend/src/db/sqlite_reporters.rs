@@ -7,8 +7,10 @@ use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::reporters::{
     ForwardConfig, IssuedSerial, NewReporter, ReporterChanges, ReporterRecord, ReporterRepo,
+    StoredSecret,
 };
 use super::{SqliteRepo, StoreError, conflict_or_error};
+use crate::secrets::SecretKind;
 
 #[derive(FromRow)]
 struct FactsRow {
@@ -348,6 +350,62 @@ impl ReporterRepo for SqliteRepo {
             .bind(id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    async fn unsealed_secrets(&self) -> Result<Vec<StoredSecret>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT 'pin', serial, pin FROM reporter_serials
+                 WHERE pin IS NOT NULL AND pin NOT LIKE 'v1:%'
+             UNION ALL
+             SELECT 'pin', serial, pin FROM reporters
+                 WHERE pin IS NOT NULL AND pin NOT LIKE 'v1:%'
+             UNION ALL
+             SELECT 'password', serial, password FROM reporters
+                 WHERE password IS NOT NULL AND password NOT LIKE 'v1:%'",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, serial, value)| StoredSecret {
+                kind: if kind == "pin" {
+                    SecretKind::Pin
+                } else {
+                    SecretKind::PartnerPassword
+                },
+                serial,
+                value,
+            })
+            .collect())
+    }
+
+    async fn replace_secret(
+        &self,
+        kind: SecretKind,
+        serial: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError> {
+        let statements: &[&str] = match kind {
+            SecretKind::Pin => &[
+                "UPDATE reporter_serials SET pin = ?1 WHERE serial = ?2 AND pin = ?3",
+                "UPDATE reporters SET pin = ?1 WHERE serial = ?2 AND pin = ?3",
+            ],
+            SecretKind::PartnerPassword => {
+                &["UPDATE reporters SET password = ?1 WHERE serial = ?2 AND password = ?3"]
+            }
+        };
+        let mut tx = self.pool().begin().await?;
+        for statement in statements {
+            sqlx::query(statement)
+                .bind(new)
+                .bind(serial)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

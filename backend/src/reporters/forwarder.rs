@@ -21,6 +21,7 @@ use crate::Services;
 use crate::clock::Clock;
 use crate::db::ForwardConfig;
 use crate::live::StatusHub;
+use crate::secrets::SecretKind;
 
 /// How the forwarding runs; defaults in code, the server reads overrides from its config.
 #[derive(Debug, Clone)]
@@ -216,6 +217,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// A stored secret opened; empty when there is none or it does not open (the partner then
+    /// refuses it, and the status says so).
+    fn secret(&self, kind: SecretKind, serial: &str, stored: Option<&str>) -> String {
+        stored
+            .and_then(|s| super::open_secret(&self.services, kind, serial, s))
+            .unwrap_or_default()
+    }
+
     fn sink(&self, config: &ForwardConfig) -> Box<dyn Sink> {
         match (
             config.kind,
@@ -226,14 +235,18 @@ impl Shared {
                 http: self.http.clone(),
                 base_url: url.trim_end_matches('/').to_string(),
                 serial: config.serial.clone(),
-                pin: config.pin.clone().unwrap_or_default(),
+                pin: self.secret(SecretKind::Pin, &config.serial, config.pin.as_deref()),
             }),
             (ReporterKind::OpenReporter, _, Some(target)) => Box::new(partner::OpenReporter {
                 http: self.http.clone(),
                 create_token_url: target.create_token_url.clone(),
                 update_url: target.update_url.clone(),
                 username: target.username.clone(),
-                password: target.password.clone().unwrap_or_default(),
+                password: self.secret(
+                    SecretKind::PartnerPassword,
+                    &config.serial,
+                    target.password.as_deref(),
+                ),
             }),
             _ => Box::new(partner::Unconfigured),
         }

@@ -20,6 +20,7 @@ use rand_core::{OsRng, RngCore};
 
 use crate::access::{self, Need};
 use crate::db::reporters::{NewReporter, ReporterChanges, ReporterRecord};
+use crate::secrets::SecretKind;
 use crate::{Error, Services, StoreError};
 
 /// Reporters a site may have unless configured otherwise.
@@ -59,18 +60,57 @@ fn clock(time_zone: &str) -> model::clock::LocalClock {
     crate::schedule::local_clock(&tz, Timestamp::now().as_millisecond())
 }
 
-/// The reporter as pages show it: with this process's latest facts where it forwards it.
+/// The reporter as pages show it: with this process's latest facts where it forwards it, and
+/// its PIN opened.
 fn view(services: &Services, record: ReporterRecord) -> Reporter {
     let facts = services
         .reporter_board
         .latest(record.reporter.id)
         .unwrap_or(record.reporter.facts);
+    let pin =
+        record.reporter.pin.as_deref().and_then(|stored| {
+            open_secret(services, SecretKind::Pin, &record.reporter.serial, stored)
+        });
     Reporter {
         silent_after_ms: services.silent_after_ms,
         clock: clock(&record.time_zone),
         facts,
+        pin,
         ..record.reporter
     }
+}
+
+/// A stored secret's plain text; `None` (and an error in the log) when it does not open with
+/// this server's key.
+pub(crate) fn open_secret(
+    services: &Services,
+    kind: SecretKind,
+    serial: &str,
+    stored: &str,
+) -> Option<String> {
+    match services.secrets.open(kind, serial, stored) {
+        Ok(plain) => Some(plain),
+        Err(e) => {
+            tracing::error!(error = %e, serial, ?kind, "a reporter's secret is unreadable");
+            None
+        }
+    }
+}
+
+/// Seals what was stored before secrets were sealed (PINs of issued serials and reporters,
+/// partner passwords). Run at start-up; a no-op once done.
+pub async fn seal_stored_secrets(services: &Services) -> Result<usize, Error> {
+    let plain = services.reporters.unsealed_secrets().await?;
+    for secret in &plain {
+        let sealed = services
+            .secrets
+            .seal(secret.kind, &secret.serial, &secret.value);
+        services
+            .reporters
+            .replace_secret(secret.kind, &secret.serial, &secret.value, &sealed)
+            .await?;
+    }
+    Ok(plain.len())
 }
 
 /// Every reporter on the sites `actor` may work on.
@@ -165,11 +205,14 @@ async fn issue(services: &Services, actor: &Account) -> Result<NewCredentials, E
             serial: new_serial(),
             pin: new_pin(),
         };
+        let sealed = services
+            .secrets
+            .seal(SecretKind::Pin, &credentials.serial, &credentials.pin);
         match services
             .reporters
             .issue_serial(
                 &credentials.serial,
-                &credentials.pin,
+                &sealed,
                 actor.id,
                 services.clock.now_ms(),
             )
@@ -200,6 +243,22 @@ fn check_partner_urls(
             .map_err(|refusal| FieldError::new(field, refusal.key()))?;
     }
     Ok(())
+}
+
+/// The partner's password as it is stored: sealed to the reporter's serial.
+fn seal_password(
+    services: &Services,
+    serial: &str,
+    target: model::reporter::OpenReporterTarget,
+) -> model::reporter::OpenReporterTarget {
+    model::reporter::OpenReporterTarget {
+        password: target.password.map(|p| {
+            services
+                .secrets
+                .seal(SecretKind::PartnerPassword, serial, &p)
+        }),
+        ..target
+    }
 }
 
 /// The monitor, when it is on the site.
@@ -249,6 +308,9 @@ pub async fn create(
         // The partner knows it by a serial of ours too (`externalid`); it needs no PIN.
         ReporterKind::OpenReporter => (issue(services, actor).await?.serial, None, None),
     };
+    let open_reporter = valid
+        .open_reporter
+        .map(|target| seal_password(services, &serial, target));
     let new = NewReporter {
         site_id: valid.site_id,
         monitor_id: valid.monitor_id,
@@ -258,7 +320,7 @@ pub async fn create(
         serial,
         pin,
         licence_serial,
-        open_reporter: valid.open_reporter,
+        open_reporter,
         max_on_site: services.reporters_per_site,
     };
     let mut new = new;
@@ -333,7 +395,9 @@ pub async fn update(
         name: valid.name,
         main_fuse_a: valid.main_fuse_a,
         monitor_id: valid.monitor_id,
-        open_reporter: valid.open_reporter,
+        open_reporter: valid
+            .open_reporter
+            .map(|target| seal_password(services, &current.serial, target)),
     };
     services.reporters.update_reporter(id, &changes).await?;
     services.reporter_changes.notify_one();
@@ -371,7 +435,10 @@ pub async fn regenerate_pin(
         return Err(FieldError::new("kind", "error.reporter_no_pin").into());
     }
     let pin = new_pin();
-    services.reporters.set_pin(id, &pin).await?;
+    let sealed = services
+        .secrets
+        .seal(SecretKind::Pin, &current.serial, &pin);
+    services.reporters.set_pin(id, &sealed).await?;
     services.reporter_changes.notify_one();
     Ok(NewCredentials {
         serial: current.serial,

@@ -14,6 +14,8 @@ use server::Config;
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
+/// The test servers' key for secrets at rest.
+pub const SECRETS_KEY: &str = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b";
 
 pub struct TestApp {
     pub router: Router,
@@ -42,6 +44,7 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
         database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
         site_root: site,
         licence_key: Some(licence_key()),
+        secrets_key: Some(backend::secrets::Secrets::from_hex(SECRETS_KEY).unwrap()),
         // Tests assert what a request does, not how fast: a machine busy with builds (slow
         // fsyncs) must not turn a slow answer into a 408.
         request_timeout: std::time::Duration::from_secs(300),
@@ -499,6 +502,7 @@ impl Running {
             .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
             .env("AMPWISE_DATABASE_URL", format!("sqlite://{}", db.display()))
             .env("AMPWISE_SITE_ROOT", site_root)
+            .env("AMPWISE_SECRETS_KEY", SECRETS_KEY)
             // These tests post as fast as they can (a disk filling up), not at a meter's pace.
             .env("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "100000")
             .env("RUST_LOG", "info")

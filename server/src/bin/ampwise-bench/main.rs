@@ -89,6 +89,7 @@ impl Server {
             .env("AMPWISE_DATABASE_URL", &database_url)
             .env("AMPWISE_SITE_ROOT", dir.path())
             .env("AMPWISE_RAW_RETENTION_DAYS", "400")
+            .env("AMPWISE_SECRETS_KEY", "6b".repeat(32))
             .env("AMPWISE_REQUEST_TIMEOUT_SECS", "120")
             // One bench account redeems a licence per reporter.
             .env("AMPWISE_REDEEMS_PER_HOUR", "100000000")
