@@ -308,6 +308,42 @@ pub async fn site_members(id: i64) -> Result<Vec<SiteMember>, AppError> {
     .await
 }
 
+/// What other accounts set up on the site and may still use (the owner's only).
+#[server(prefix = "/api", endpoint = "left_behind", input = Json, output = Json)]
+pub async fn left_behind(id: i64) -> Result<Vec<model::site::LeftBehind>, AppError> {
+    handle(async {
+        Ok(backend::sites::left_behind(&services()?, &require_account().await?, id).await?)
+    })
+    .await
+}
+
+/// The owner keeps a reporter or a device token an installer left behind as their own.
+#[server(prefix = "/api", endpoint = "keep_left_behind", output = Json)]
+pub async fn keep_left_behind(
+    id: i64,
+    reporter_id: Option<i64>,
+    monitor_id: Option<i64>,
+) -> Result<(), AppError> {
+    handle(async {
+        use model::site::Kept;
+        let kept = match (reporter_id, monitor_id) {
+            (Some(r), None) => Kept::Reporter(r),
+            (None, Some(m)) => Kept::MonitorToken(m),
+            _ => {
+                return Err(AppError::Invalid {
+                    field: "reporter_id".into(),
+                    key: "error.request".into(),
+                });
+            }
+        };
+        Ok(
+            backend::sites::keep_left_behind(&services()?, &require_account().await?, id, kept)
+                .await?,
+        )
+    })
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "grant_access", output = Json)]
 pub async fn grant_access(id: i64, email: String) -> Result<(), AppError> {
     handle(async {

@@ -38,7 +38,7 @@ fn origin() -> String {
 
 /// The one time a new device token is shown, with requests to copy.
 #[component]
-fn TokenPanel(device: DeviceToken) -> impl IntoView {
+pub(crate) fn TokenPanel(device: DeviceToken) -> impl IntoView {
     let i18n = use_i18n();
     let base = format!("{}/api/v1/monitors/{}", origin(), device.monitor_id);
     let json = format!(

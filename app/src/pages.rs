@@ -542,6 +542,139 @@ pub fn NewSitePage() -> impl IntoView {
     }
 }
 
+/// The owner's actions on what a revoked installer left behind, made at the top of the page so
+/// its resource can follow them.
+#[derive(Clone, Copy)]
+struct LeftBehindActions {
+    keep: ServerAction<api::KeepLeftBehind>,
+    pause: ServerAction<api::PauseReporter>,
+    delete: ServerAction<api::DeleteReporter>,
+    rotate: ServerAction<api::RotateMonitorToken>,
+}
+
+impl LeftBehindActions {
+    fn new() -> Self {
+        Self {
+            keep: ServerAction::new(),
+            pause: ServerAction::new(),
+            delete: ServerAction::new(),
+            rotate: ServerAction::new(),
+        }
+    }
+
+    fn version(&self) -> usize {
+        self.keep.version().get()
+            + self.pause.version().get()
+            + self.delete.version().get()
+            + self.rotate.version().get()
+    }
+}
+
+/// What installers no longer with access set up here and may still use: reporters that send the
+/// site's readings where they chose, and device tokens they saw. One action each.
+#[component]
+fn LeftBehindCard(
+    site_id: i64,
+    left: Vec<model::site::LeftBehind>,
+    actions: LeftBehindActions,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let LeftBehindActions {
+        keep,
+        pause,
+        delete,
+        rotate,
+    } = actions;
+    let new_token = move || {
+        rotate
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|device| view! { <crate::monitors::TokenPanel device /> })
+    };
+    let empty = left.is_empty();
+    let accounts = left
+        .into_iter()
+        .map(|l| {
+            let email = l.email.clone();
+            let reporters = l
+                .reporters
+                .into_iter()
+                .map(|r| {
+                    let partner = r.partner.clone();
+                    let id = r.id;
+                    view! {
+                        <li class="left-item" data-testid="left-reporter">
+                            <span>
+                                <strong>{r.name.clone()}</strong> " "
+                                <span class="muted">
+                                    {move || match &partner {
+                                        Some(host) => i18n.t_with("access.left_sends_to", &[("partner", host)]),
+                                        None => i18n.t("access.left_sends_to_charge_amps"),
+                                    }}
+                                    {r.paused.then(|| view! { " · " {t!(i18n, "reporter.status_paused")} })}
+                                </span>
+                            </span>
+                            <span class="actions">
+                                <button class="btn btn-small btn-secondary" on:click=move |_| {
+                                    keep.dispatch(api::KeepLeftBehind { id: site_id, reporter_id: Some(id), monitor_id: None });
+                                }>{t!(i18n, "access.left_keep")}</button>
+                                {(!r.paused).then(|| view! {
+                                    <button class="btn btn-small btn-secondary" on:click=move |_| {
+                                        pause.dispatch(api::PauseReporter { id, paused: true });
+                                    }>{t!(i18n, "reporter.pause")}</button>
+                                })}
+                                <button class="btn btn-small btn-danger-outline" on:click=move |_| {
+                                    delete.dispatch(api::DeleteReporter { id });
+                                }>{t!(i18n, "common.delete")}</button>
+                            </span>
+                        </li>
+                    }
+                })
+                .collect_view();
+            let monitors = l
+                .monitors
+                .into_iter()
+                .map(|m| {
+                    let id = m.id;
+                    view! {
+                        <li class="left-item" data-testid="left-monitor">
+                            <span>
+                                <strong>{m.name.clone()}</strong> " "
+                                <span class="muted">{t!(i18n, "access.left_saw_token")}</span>
+                            </span>
+                            <span class="actions">
+                                <button class="btn btn-small btn-secondary" on:click=move |_| {
+                                    keep.dispatch(api::KeepLeftBehind { id: site_id, reporter_id: None, monitor_id: Some(id) });
+                                }>{t!(i18n, "access.left_keep")}</button>
+                                <button class="btn btn-small btn-primary" on:click=move |_| {
+                                    rotate.dispatch(api::RotateMonitorToken { id });
+                                }>{t!(i18n, "monitor.rotate")}</button>
+                            </span>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="left-account">
+                    <h3>{move || i18n.t_with("access.left_by", &[("email", &email)])}</h3>
+                    <ul class="list">{reporters}{monitors}</ul>
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        {new_token}
+        {(!empty).then(|| view! {
+            <section class="card" data-testid="left-behind">
+                <h2>{t!(i18n, "access.left_title")}</h2>
+                <p class="muted">{t!(i18n, "access.left_help")}</p>
+                {accounts}
+            </section>
+        })}
+    }
+}
+
 #[component]
 pub fn EditSitePage() -> impl IntoView {
     let i18n = use_i18n();
@@ -553,6 +686,16 @@ pub fn EditSitePage() -> impl IntoView {
     let site = crate::codec::resource(
         move || (id(), update.version().get()),
         |(id, _)| load_site(id),
+    );
+    let left_actions = LeftBehindActions::new();
+    let left = crate::codec::resource(
+        move || (id(), revoke.version().get(), left_actions.version()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => api::left_behind(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
     );
     let members = crate::codec::resource(
         move || (id(), grant.version().get(), revoke.version().get()),
@@ -599,6 +742,10 @@ pub fn EditSitePage() -> impl IntoView {
                     </p>
                 });
                 let prices = prices.await.unwrap_or_default();
+                // Only the owner may see it; anyone else's answer is an error, and nothing shows.
+                let left = left.await.unwrap_or_default();
+                let members_left = left.clone();
+                let gone: Vec<_> = left.iter().filter(|l| !l.has_access).cloned().collect();
                 view! {
                     <section class="card form-card">
                         <h2>{t!(i18n, "site.edit_title")}</h2>
@@ -623,7 +770,9 @@ pub fn EditSitePage() -> impl IntoView {
                         <p class="muted">{move || i18n.t_with("access.owner_is", &[("email", &owner_email)])}</p>
                         {invited}
                         <Suspense fallback=loading>
-                            {move || Suspend::new(async move {
+                            {move || {
+                                let members_left = members_left.clone();
+                                Suspend::new(async move {
                                 match members.await {
                                     Ok(list) if list.is_empty() => view! { <p class="muted">{t!(i18n, "access.none")}</p> }.into_any(),
                                     Ok(list) => {
@@ -637,14 +786,33 @@ pub fn EditSitePage() -> impl IntoView {
                                                                 <span>{m.email.clone()}</span>
                                                                 {owner
                                                                     .then(|| {
+                                                                        let (reporters, monitors) = members_left
+                                                                            .iter()
+                                                                            .find(|l| l.account_id == m.account_id)
+                                                                            .map_or((0, 0), |l| (l.reporters.len(), l.monitors.len()));
+                                                                        let email = m.email.clone();
                                                                         view! {
-                                                                            <ActionForm action=revoke>
-                                                                                <input type="hidden" name="id" value=site_id.to_string() />
-                                                                                <input type="hidden" name="account_id" value=m.account_id.to_string() />
-                                                                                <button type="submit" class="btn btn-small btn-secondary">
-                                                                                    {t!(i18n, "access.revoke")}
-                                                                                </button>
-                                                                            </ActionForm>
+                                                                            <details class="revoke">
+                                                                                <summary class="btn btn-small btn-secondary">{t!(i18n, "access.revoke")}</summary>
+                                                                                <div class="confirm" role="alertdialog" aria-label=t!(i18n, "access.revoke")>
+                                                                                    <p>{move || i18n.t_with("access.revoke_confirm", &[("email", &email)])}</p>
+                                                                                    {(reporters + monitors > 0).then(|| view! {
+                                                                                        <p data-testid="revoke-leaves">
+                                                                                            {move || i18n.t_with(
+                                                                                                "access.revoke_leaves",
+                                                                                                &[("reporters", &reporters.to_string()), ("monitors", &monitors.to_string())],
+                                                                                            )}
+                                                                                        </p>
+                                                                                    })}
+                                                                                    <ActionForm action=revoke>
+                                                                                        <input type="hidden" name="id" value=site_id.to_string() />
+                                                                                        <input type="hidden" name="account_id" value=m.account_id.to_string() />
+                                                                                        <button type="submit" class="btn btn-danger">
+                                                                                            {t!(i18n, "access.revoke_confirm_button")}
+                                                                                        </button>
+                                                                                    </ActionForm>
+                                                                                </div>
+                                                                            </details>
                                                                         }
                                                                     })}
                                                             </li>
@@ -657,7 +825,7 @@ pub fn EditSitePage() -> impl IntoView {
                                     }
                                     Err(error) => view! { <p class="alert alert-error">{error.message(i18n)}</p> }.into_any(),
                                 }
-                            })}
+                            })}}
                         </Suspense>
                         {owner
                             .then(|| {
@@ -674,6 +842,7 @@ pub fn EditSitePage() -> impl IntoView {
                                 }
                             })}
                     </section>
+                    {owner.then(|| view! { <LeftBehindCard site_id left=gone actions=left_actions /> })}
                     {owner
                         .then(|| {
                             view! {

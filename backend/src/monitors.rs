@@ -120,7 +120,10 @@ pub async fn create(
             e => e,
         })?;
     let (token, hash) = new_token();
-    let monitor_id = services.monitors.create_monitor(&monitor, &hash).await?;
+    let monitor_id = services
+        .monitors
+        .create_monitor(&monitor, &hash, actor.id)
+        .await?;
     Ok(DeviceToken { monitor_id, token })
 }
 
@@ -132,7 +135,10 @@ pub async fn rotate_token(
 ) -> Result<DeviceToken, Error> {
     get(services, actor, monitor_id).await?;
     let (token, hash) = new_token();
-    services.monitors.set_token(monitor_id, &hash).await?;
+    services
+        .monitors
+        .set_token(monitor_id, &hash, actor.id)
+        .await?;
     services.devices.forget(monitor_id);
     Ok(DeviceToken { monitor_id, token })
 }

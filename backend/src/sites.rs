@@ -2,10 +2,13 @@
 //! takes a site id asks [`access::require`] first.
 
 use model::account::normalize_email;
-use model::site::ValidSite;
-use model::{Account, FieldError, Role, SiteDetails, SiteInput, SiteMember, SiteSummary};
+use model::site::{Kept, LeftBehind, ValidSite};
+use model::{
+    Account, FieldError, Role, SiteAccess, SiteDetails, SiteInput, SiteMember, SiteSummary,
+};
 
 use crate::access::{self, Need};
+use crate::db::LeftThing;
 use crate::{Error, Services};
 
 /// Validates the form and checks the time zone against the IANA database.
@@ -123,6 +126,73 @@ pub async fn members(
 ) -> Result<Vec<SiteMember>, Error> {
     access::require(services, actor, site_id, Need::Work).await?;
     Ok(services.repo.members(site_id).await?)
+}
+
+/// What other accounts set up on the site and may still use (reporters they created, device
+/// tokens they saw), by account: for the owner, who keeps, pauses, deletes or rotates each. An
+/// installer working on the site is shown nothing (the site's settings page asks for it either
+/// way).
+pub async fn left_behind(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<Vec<LeftBehind>, Error> {
+    if access::require(services, actor, site_id, Need::Work).await? != SiteAccess::Owner {
+        return Ok(Vec::new());
+    }
+    let members = services.repo.members(site_id).await?;
+    let mut by_account: Vec<LeftBehind> = Vec::new();
+    for row in services.repo.left_behind(site_id).await? {
+        let index = match by_account
+            .iter()
+            .position(|l| l.account_id == row.account_id)
+        {
+            Some(i) => i,
+            None => {
+                by_account.push(LeftBehind {
+                    account_id: row.account_id,
+                    email: row.email.clone(),
+                    has_access: members.iter().any(|m| m.account_id == row.account_id),
+                    reporters: Vec::new(),
+                    monitors: Vec::new(),
+                });
+                by_account.len() - 1
+            }
+        };
+        match row.thing {
+            LeftThing::Reporter(mut reporter) => {
+                // Where it sends: the partner's host is enough to recognise it.
+                reporter.partner = reporter.partner.map(|url| {
+                    url::Url::parse(&url)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_string))
+                        .unwrap_or(url)
+                });
+                by_account[index].reporters.push(reporter);
+            }
+            LeftThing::Monitor(monitor) => by_account[index].monitors.push(monitor),
+        }
+    }
+    Ok(by_account)
+}
+
+/// The owner keeps what an installer left behind as their own (it is no longer listed).
+pub async fn keep_left_behind(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    kept: Kept,
+) -> Result<(), Error> {
+    access::require(services, actor, site_id, Need::Own).await?;
+    if services
+        .repo
+        .keep_left_behind(site_id, actor.id, kept)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
 }
 
 /// The owner lets an installer (by the e-mail of their installer account) work on the site.

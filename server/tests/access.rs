@@ -50,6 +50,10 @@ enum Call {
 #[case::grant_access(Call::Fn("grant_access", "id={id}&email={other_installer}"),       [200, 403, 404, 404, 404, 401])]
 #[case::revoke_access(Call::Fn("revoke_access", "id={id}&account_id={granted}"),        [200, 403, 404, 404, 404, 401])]
 #[case::delete_site(Call::Fn("delete_site", "id={id}"),                                 [200, 403, 404, 404, 404, 401])]
+// An installer working on the site is shown nothing (an empty list), the others nothing at all.
+#[case::left_behind(Call::Fn("left_behind", "id={id}"),                                 [200, 200, 404, 404, 404, 401])]
+#[case::keep_reporter(Call::Fn("keep_left_behind", "id={id}&reporter_id={reporter}"),   [200, 403, 404, 404, 404, 401])]
+#[case::keep_token(Call::Fn("keep_left_behind", "id={id}&monitor_id={monitor}"),        [200, 403, 404, 404, 404, 401])]
 // Nobody takes a site over through an invitation that is not theirs (this site has none).
 #[case::answer_invitation(Call::Fn("answer_invitation", "site_id={id}&accept=true"),     [404, 404, 404, 404, 404, 401])]
 #[case::site_invitations(Call::Fn("site_invitations", ""),                               [200, 200, 200, 200, 200, 401])]

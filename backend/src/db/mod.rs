@@ -13,7 +13,7 @@ mod sqlite_reporters;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use model::site::ValidSite;
+use model::site::{Kept, ValidSite};
 use model::{
     Account, ActiveLicence, Capability, Role, SiteAccess, SiteDetails, SiteMember, SiteSummary,
 };
@@ -41,6 +41,20 @@ pub enum StoreError {
     WriteFailed(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+/// One thing on a site that another account created or saw.
+#[derive(Debug, Clone)]
+pub struct LeftBehindRow {
+    pub account_id: i64,
+    pub email: String,
+    pub thing: LeftThing,
+}
+
+#[derive(Debug, Clone)]
+pub enum LeftThing {
+    Reporter(model::site::LeftReporter),
+    Monitor(model::site::LeftMonitor),
 }
 
 /// An account row including its password hash; never leaves the server.
@@ -112,6 +126,17 @@ pub trait Repo: Send + Sync + 'static {
     /// Returns whether there was a grant to remove.
     async fn revoke(&self, site_id: i64, account_id: i64) -> Result<bool, StoreError>;
     async fn members(&self, site_id: i64) -> Result<Vec<SiteMember>, StoreError>;
+    /// The site's reporters created, and monitors whose token was last seen, by accounts other
+    /// than its owner.
+    async fn left_behind(&self, site_id: i64) -> Result<Vec<LeftBehindRow>, StoreError>;
+    /// Makes `kept` the owner's own (it no longer counts as left behind); `false` when it is
+    /// not on the site.
+    async fn keep_left_behind(
+        &self,
+        site_id: i64,
+        owner_id: i64,
+        kept: Kept,
+    ) -> Result<bool, StoreError>;
 
     /// Records a minted code for the operator's list.
     async fn record_minted_licence(

@@ -43,10 +43,12 @@ pub trait MonitorRepo: Send + Sync + 'static {
 
     /// Creates the monitor; it becomes the site's total-consumption monitor when the site has
     /// none yet.
+    /// `seen_by` is shown its device token.
     async fn create_monitor(
         &self,
         monitor: &ValidMonitor,
         token_hash: &[u8],
+        seen_by: i64,
     ) -> Result<i64, StoreError>;
     /// Every monitor on the sites `account_id` may work on, by site and name.
     async fn monitors_for(&self, account_id: i64) -> Result<Vec<MonitorRecord>, StoreError>;
@@ -54,7 +56,13 @@ pub trait MonitorRepo: Send + Sync + 'static {
     /// The site's total-consumption monitor, if it has one.
     async fn total_monitor(&self, site_id: i64) -> Result<Option<MonitorRecord>, StoreError>;
     async fn device(&self, monitor_id: i64) -> Result<Option<DeviceRecord>, StoreError>;
-    async fn set_token(&self, monitor_id: i64, token_hash: &[u8]) -> Result<(), StoreError>;
+    /// A new token, shown to `seen_by`.
+    async fn set_token(
+        &self,
+        monitor_id: i64,
+        token_hash: &[u8],
+        seen_by: i64,
+    ) -> Result<(), StoreError>;
     async fn set_total_monitor(&self, site_id: i64, monitor_id: i64) -> Result<(), StoreError>;
     async fn delete_monitor(&self, monitor_id: i64) -> Result<(), StoreError>;
     /// The newest reading times of a monitor, newest first (for its usual interval).

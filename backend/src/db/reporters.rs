@@ -31,6 +31,8 @@ pub struct NewReporter {
     pub open_reporter: Option<OpenReporterTarget>,
     /// The site may have this many reporters at most: saving one more is [`StoreError::Full`].
     pub max_on_site: usize,
+    /// Who saved it (an installer's is shown to the owner after a revoke).
+    pub created_by: i64,
 }
 
 /// The editable part of a reporter.

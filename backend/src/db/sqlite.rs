@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use model::site::SiteInvitation;
-use model::site::ValidSite;
+use model::site::{Kept, ValidSite};
 use model::{
     Account, ActiveLicence, Capability, PriceArea, Role, SiteAccess, SiteDetails, SiteMember,
     SiteSummary,
@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, FromRow, SqliteConnection, SqlitePool};
 use std::sync::Arc;
 
-use super::{Credentials, MintedLicence, Repo, StoreError};
+use super::{Credentials, LeftBehindRow, LeftThing, MintedLicence, Repo, StoreError};
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone)]
@@ -473,6 +473,71 @@ impl Repo for SqliteRepo {
             .into_iter()
             .map(|(account_id, email)| SiteMember { account_id, email })
             .collect())
+    }
+
+    async fn left_behind(&self, site_id: i64) -> Result<Vec<LeftBehindRow>, StoreError> {
+        type Row = (String, i64, String, i64, String, Option<String>, bool);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT 'reporter', a.id, a.email, r.id, r.name,
+                    CASE r.kind WHEN 'open_reporter' THEN r.update_url END, r.paused
+             FROM reporters r JOIN sites s ON s.id = r.site_id
+             JOIN accounts a ON a.id = r.created_by
+             WHERE r.site_id = ?1 AND r.created_by <> s.owner_id
+             UNION ALL
+             SELECT 'monitor', a.id, a.email, m.id, m.name, NULL, 0
+             FROM monitors m JOIN sites s ON s.id = m.site_id
+             JOIN accounts a ON a.id = m.token_seen_by
+             WHERE m.site_id = ?1 AND m.token_seen_by <> s.owner_id
+             ORDER BY 3, 1 DESC, 5",
+        )
+        .bind(site_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(what, account_id, email, id, name, partner, paused)| {
+                let thing = if what == "reporter" {
+                    LeftThing::Reporter(model::site::LeftReporter {
+                        id,
+                        name,
+                        partner,
+                        paused,
+                    })
+                } else {
+                    LeftThing::Monitor(model::site::LeftMonitor { id, name })
+                };
+                LeftBehindRow {
+                    account_id,
+                    email,
+                    thing,
+                }
+            })
+            .collect())
+    }
+
+    async fn keep_left_behind(
+        &self,
+        site_id: i64,
+        owner_id: i64,
+        kept: Kept,
+    ) -> Result<bool, StoreError> {
+        let (sql, id) = match kept {
+            Kept::Reporter(id) => (
+                "UPDATE reporters SET created_by = ? WHERE id = ? AND site_id = ?",
+                id,
+            ),
+            Kept::MonitorToken(id) => (
+                "UPDATE monitors SET token_seen_by = ? WHERE id = ? AND site_id = ?",
+                id,
+            ),
+        };
+        let done = sqlx::query(sql)
+            .bind(owner_id)
+            .bind(id)
+            .bind(site_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn record_minted_licence(

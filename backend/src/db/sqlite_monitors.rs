@@ -311,17 +311,19 @@ impl MonitorRepo for SqliteRepo {
         &self,
         monitor: &ValidMonitor,
         token_hash: &[u8],
+        seen_by: i64,
     ) -> Result<i64, StoreError> {
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO monitors (site_id, name, phases, kind, token_hash)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO monitors (site_id, name, phases, kind, token_hash, token_seen_by)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(monitor.site_id)
         .bind(&monitor.name)
         .bind(i64::from(monitor.phases))
         .bind(monitor.kind.as_str())
         .bind(token_hash)
+        .bind(seen_by)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
@@ -387,9 +389,15 @@ impl MonitorRepo for SqliteRepo {
         .transpose()
     }
 
-    async fn set_token(&self, monitor_id: i64, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE monitors SET token_hash = ? WHERE id = ?")
+    async fn set_token(
+        &self,
+        monitor_id: i64,
+        token_hash: &[u8],
+        seen_by: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE monitors SET token_hash = ?, token_seen_by = ? WHERE id = ?")
             .bind(token_hash)
+            .bind(seen_by)
             .bind(monitor_id)
             .execute(self.pool())
             .await?;

@@ -252,8 +252,8 @@ impl ReporterRepo for SqliteRepo {
         // step, so saves at once cannot pass the cap together.
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO reporters (site_id, monitor_id, kind, name, main_fuse_a, serial, pin,
-                 licence_serial, create_token_url, update_url, username, password)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+                 licence_serial, create_token_url, update_url, username, password, created_by)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14
              WHERE (SELECT count(*) FROM reporters WHERE site_id = ?1) < ?13
              RETURNING id",
         )
@@ -270,6 +270,7 @@ impl ReporterRepo for SqliteRepo {
         .bind(target.map(|t| &t.username))
         .bind(target.and_then(|t| t.password.as_ref()))
         .bind(i64::try_from(new.max_on_site).unwrap_or(i64::MAX))
+        .bind(new.created_by)
         .fetch_optional(self.pool())
         .await
         .map_err(conflict_or_error)?;

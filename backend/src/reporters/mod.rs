@@ -322,6 +322,7 @@ pub async fn create(
         licence_serial,
         open_reporter,
         max_on_site: services.reporters_per_site,
+        created_by: actor.id,
     };
     let mut new = new;
     let id = loop {
