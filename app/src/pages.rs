@@ -180,7 +180,7 @@ pub fn SignupPage() -> impl IntoView {
             <PostForm action attr:class="stack">
                 <FormError error />
                 <Show when=existing>
-                    <p class="form-error" role="alert">
+                    <p class="form-error" role="alert" data-testid="sign-up-existing">
                         {t!(i18n, "auth.sign_up_existing")} " "
                         <a href=keep_query("/login")>{t!(i18n, "auth.log_in")}</a>
                     </p>

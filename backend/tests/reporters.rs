@@ -297,7 +297,8 @@ async fn a_new_partner_address_or_username_needs_the_password_again() {
         ..charge_amps(site, monitor, "")
     };
     let id = reporters::create(&w.s, &anna, &input).await.unwrap();
-    let cases: [(&str, fn(&mut ReporterInput)); 3] = [
+    type Change = fn(&mut ReporterInput);
+    let cases: [(&str, Change); 3] = [
         ("token URL", |i| {
             i.create_token_url = "https://attacker.example/token".into()
         }),

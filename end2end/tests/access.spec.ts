@@ -80,7 +80,7 @@ test('after removing an installer, the owner sees what they set up and deals wit
   await open(owner, `${server().url}/settings/sites/${id}`);
   await owner.getByLabel("Installer's e-mail address").fill(installerEmail);
   await owner.getByRole('button', { name: 'Give access' }).click();
-  await expect(owner.getByTestId('access').getByText(installerEmail)).toBeVisible();
+  await expect(owner.getByTestId('access').getByText(installerEmail, { exact: true })).toBeVisible();
 
   // The installer registers the mains monitor (seeing its token) and a reporter to a partner.
   const monitor = await installer.request.post(`${server().url}/api/create_monitor`, {
@@ -105,7 +105,7 @@ test('after removing an installer, the owner sees what they set up and deals wit
   await expect(owner.getByTestId('revoke-leaves')).toContainText('1 reporter(s)');
   await expect(owner.getByTestId('revoke-leaves')).toContainText('1 monitor(s)');
   await access.getByRole('button', { name: 'Remove access' }).click();
-  await expect(access.getByText(installerEmail)).toHaveCount(0);
+  await expect(access.getByText(installerEmail, { exact: true })).toHaveCount(0);
 
   const left = owner.getByTestId('left-behind');
   await expect(left.getByText(`Set up by ${installerEmail}`)).toBeVisible();

@@ -200,7 +200,7 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   // Charge Amps goes away: the installer sees it at once; back, it recovers without a restart.
   await cloud.stop();
   await expect(status).toHaveText('Partner unreachable');
-  await expect(page.getByTestId('reporter-status-detail')).toContainText('Could not connect');
+  await expect(page.getByTestId('reporter-status-detail')).toContainText('Could not reach the partner');
   await expect(card.getByTestId('reporter-status')).toHaveText('Partner unreachable');
   cloud = await startChargeAmps(cloud.port, cloud.stateFile);
   await expect(status).toHaveText('ACTIVE', { timeout: 15_000 });
