@@ -23,6 +23,9 @@ cargo clippy -p frontend -p app --features app/hydrate,app/bundle-home --target 
 step "unit and integration tests (also builds target/debug/ampwise)"
 cargo test "${NATIVE[@]}"
 
+step "every benchmark scenario at toy size (a change that breaks one fails here)"
+target/debug/ampwise-bench toy
+
 step "site build (wasm)"
 scripts/build-site.sh
 

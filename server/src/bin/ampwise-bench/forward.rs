@@ -149,21 +149,6 @@ async fn homes(
     n: usize,
     fuse: &str,
 ) -> anyhow::Result<Vec<Home>> {
-    let site = server
-        .call(
-            "create_site",
-            &[
-                ("site[name]", "Bench"),
-                ("site[address]", ""),
-                ("site[time_zone]", "Europe/Stockholm"),
-                ("site[price_area]", "SE3"),
-                ("site[main_fuse_a]", fuse),
-            ],
-        )
-        .await?
-        .as_i64()
-        .context("site id")?
-        .to_string();
     // Licences are minted by the operator (`ampwise licences mint`): straight into the database.
     let codes = {
         let db = backend::Database::connect(&server.database_url).await?;
@@ -174,8 +159,24 @@ async fn homes(
     let started = Instant::now();
     let made: Vec<anyhow::Result<(Home, String)>> = futures_util::stream::iter(0..n)
         .map(|k| {
-            let (server, site, codes) = (server.clone(), site.clone(), codes.clone());
+            let (server, codes) = (server.clone(), codes.clone());
             async move {
+                // A home is a site of its own (a site has at most a few reporters).
+                let site = server
+                    .call(
+                        "create_site",
+                        &[
+                            ("site[name]", &format!("Bench {k}")),
+                            ("site[address]", ""),
+                            ("site[time_zone]", "Europe/Stockholm"),
+                            ("site[price_area]", "SE3"),
+                            ("site[main_fuse_a]", fuse),
+                        ],
+                    )
+                    .await?
+                    .as_i64()
+                    .context("site id")?
+                    .to_string();
                 let name = format!("Monitor {k}");
                 let device = server
                     .call(
@@ -414,9 +415,10 @@ pub async fn forward(n: usize, seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One reporter among 1,000 stops answering, then answers only after 30 s: the others' p99.
-pub async fn slow_partner() -> anyhow::Result<()> {
-    let n = 1000;
+/// One reporter among `n` (1,000) stops answering, then answers only after 30 s: the others'
+/// p99. `toy`: 3 s and phases of 5 s.
+pub async fn slow_partner(n: usize, toy: bool) -> anyhow::Result<()> {
+    let (delay_ms, phase_s) = if toy { (3_000, 5) } else { (30_000, 40) };
     let cloud = Cloud::start().await?;
     let server = Arc::new(Server::start_with(&forwarding_env(&cloud)).await?);
     let homes = homes(&server, &cloud, n, "25").await?;
@@ -428,14 +430,14 @@ pub async fn slow_partner() -> anyhow::Result<()> {
             json!({"mode": "hang", "target": victim}),
         ),
         (
-            "one partner answers after 30 s",
-            json!({"mode": "slow", "delay_ms": 30_000, "target": victim}),
+            "one partner answers late",
+            json!({"mode": "slow", "delay_ms": delay_ms, "target": victim}),
         ),
     ];
     for (name, faults) in phases {
         cloud.put("/api/faults", faults).await?;
         cloud.arrivals().await?;
-        let (posted, _) = devices(&server, &homes, 40).await?;
+        let (posted, _) = devices(&server, &homes, phase_s).await?;
         tokio::time::sleep(Duration::from_secs(3)).await;
         let arrivals = cloud.arrivals().await?;
         let (from_commit, _, missing) = journeys(&homes, &posted, &arrivals, |s| s == victim);
@@ -519,25 +521,26 @@ async fn closed_loop(
     Ok((times.len() as f64 / elapsed, times))
 }
 
-pub async fn ingest_single() -> anyhow::Result<()> {
+/// Single-reading requests from `monitors` monitors, `seconds` at each level of connections.
+pub async fn ingest_single(levels: &[usize], seconds: u64, monitors: usize) -> anyhow::Result<()> {
     let server = Server::start().await?;
-    let monitors = server.monitors(200).await?;
+    let monitors = server.monitors(monitors).await?;
     // Readings a few minutes back, one millisecond apart across all monitors.
     let clock = Arc::new(AtomicI64::new(
         jiff::Timestamp::now().as_millisecond() - 240_000,
     ));
     let (cpu0, rss0) = (server.cpu_s(), server.rss_kib());
-    println!("ingest, one reading per request (raw sockets, closed loop, 10 s per level):");
-    for connections in [8, 16, 32, 64, 128, 256] {
+    println!("ingest, one reading per request (raw sockets, closed loop, {seconds} s per level):");
+    for &connections in levels {
         let (cpu, own) = (server.cpu_s(), cpu_of("/proc/self/stat"));
         let (rate, times) =
-            closed_loop(&server.base, &monitors, connections, 10, clock.clone()).await?;
+            closed_loop(&server.base, &monitors, connections, seconds, clock.clone()).await?;
         println!(
             "  {connections:>3} connections: {rate:>7.0} requests/s, p50 {:.1} ms, p99 {:.1} ms (CPU, % of a core: server {:.0}, load generator {:.0})",
             percentile(&times, 50.0),
             percentile(&times, 99.0),
-            (server.cpu_s() - cpu) / 10.0 * 100.0,
-            (cpu_of("/proc/self/stat") - own) / 10.0 * 100.0
+            (server.cpu_s() - cpu) / seconds as f64 * 100.0,
+            (cpu_of("/proc/self/stat") - own) / seconds as f64 * 100.0
         );
         if percentile(&times, 99.0) > 50.0 {
             break;

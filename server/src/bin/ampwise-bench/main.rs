@@ -319,10 +319,15 @@ fn workload(
     jobs
 }
 
-async fn ingest(batch: usize, concurrency: usize) -> anyhow::Result<()> {
+async fn ingest(
+    batch: usize,
+    concurrency: usize,
+    monitors: usize,
+    per_monitor: i64,
+) -> anyhow::Result<()> {
     let server = Server::start().await?;
-    let monitors = server.monitors(20).await?;
-    let jobs = workload(&monitors, 25_000, batch);
+    let monitors = server.monitors(monitors).await?;
+    let jobs = workload(&monitors, per_monitor, batch);
     let total: usize = jobs.iter().map(|j| j.2.len()).sum();
     let server = Arc::new(server);
     let started = Instant::now();
@@ -333,7 +338,8 @@ async fn ingest(batch: usize, concurrency: usize) -> anyhow::Result<()> {
     }
     let rss = server.rss_kib();
     println!(
-        "ingest over HTTP: {total} readings, batches of {batch}, {concurrency} in flight, 20 monitors: {:.2} s = {:.0} readings/s (server RSS {} MiB)",
+        "ingest over HTTP: {total} readings, batches of {batch}, {concurrency} in flight, {} monitors: {:.2} s = {:.0} readings/s (server RSS {} MiB)",
+        monitors.len(),
         elapsed,
         total as f64 / elapsed,
         rss / 1024
@@ -604,12 +610,12 @@ async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn history() -> anyhow::Result<()> {
+/// `minutes` of one reading a minute (a year: every minute, hour and day rollup of a year),
+/// then each view of the history `runs` times.
+async fn history(minutes: i64, runs: usize) -> anyhow::Result<()> {
     let server = Server::start().await?;
     let (monitor, token) = server.monitors(1).await?.remove(0);
-    // A year of one reading a minute, ending now: every minute, hour and day rollup of a year.
     let end = now_ms() / 60_000 * 60_000 - 60_000;
-    let minutes = 365 * 24 * 60;
     let started = Instant::now();
     let mut k = 0i64;
     let server = Arc::new(server);
@@ -632,11 +638,12 @@ async fn history() -> anyhow::Result<()> {
     let stored = post_all(&server, jobs, 4).await?;
     let load = started.elapsed().as_secs_f64();
     println!(
-        "history: loaded a year of minute readings ({stored}) in {load:.1} s ({:.0} readings/s, batches of 5000)",
+        "history: loaded {:.0} days of minute readings ({stored}) in {load:.1} s ({:.0} readings/s, batches of 5000)",
+        minutes as f64 / 1440.0,
         stored as f64 / load
     );
     let id = monitor.to_string();
-    for (view, runs) in [("year", 50), ("month", 50), ("week", 50), ("day", 50)] {
+    for view in ["year", "month", "week", "day"] {
         let mut times = Vec::new();
         let mut buckets = 0;
         for _ in 0..runs {
@@ -667,38 +674,73 @@ async fn main() -> anyhow::Result<()> {
             binary.display()
         );
     }
+    // `toy`: every scenario at a few seconds' size, in the README's test command, so a change
+    // that breaks one fails CI (the figures mean nothing at this size).
+    let toy = what == "toy";
+    let what = if toy { "all".to_string() } else { what };
+    fn pick<T>(toy: bool, full: T, small: T) -> T {
+        if toy { small } else { full }
+    }
+    let size = |full: u64, small: u64| pick(toy, full, small);
     if matches!(what.as_str(), "ingest" | "all") {
         for (batch, concurrency) in [(1000, 8), (100, 16)] {
-            ingest(batch, concurrency).await?;
+            ingest(
+                batch,
+                concurrency,
+                size(20, 2) as usize,
+                size(25_000, 300) as i64,
+            )
+            .await?;
         }
     }
     if matches!(what.as_str(), "sse" | "all") {
         let only: Option<usize> = std::env::args().nth(2).and_then(|v| v.parse().ok());
-        for (viewers, readings) in [(1, 200), (100, 200), (5000, 200)] {
+        let levels: &[(usize, usize)] = if toy {
+            &[(1, 10), (20, 10)]
+        } else {
+            &[(1, 200), (100, 200), (5000, 200), (10_000, 200)]
+        };
+        for &(viewers, readings) in levels {
             if only.is_none_or(|v| v == viewers) {
                 sse(viewers, readings).await?;
             }
         }
     }
     if matches!(what.as_str(), "history" | "all") {
-        history().await?;
+        history(
+            size(365 * 24 * 60, 2 * 24 * 60) as i64,
+            size(50, 3) as usize,
+        )
+        .await?;
     }
     let arg = |k: usize| std::env::args().nth(k).and_then(|v| v.parse::<f64>().ok());
     if matches!(what.as_str(), "ingest1" | "all") {
-        forward::ingest_single().await?;
+        let levels: &[usize] = if toy {
+            &[8]
+        } else {
+            &[8, 16, 32, 64, 128, 256]
+        };
+        forward::ingest_single(levels, size(10, 2), size(200, 10) as usize).await?;
     }
     if matches!(what.as_str(), "forward" | "all") {
-        let n = arg(2).map_or(10_000, |n| n as usize);
-        forward::forward(n, arg(3).map_or(60, |s| s as u64)).await?;
+        let n = arg(2).map_or(size(10_000, 20) as usize, |n| n as usize);
+        forward::forward(n, arg(3).map_or(size(60, 3), |s| s as u64)).await?;
     }
     if matches!(what.as_str(), "slow" | "all") {
-        forward::slow_partner().await?;
+        forward::slow_partner(size(1000, 20) as usize, toy).await?;
     }
     if matches!(what.as_str(), "planner" | "all") {
-        planner::run()?;
+        planner::run(if toy {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/bin/ampwise-bench/data")
+        } else {
+            "../shared/data"
+        })?;
     }
     if matches!(what.as_str(), "loop" | "all") {
-        forward::closed_day(arg(2).unwrap_or(120.0)).await?;
+        forward::closed_day(arg(2).unwrap_or(pick(toy, 120.0, 8640.0))).await?;
+    }
+    if toy {
+        println!("every benchmark scenario ran (toy size)");
     }
     Ok(())
 }

@@ -16,15 +16,14 @@ use model::charging::{PlanRequest, PriceSlot, Want};
 
 use super::percentile;
 
-const SHARED: &str = "../shared/data";
 /// SEK per EUR for the costs (the 2023–2024 average was about 11.5).
 const EUR_SEK: f64 = 11.5;
 /// A home charger's power (kW): 32 A single-phase, common in Norwegian housing cooperatives.
 const POWER_KW: f64 = 7.4;
 
 /// Hourly SE3 prices (SEK/kWh) by hour start (ms UTC), from the shared file.
-fn se3_prices() -> anyhow::Result<BTreeMap<i64, f64>> {
-    let path = format!("{SHARED}/prices/se1-se4_dayahead_hourly_eur_mwh_utc.csv");
+fn se3_prices(data: &str) -> anyhow::Result<BTreeMap<i64, f64>> {
+    let path = format!("{data}/prices/se1-se4_dayahead_hourly_eur_mwh_utc.csv");
     let file = std::fs::File::open(&path).with_context(|| format!("reading {path}"))?;
     let mut out = BTreeMap::new();
     for line in std::io::BufReader::new(file).lines().skip(1) {
@@ -51,8 +50,9 @@ fn quarters(prices: &BTreeMap<i64, f64>, from: i64, until: i64) -> Vec<PriceSlot
     backend::planner::quarter_hours(&hourly)
 }
 
-pub fn run() -> anyhow::Result<()> {
-    let prices = se3_prices()?;
+/// `data`: `../shared/data`, or the toy excerpts beside this file.
+pub fn run(data: &str) -> anyhow::Result<()> {
+    let prices = se3_prices(data)?;
     let tz = jiff::tz::TimeZone::get("Europe/Stockholm")?;
     let local = |s: &str| -> anyhow::Result<i64> {
         Ok(s.parse::<jiff::civil::DateTime>()?
@@ -132,7 +132,7 @@ pub fn run() -> anyhow::Result<()> {
     );
 
     // Real sessions.
-    let path = format!("{SHARED}/ev-sessions/norway_12_locations_2018_2021.csv");
+    let path = format!("{data}/ev-sessions/norway_12_locations_2018_2021.csv");
     let file = std::fs::File::open(&path).with_context(|| format!("reading {path}"))?;
     let oslo = jiff::tz::TimeZone::get("Europe/Oslo")?;
     let (mut n, mut full_opti, mut full_now) = (0usize, 0usize, 0usize);
