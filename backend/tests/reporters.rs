@@ -563,6 +563,8 @@ async fn the_forwarders_state_is_kept() {
         failed_at: Some(3_000),
         problem: Some(Problem::Unreachable),
         offline: true,
+        failures: 4,
+        trouble_since: Some(2_500),
     };
     // A reporter deleted meanwhile (id + 1000) does not stop the others' state being saved.
     w.s.reporters

@@ -196,6 +196,11 @@ struct Device {
     #[serde(skip)]
     refused_logins: u64,
     #[serde(skip)]
+    last_refused_at: Option<i64>,
+    /// When a token was last given for this device (the right PIN).
+    #[serde(skip)]
+    last_login_at: Option<i64>,
+    #[serde(skip)]
     last: Option<Reported>,
 }
 
@@ -214,6 +219,10 @@ pub enum FaultMode {
     Garbage,
     /// Never answer.
     Hang,
+    /// 400 to every update: the partner refuses the packets.
+    BadRequest,
+    /// 429 with `Retry-After` (`delay_ms`, in whole seconds).
+    TooMany,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -235,6 +244,9 @@ struct OpenPartner {
     received: VecDeque<serde_json::Value>,
     #[serde(skip)]
     count: u64,
+    /// Updates refused for their types.
+    #[serde(skip)]
+    refused: u64,
 }
 
 /// How many Open Reporter updates are kept for `GET /api/open-reporter/received`.
@@ -246,6 +258,9 @@ pub(crate) struct World {
     balancers: BTreeMap<u32, Balancer>,
     next_id: u32,
     open_reporter: OpenPartner,
+    /// Log-ins with a serial number no measurement device here has: (attempts, last at).
+    #[serde(skip)]
+    unknown_logins: BTreeMap<String, (u64, i64)>,
     #[serde(skip)]
     tokens: HashMap<String, Bearer>,
     #[serde(skip)]
@@ -290,6 +305,8 @@ impl World {
                 last_update_at: None,
                 updates: 0,
                 refused_logins: 0,
+                last_refused_at: None,
+                last_login_at: None,
                 last: None,
             },
         );
@@ -674,7 +691,61 @@ async fn fault_for(sim: &Sim, who: Option<&str>) -> Option<Response> {
             std::future::pending::<()>().await;
             None
         }
+        FaultMode::BadRequest => Some(error(StatusCode::BAD_REQUEST, "simulated: packet refused")),
+        FaultMode::TooMany => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "simulated: slow down");
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(faults.delay_ms.div_ceil(1000)),
+            );
+            Some(response)
+        }
     }
+}
+
+/// An Open Reporter update as a partner that types its packets reads it (Perific's published
+/// example): every number a number, every string a string. A `null` where the contract has a
+/// number is refused with 400, as such a partner does.
+#[derive(Deserialize)]
+#[allow(dead_code)] // read to check the types; the partner keeps the JSON as it came
+struct TypedUpdate {
+    meters: Vec<TypedMeter>,
+    timestamp: String,
+    calculated: TypedCalculated,
+    externalid: String,
+    reporterid: i64,
+    meterstatus: String,
+    calculationmode: String,
+    protocolversion: String,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct TypedMeter {
+    l1: f64,
+    l2: f64,
+    l3: f64,
+    fuse: f64,
+    #[serde(rename = "type")]
+    kind: String,
+    online: bool,
+    monitorid: i64,
+    lastupdate: String,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct TypedCalculated {
+    direct: TypedPhases,
+    relative: TypedPhases,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct TypedPhases {
+    l1: f64,
+    l2: f64,
+    l3: f64,
 }
 
 #[derive(Deserialize)]
@@ -695,17 +766,24 @@ async fn measurement_token(State(sim): State<Sim>, body: axum::body::Bytes) -> R
         return fault;
     }
     let mut w = sim.world();
+    let now = now_ms();
     match w.devices.get_mut(&serial) {
         Some(d) if d.pin == creds.password => {
+            d.last_login_at = Some(now);
             let token = new_token();
             w.tokens.insert(token.clone(), Bearer::Device(serial));
             Json(serde_json::json!({ "token": token })).into_response()
         }
         Some(d) => {
             d.refused_logins += 1;
+            d.last_refused_at = Some(now);
             error(StatusCode::UNAUTHORIZED, "wrong PIN")
         }
-        None => error(StatusCode::UNAUTHORIZED, "unknown measurement device"),
+        None => {
+            let seen = w.unknown_logins.entry(serial).or_insert((0, now));
+            *seen = (seen.0 + 1, now);
+            error(StatusCode::UNAUTHORIZED, "unknown measurement device")
+        }
     }
 }
 
@@ -775,8 +853,10 @@ async fn measurement_update(
         .and_then(|m| m.lastupdate.as_deref())
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .map(|t| t.as_millisecond());
+    // An offline update's numbers are the last known ones and a fuse fully used: no measurement.
     let current = update
         .calculated
+        .filter(|_| online)
         .map(|c| [c.direct.l1, c.direct.l2, c.direct.l3])
         .unwrap_or([None; 3]);
     let permission = update.adaptivecharging.map(|a| a.permission);
@@ -851,6 +931,14 @@ async fn open_update(
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "not JSON");
     };
+    if let Err(e) = serde_json::from_value::<TypedUpdate>(value.clone()) {
+        let mut w = sim.world();
+        w.open_reporter.refused += 1;
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("not an Open Reporter update: {e}"),
+        );
+    }
     let mut w = sim.world();
     let partner = &mut w.open_reporter;
     partner.count += 1;
@@ -960,6 +1048,9 @@ pub struct StateView {
     pub devices: Vec<DeviceView>,
     pub load_balancers: Vec<BalancerView>,
     pub open_reporter_received: u64,
+    /// Log-ins with serial numbers no device here has: (serial, attempts, last at).
+    #[serde(default)]
+    pub unknown_logins: Vec<(String, u64, String)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -969,6 +1060,11 @@ pub struct DeviceView {
     pub active: bool,
     pub updates: u64,
     pub refused_logins: u64,
+    /// The last log-in was refused (its serial is here, its PIN was not): the installer typed
+    /// the PIN wrong in Partner or in the app.
+    #[serde(default)]
+    pub wrong_pin: bool,
+    pub last_refused_at: Option<String>,
     pub last_update_at: Option<String>,
     pub online: Option<bool>,
     pub current_a: Option<[Option<f64>; 3]>,
@@ -1011,6 +1107,8 @@ impl World {
                         .is_some_and(|at| now - at <= ACTIVE_WITHIN_MS),
                     updates: d.updates,
                     refused_logins: d.refused_logins,
+                    wrong_pin: d.last_refused_at > d.last_login_at,
+                    last_refused_at: d.last_refused_at.map(rfc3339),
                     last_update_at: d.last_update_at.map(rfc3339),
                     online: d.last.as_ref().map(|l| l.online),
                     current_a: d.last.as_ref().map(|l| l.current_a),
@@ -1043,6 +1141,11 @@ impl World {
                 })
                 .collect(),
             open_reporter_received: self.open_reporter.count,
+            unknown_logins: self
+                .unknown_logins
+                .iter()
+                .map(|(serial, (n, at))| (serial.clone(), *n, rfc3339(*at)))
+                .collect(),
         }
     }
 }
@@ -1128,6 +1231,7 @@ async fn api_open_received(State(sim): State<Sim>) -> Json<serde_json::Value> {
     let w = sim.world();
     Json(serde_json::json!({
         "count": w.open_reporter.count,
+        "refused": w.open_reporter.refused,
         "received": w.open_reporter.received,
     }))
 }

@@ -27,15 +27,24 @@ fn status(view: &StateView) -> String {
         out.push_str("<p>No measurement devices yet.</p>");
     } else {
         out.push_str(
-            "<div class=\"scroll\"><table><thead><tr><th>Serial number</th><th>Status</th><th>Updates</th><th>Last update</th><th>Measured</th></tr></thead><tbody>",
+            "<div class=\"scroll\"><table><thead><tr><th>Serial number</th><th>Status</th><th>Updates</th><th>Refused log-ins</th><th>Last update</th><th>Measured</th></tr></thead><tbody>",
         );
         for d in &view.devices {
             let measured = d.current_a.map_or_else(String::new, |c| {
                 c.iter().map(|a| amps(*a)).collect::<Vec<_>>().join(" / ")
             });
-            let state = if d.active { "ACTIVE" } else { "inactive" };
+            // A device whose last log-in was refused has the wrong PIN on one side.
+            let (state, class) = match (d.active, d.wrong_pin) {
+                (true, _) => ("ACTIVE", "ACTIVE"),
+                (false, true) => ("wrong PIN", "wrong-pin"),
+                (false, false) => ("inactive", "inactive"),
+            };
+            let refused = match &d.last_refused_at {
+                Some(at) => format!("{} (last {})", d.refused_logins, esc(at)),
+                None => "0".to_string(),
+            };
             out.push_str(&format!(
-                "<tr data-testid=\"device\" data-serial=\"{s}\"><td>{s}</td><td data-testid=\"device-status\" class=\"{state}\">{state}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
+                "<tr data-testid=\"device\" data-serial=\"{s}\"><td>{s}</td><td data-testid=\"device-status\" class=\"{class}\">{state}</td><td>{}</td><td data-testid=\"refused-logins\">{refused}</td><td>{}</td><td>{}{}</td></tr>",
                 d.updates,
                 esc(d.last_update_at.as_deref().unwrap_or("never")),
                 measured,
@@ -44,6 +53,17 @@ fn status(view: &StateView) -> String {
             ));
         }
         out.push_str("</tbody></table></div>");
+    }
+    if !view.unknown_logins.is_empty() {
+        out.push_str("<h3>Log-ins with a serial number not registered here</h3><ul data-testid=\"unknown-logins\">");
+        for (serial, n, at) in &view.unknown_logins {
+            out.push_str(&format!(
+                "<li>{} — {n} time(s), last {}</li>",
+                esc(serial),
+                esc(at)
+            ));
+        }
+        out.push_str("</ul>");
     }
     out.push_str("<h2>Load balancers</h2>");
     if view.load_balancers.is_empty() {
@@ -107,7 +127,7 @@ body {{ font-family: system-ui, sans-serif; margin: 1rem auto; max-width: 60rem;
 h1 small {{ font-weight: normal; color: #666; font-size: .6em; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 1rem; }}
 th, td {{ text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #ddd; }}
-.ACTIVE {{ color: #137333; font-weight: bold; }} .inactive {{ color: #999; }}
+.ACTIVE {{ color: #137333; font-weight: bold; }} .inactive {{ color: #999; }} .wrong-pin {{ color: #b3261e; font-weight: bold; }}
 form.card {{ border: 1px solid #ddd; border-radius: 8px; padding: .75rem; margin: .75rem 0; display: grid; gap: .5rem; max-width: 30rem; }}
 label {{ display: grid; gap: .2rem; }}
 input, select, button {{ font: inherit; max-width: 100%; box-sizing: border-box; min-height: 2.2rem; }}

@@ -387,6 +387,13 @@ pub struct Facts {
     pub problem: Option<Problem>,
     /// The last update sent said the monitor is silent (`online: false`).
     pub offline: bool,
+    /// Attempts that failed in a row since the last accepted one ("refused 3 times").
+    #[serde(default)]
+    pub failures: u32,
+    /// When the current run of failures began ("since 14:02": when the trouble began, not the
+    /// last retry).
+    #[serde(default)]
+    pub trouble_since: Option<i64>,
 }
 
 /// An update accepted within this long makes a reporter ACTIVE (ms).
@@ -690,6 +697,7 @@ mod tests {
             failed_at: at(failed_ago_s),
             problem,
             offline,
+            ..Facts::default()
         }
     }
 

@@ -20,6 +20,8 @@ struct FactsRow {
     failed_at: Option<i64>,
     problem: Option<String>,
     offline: Option<bool>,
+    failures: Option<i64>,
+    trouble_since: Option<i64>,
 }
 
 impl FactsRow {
@@ -31,6 +33,8 @@ impl FactsRow {
             failed_at: self.failed_at,
             problem: self.problem.as_deref().and_then(Problem::parse),
             offline: self.offline.unwrap_or(false),
+            failures: self.failures.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
+            trouble_since: self.trouble_since,
         }
     }
 }
@@ -60,7 +64,8 @@ const REPORTERS: &str = "
     SELECT r.id, r.site_id, s.name AS site_name, s.time_zone, r.kind, r.name, r.monitor_id,
            m.name AS monitor_name, r.main_fuse_a, r.serial, r.pin, r.create_token_url,
            r.update_url, r.username, r.paused,
-           st.sent_ts, st.reading_ts, st.accepted_at, st.failed_at, st.problem, st.offline
+           st.sent_ts, st.reading_ts, st.accepted_at, st.failed_at, st.problem, st.offline,
+           st.failures, st.trouble_since
     FROM reporters r
     JOIN sites s ON s.id = r.site_id
     JOIN monitors m ON m.id = r.monitor_id
@@ -507,7 +512,7 @@ impl ReporterRepo for SqliteRepo {
                 "SELECT r.id, r.version, r.kind, r.site_id, r.monitor_id, m.phases, r.main_fuse_a,
                         r.serial, r.pin, r.create_token_url, r.update_url, r.username, r.password,
                         st.sent_ts, st.reading_ts, st.accepted_at, st.failed_at, st.problem,
-                        st.offline
+                        st.offline, st.failures, st.trouble_since
                  FROM reporters r JOIN monitors m ON m.id = r.monitor_id
                  LEFT JOIN reporter_state st ON st.reporter_id = r.id
                  WHERE r.id IN (",
@@ -536,7 +541,7 @@ impl ReporterRepo for SqliteRepo {
         for chunk in facts.chunks(FACTS_PER_UPSERT) {
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts, accepted_at,
-                     failed_at, problem, offline) ",
+                     failed_at, problem, offline, failures, trouble_since) ",
             );
             query.push_values(chunk, |mut row, (id, f)| {
                 row.push_bind(id)
@@ -545,14 +550,17 @@ impl ReporterRepo for SqliteRepo {
                     .push_bind(f.accepted_at)
                     .push_bind(f.failed_at)
                     .push_bind(f.problem.as_ref().map(Problem::code))
-                    .push_bind(f.offline);
+                    .push_bind(f.offline)
+                    .push_bind(i64::from(f.failures))
+                    .push_bind(f.trouble_since);
             });
             // A reporter deleted meanwhile has no row to keep state for.
             query.push(
                 " ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
                      reading_ts = excluded.reading_ts, accepted_at = excluded.accepted_at,
                      failed_at = excluded.failed_at, problem = excluded.problem,
-                     offline = excluded.offline",
+                     offline = excluded.offline, failures = excluded.failures,
+                     trouble_since = excluded.trouble_since",
             );
             match query.build().execute(&mut *tx).await {
                 Ok(_) => {}
@@ -561,13 +569,14 @@ impl ReporterRepo for SqliteRepo {
                     for (id, f) in chunk {
                         let _ = sqlx::query(
                             "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts,
-                                 accepted_at, failed_at, problem, offline)
-                             SELECT id, ?, ?, ?, ?, ?, ? FROM reporters WHERE id = ?
+                                 accepted_at, failed_at, problem, offline, failures, trouble_since)
+                             SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM reporters WHERE id = ?
                              ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
                                  reading_ts = excluded.reading_ts,
                                  accepted_at = excluded.accepted_at,
                                  failed_at = excluded.failed_at, problem = excluded.problem,
-                                 offline = excluded.offline",
+                                 offline = excluded.offline, failures = excluded.failures,
+                                 trouble_since = excluded.trouble_since",
                         )
                         .bind(f.sent_ts)
                         .bind(f.reading_ts)
@@ -575,6 +584,8 @@ impl ReporterRepo for SqliteRepo {
                         .bind(f.failed_at)
                         .bind(f.problem.as_ref().map(Problem::code))
                         .bind(f.offline)
+                        .bind(i64::from(f.failures))
+                        .bind(f.trouble_since)
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;

@@ -157,6 +157,24 @@ impl Board {
         }
     }
 
+    /// How many of this process's reporters are in each status at `now` (for `/metrics`).
+    pub fn status_counts(
+        &self,
+        now: i64,
+        silent_after_ms: i64,
+    ) -> Vec<(model::reporter::ReporterStatus, usize)> {
+        let mut counts: Vec<(model::reporter::ReporterStatus, usize)> = Vec::new();
+        for entry in self.lock().entries.values() {
+            let status =
+                model::reporter::ReporterStatus::derive(now, false, &entry.facts, silent_after_ms);
+            match counts.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((status, 1)),
+            }
+        }
+        counts
+    }
+
     pub fn latest(&self, id: i64) -> Option<Facts> {
         self.lock().entries.get(&id).map(|e| e.facts.clone())
     }
@@ -418,6 +436,43 @@ async fn catch_up(shared: &Shared, monitor_id: i64, pacer: &mut Pacer) {
     }
 }
 
+/// One log line per status change of a reporter: which, where, from → to, and why (never a
+/// secret: the PIN and password are not in the facts).
+fn log_status_change(
+    config: &ForwardConfig,
+    before: &Facts,
+    after: &Facts,
+    now: i64,
+    silent_after_ms: i64,
+) {
+    use model::reporter::ReporterStatus;
+    let from = ReporterStatus::derive(now, false, before, silent_after_ms);
+    let to = ReporterStatus::derive(now, false, after, silent_after_ms);
+    if from == to {
+        return;
+    }
+    let cause = after
+        .problem
+        .as_ref()
+        .filter(|_| after.failures > 0)
+        .map(|p| p.code());
+    let (reporter, site, serial) = (config.id, config.site_id, config.serial.as_str());
+    match to {
+        ReporterStatus::Active | ReporterStatus::Connecting => {
+            tracing::info!(reporter, site, serial, from = ?from, to = ?to, "reporter status changed")
+        }
+        _ => tracing::warn!(
+            reporter,
+            site,
+            serial,
+            from = ?from,
+            to = ?to,
+            cause = cause.as_deref().unwrap_or(if after.offline { "monitor silent" } else { "" }),
+            "reporter status changed"
+        ),
+    }
+}
+
 /// One reporter's loop, until `stop`.
 async fn forward(
     shared: Arc<Shared>,
@@ -490,7 +545,10 @@ async fn forward(
                     () = stop.cancelled() => return,
                     result = partner::deliver(&*sink, &mut token, &update) => result,
                 };
-                pacer.outcome(shared.clock.now_ms(), &out, result, rand::random::<f64>());
+                let before = pacer.facts().clone();
+                let now = shared.clock.now_ms();
+                pacer.outcome(now, &out, result, rand::random::<f64>());
+                log_status_change(&config, &before, pacer.facts(), now, shared.settings.timing.silent_after_ms);
                 shared.board.put(config.id, config.site_id, pacer.facts());
             }
         }

@@ -5,11 +5,16 @@
 //! - while nothing new arrives, an update still goes every 10 s;
 //! - a monitor silent past the limit (30 s) is reported offline, never as repeated old numbers;
 //! - a reading older than the last one sent is never sent;
-//! - after a failure the next attempt waits: capped exponential backoff with jitter.
+//! - after a failure the next attempt waits: capped exponential backoff with jitter, for a
+//!   partner that cannot be reached or fails (5xx); what a 429 asks (`Retry-After`); and not at
+//!   all for an update the partner refused (another 4xx): that reading is given up and the next
+//!   fresh one goes out at once (a partner refusing packets while the meter was silent held the
+//!   first reading after it back 25 s).
 
 use model::monitor::LivePoint;
 use model::reporter::{Facts, Problem};
 
+use super::partner::Failed;
 use super::payload::Outgoing;
 
 /// The loop's timing (ms).
@@ -122,9 +127,7 @@ impl Pacer {
             {
                 Outgoing::Reading(p)
             }
-            newest => Outgoing::Offline {
-                last_ts: newest.map(|p| p.ts).or(self.facts.reading_ts),
-            },
+            newest => Outgoing::Offline { last: newest },
         }
     }
 
@@ -133,21 +136,19 @@ impl Pacer {
         &mut self,
         now_ms: i64,
         sent: &Outgoing,
-        result: Result<(), Problem>,
+        result: Result<(), Failed>,
         jitter: f64,
     ) {
         self.last_attempt_at = Some(now_ms);
         self.nudged = false;
         match result {
             Ok(()) => {
-                let dealt_with = match sent {
-                    Outgoing::Reading(p) => Some(p.ts),
-                    Outgoing::Offline { last_ts } => *last_ts,
-                };
-                self.handled_ts = self.handled_ts.max(dealt_with);
+                self.handled_ts = self.handled_ts.max(sent.reading_ts());
                 self.failures = 0;
                 self.retry_at = None;
                 self.facts.accepted_at = Some(now_ms);
+                self.facts.failures = 0;
+                self.facts.trouble_since = None;
                 match sent {
                     Outgoing::Reading(p) => {
                         self.facts.sent_ts = Some(self.facts.sent_ts.map_or(p.ts, |s| s.max(p.ts)));
@@ -156,17 +157,53 @@ impl Pacer {
                     Outgoing::Offline { .. } => self.facts.offline = true,
                 }
             }
-            Err(problem) => {
+            Err(Failed {
+                problem,
+                retry_after_ms,
+            }) => {
                 self.failures = self.failures.saturating_add(1);
-                let cap = if problem == Problem::Refused {
-                    self.timing.refused_retry_max_ms
-                } else {
-                    self.timing.retry_max_ms
+                self.retry_at = match problem {
+                    // The partner asked for a pause: as long as it said (or a backoff).
+                    Problem::Status(429) => Some(
+                        now_ms
+                            + retry_after_ms.unwrap_or_else(|| {
+                                backoff(
+                                    self.timing.retry_base_ms,
+                                    self.timing.retry_max_ms,
+                                    self.failures,
+                                    jitter,
+                                )
+                            }),
+                    ),
+                    // The partner refused this update: it will refuse it again. Give it up; the
+                    // next fresh reading (or the heartbeat) goes out as usual.
+                    Problem::Status(400..=499) => {
+                        self.handled_ts = self.handled_ts.max(sent.reading_ts());
+                        None
+                    }
+                    Problem::Refused => Some(
+                        now_ms
+                            + backoff(
+                                self.timing.retry_base_ms,
+                                self.timing.refused_retry_max_ms,
+                                self.failures,
+                                jitter,
+                            ),
+                    ),
+                    _ => Some(
+                        now_ms
+                            + backoff(
+                                self.timing.retry_base_ms,
+                                self.timing.retry_max_ms,
+                                self.failures,
+                                jitter,
+                            ),
+                    ),
                 };
-                self.retry_at =
-                    Some(now_ms + backoff(self.timing.retry_base_ms, cap, self.failures, jitter));
                 self.facts.failed_at = Some(now_ms);
                 self.facts.problem = Some(problem);
+                self.facts.failures = self.facts.failures.saturating_add(1);
+                self.facts.trouble_since = self.facts.trouble_since.or(Some(now_ms));
             }
         }
     }
@@ -210,6 +247,8 @@ mod tests {
             from_s: f64,
             problem: Option<Problem>,
         },
+        /// From this second on the partner answers 429 with this `Retry-After`.
+        Throttled { from_s: f64, retry_after_s: i64 },
     }
     use Event::*;
 
@@ -232,7 +271,16 @@ mod tests {
                         pacer.offer(point(seq, measured_s));
                     }
                     Partner { from_s, problem } if T0 + (from_s * 1000.0) as i64 == t => {
-                        partner = problem
+                        partner = problem.map(Failed::from)
+                    }
+                    Throttled {
+                        from_s,
+                        retry_after_s,
+                    } if T0 + (from_s * 1000.0) as i64 == t => {
+                        partner = Some(Failed {
+                            problem: Problem::Status(429),
+                            retry_after_ms: Some(retry_after_s * 1000),
+                        })
                     }
                     _ => {}
                 }
@@ -300,6 +348,30 @@ mod tests {
           Reading { seq: 2, measured_s: 2.0, arrives_s: 2.0 },
           Partner { from_s: 2.5, problem: None }], 8.0,
         &[(0.0, "x"), (1.0, "x"), (3.0, "r2")])]
+    // The review: a partner that refused the offline packets (400) was backed off, and the first
+    // reading after the meter came back went out 25.5 s late.
+    #[case::a_refused_update_is_given_up_and_the_next_fresh_reading_goes_at_once(
+        &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
+          Partner { from_s: 0.0, problem: Some(Problem::Status(400)) },
+          Reading { seq: 2, measured_s: 3.5, arrives_s: 3.5 },
+          Partner { from_s: 3.0, problem: None }], 5.0,
+        &[(0.0, "x"), (3.5, "r2")])]
+    #[case::offline_packets_refused_then_the_meter_returns(
+        &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
+          Partner { from_s: 35.0, problem: Some(Problem::Status(400)) },
+          Partner { from_s: 52.0, problem: None },
+          Reading { seq: 2, measured_s: 52.3, arrives_s: 52.3 }], 53.0,
+        &[(0.0, "r1"), (10.0, "r1"), (20.0, "r1"), (30.0, "r1"), (40.0, "x"), (50.0, "x"), (52.3, "r2")])]
+    #[case::a_throttled_partner_is_left_alone_as_long_as_it_asks(
+        &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
+          Throttled { from_s: 0.0, retry_after_s: 5 },
+          Reading { seq: 2, measured_s: 1.0, arrives_s: 1.0 },
+          Partner { from_s: 2.0, problem: None }], 6.0,
+        &[(0.0, "x"), (5.0, "r2")])]
+    #[case::a_failing_partner_5xx_is_backed_off(
+        &[Reading { seq: 1, measured_s: 0.0, arrives_s: 0.0 },
+          Partner { from_s: 0.0, problem: Some(Problem::Status(503)) }], 8.0,
+        &[(0.0, "x"), (1.0, "x"), (3.0, "x"), (7.0, "x")])]
     fn the_loop_sends_when_it_should(
         #[case] events: &[Event],
         #[case] seconds: f64,
@@ -333,12 +405,34 @@ mod tests {
         pacer.outcome(T0 + 50, &out, Ok(()), 0.0);
         assert_eq!(pacer.facts().accepted_at, Some(T0 + 50));
         assert_eq!(pacer.facts().sent_ts, Some(T0));
-        pacer.outcome(T0 + 1_000, &out, Err(Problem::Unreachable), 0.0);
+        pacer.outcome(T0 + 1_000, &out, Err(Problem::Unreachable.into()), 0.0);
         assert_eq!(pacer.facts().failed_at, Some(T0 + 1_000));
         assert_eq!(pacer.facts().problem, Some(Problem::Unreachable));
         let offline = pacer.next(T0 + 60_000);
         pacer.outcome(T0 + 60_000, &offline, Ok(()), 0.0);
         assert!(pacer.facts().offline);
+    }
+
+    /// "Refused 3 times, since 14:02": the count and when the trouble began, not the last
+    /// retry; both reset by an accepted update.
+    #[test]
+    fn failures_are_counted_from_when_the_trouble_began() {
+        let mut pacer = Pacer::new(Timing::default(), Facts::default());
+        pacer.offer(point(1, 0.0));
+        let out = pacer.next(T0);
+        for (k, at) in [T0, T0 + 1_000, T0 + 3_000].into_iter().enumerate() {
+            pacer.outcome(at, &out, Err(Problem::Refused.into()), 0.0);
+            assert_eq!(pacer.facts().failures, k as u32 + 1);
+        }
+        assert_eq!(
+            (pacer.facts().trouble_since, pacer.facts().failed_at),
+            (Some(T0), Some(T0 + 3_000))
+        );
+        pacer.outcome(T0 + 7_000, &out, Ok(()), 0.0);
+        assert_eq!(
+            (pacer.facts().failures, pacer.facts().trouble_since),
+            (0, None)
+        );
     }
 
     #[rstest]

@@ -11,8 +11,18 @@ pub enum Outgoing {
     /// A reading of the monitor, fresh enough to act on.
     Reading(LivePoint),
     /// The monitor has been silent past the limit: the partner must fall back to its safe
-    /// current. `last_ts` is the time of the newest reading, if there ever was one.
-    Offline { last_ts: Option<i64> },
+    /// current. `last` is the newest reading, if there ever was one.
+    Offline { last: Option<LivePoint> },
+}
+
+impl Outgoing {
+    /// The time of the reading this update is about (the last one, when offline).
+    pub fn reading_ts(&self) -> Option<i64> {
+        match self {
+            Outgoing::Reading(p) => Some(p.ts),
+            Outgoing::Offline { last } => last.map(|p| p.ts),
+        }
+    }
 }
 
 /// What the household allows the chargers now. Always `Allowed` until adaptive charging drives
@@ -39,18 +49,19 @@ pub struct Sender {
     pub permission: Option<Permission>,
 }
 
-/// One value per phase (A); `null` for a phase the monitor does not measure, or while it is
-/// silent.
+/// One value per phase (A), always a number: partners type their packets, and refused every
+/// update that had a `null` (issue 21). A phase the monitor does not measure (a single-phase
+/// house) is 0 A with no headroom.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Phases {
-    pub l1: Option<f64>,
-    pub l2: Option<f64>,
-    pub l3: Option<f64>,
+    pub l1: f64,
+    pub l2: f64,
+    pub l3: f64,
 }
 
 impl Phases {
-    fn from_fn(phases: u8, f: impl Fn(usize) -> Option<f64>) -> Self {
-        let value = |p: usize| if p < usize::from(phases) { f(p) } else { None };
+    fn from_fn(phases: u8, f: impl Fn(usize) -> f64) -> Self {
+        let value = |p: usize| if p < usize::from(phases) { f(p) } else { 0.0 };
         Self {
             l1: value(0),
             l2: value(1),
@@ -58,6 +69,10 @@ impl Phases {
         }
     }
 }
+
+/// A silent monitor's `lastupdate` when it never sent a reading: the epoch, a time every
+/// partner parses and none takes for fresh.
+const NEVER: i64 = 0;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Meter {
@@ -68,7 +83,7 @@ pub struct Meter {
     pub kind: &'static str,
     pub online: bool,
     pub monitorid: i64,
-    pub lastupdate: Option<String>,
+    pub lastupdate: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,32 +128,40 @@ fn amps(a: f64) -> f64 {
 /// The update `sender` sends at `now_ms` for `outgoing`.
 pub fn update(sender: &Sender, outgoing: &Outgoing, now_ms: i64) -> Update {
     let fuse = sender.main_fuse_a;
-    let (direct, relative, online, last_ts) = match outgoing {
+    // A phase without a value (not measured by this monitor, or missing from the reading)
+    // counts as 0 A with no headroom.
+    let current =
+        |point: &LivePoint| Phases::from_fn(sender.phases, |p| point.i[p].map_or(0.0, amps));
+    let (measured, direct, relative, online, last_ts) = match outgoing {
         Outgoing::Reading(point) => (
-            Phases::from_fn(sender.phases, |p| point.i[p].map(amps)),
+            current(point),
+            current(point),
             Phases::from_fn(sender.phases, |p| {
-                point.i[p].map(|i| amps(headroom(fuse, i)))
+                point.i[p].map_or(0.0, |i| amps(headroom(fuse, i)))
             }),
             true,
-            Some(point.ts),
+            point.ts,
         ),
-        // No numbers to act on, and no headroom: a partner that ignores `online` still holds
-        // the chargers back.
-        Outgoing::Offline { last_ts } => (
-            Phases::from_fn(sender.phases, |_| None),
-            Phases::from_fn(sender.phases, |_| Some(0.0)),
+        // The meter keeps its last known values with their time, and the calculation says the
+        // fuse is fully used: a partner that ignores `online` sees no headroom and holds the
+        // chargers at their minimum.
+        Outgoing::Offline { last } => (
+            last.as_ref()
+                .map_or(Phases::from_fn(sender.phases, |_| 0.0), current),
+            Phases::from_fn(3, |_| f64::from(fuse)),
+            Phases::from_fn(3, |_| 0.0),
             false,
-            *last_ts,
+            last.map_or(NEVER, |p| p.ts),
         ),
     };
     Update {
         meters: vec![Meter {
-            current: direct,
+            current: measured,
             fuse,
             kind: "consumption",
             online,
             monitorid: sender.monitor_id,
-            lastupdate: last_ts.map(rfc3339),
+            lastupdate: rfc3339(last_ts),
         }],
         timestamp: rfc3339(now_ms),
         calculated: Calculated { direct, relative },
@@ -201,10 +224,16 @@ mod tests {
         assert!(!body.contains("adaptivecharging"), "{body}");
     }
 
+    /// The meter's last values with their time, the fuse used up, no headroom, every number a
+    /// number (a partner that types its packets refused `null`s).
     #[test]
-    fn silent_monitor_is_offline_with_no_numbers_and_no_headroom() {
+    fn silent_monitor_keeps_its_last_values_and_leaves_no_headroom() {
         let out = Outgoing::Offline {
-            last_ts: Some(READ_AT),
+            last: Some(LivePoint {
+                seq: 9,
+                ts: READ_AT,
+                i: [Some(12.4), Some(7.9), Some(21.3)],
+            }),
         };
         insta::assert_snapshot!(json(&update(
             &sender(3, Some(Permission::Allowed)),
@@ -214,18 +243,65 @@ mod tests {
     }
 
     #[test]
+    fn a_monitor_that_never_sent_is_offline_since_the_epoch() {
+        let u = update(&sender(1, None), &Outgoing::Offline { last: None }, NOW);
+        assert_eq!(u.meters[0].lastupdate, "1970-01-01T00:00:00Z");
+        assert_eq!(
+            u.calculated.relative,
+            Phases {
+                l1: 0.0,
+                l2: 0.0,
+                l3: 0.0
+            }
+        );
+        assert_eq!(
+            u.calculated.direct,
+            Phases {
+                l1: 25.0,
+                l2: 25.0,
+                l3: 25.0
+            }
+        );
+    }
+
+    /// Every packet, whatever the reading, has numbers where the contract has numbers.
+    #[test]
+    fn every_packet_keeps_the_contracts_types() {
+        let outs = [
+            reading([Some(1.0), None, Some(2.0)]),
+            reading([Some(9.87), None, None]),
+            Outgoing::Offline { last: None },
+        ];
+        for out in outs {
+            for phases in [1, 3] {
+                let body = serde_json::to_value(update(&sender(phases, None), &out, NOW)).unwrap();
+                let numbers = [
+                    &body["meters"][0]["l1"],
+                    &body["meters"][0]["l2"],
+                    &body["meters"][0]["l3"],
+                    &body["calculated"]["direct"]["l1"],
+                    &body["calculated"]["direct"]["l3"],
+                    &body["calculated"]["relative"]["l2"],
+                ];
+                assert!(numbers.iter().all(|v| v.is_number()), "{body}");
+                assert!(body["meters"][0]["lastupdate"].is_string(), "{body}");
+            }
+        }
+    }
+
+    #[test]
     fn export_adds_no_headroom_and_overload_is_negative() {
         let out = reading([Some(-8.0), Some(30.5), Some(0.0)]);
         let u = update(&sender(3, None), &out, NOW);
         assert_eq!(
             u.calculated.relative,
             Phases {
-                l1: Some(25.0),
-                l2: Some(-5.5),
-                l3: Some(25.0)
+                l1: 25.0,
+                l2: -5.5,
+                l3: 25.0
             }
         );
-        assert_eq!(u.calculated.direct.l1, Some(-8.0));
+        assert_eq!(u.calculated.direct.l1, -8.0);
     }
 
     #[test]

@@ -25,7 +25,51 @@ pub enum Failure {
     Refused,
     /// *Update* answered 401 or 403: the token is no longer good.
     Unauthorized,
+    /// 429: the partner asks us to wait (its `Retry-After`, in ms, when it gave one).
+    Throttled(Option<i64>),
     Problem(Problem),
+}
+
+/// Why an update did not go through, and how long the partner asked us to wait, if it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    pub problem: Problem,
+    pub retry_after_ms: Option<i64>,
+}
+
+impl From<Problem> for Failed {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            retry_after_ms: None,
+        }
+    }
+}
+
+impl Failure {
+    fn failed(self) -> Failed {
+        match self {
+            Failure::Refused | Failure::Unauthorized => Problem::Refused.into(),
+            Failure::Throttled(retry_after_ms) => Failed {
+                problem: Problem::Status(429),
+                retry_after_ms,
+            },
+            Failure::Problem(p) => p.into(),
+        }
+    }
+}
+
+/// A `Retry-After` in seconds (the HTTP-date form is rare among APIs, and read as none).
+fn retry_after(response: &reqwest::Response) -> Option<i64> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .map(|s| s.clamp(0, 3600) * 1000)
 }
 
 /// Where a reporter's updates go.
@@ -42,16 +86,13 @@ pub async fn deliver(
     sink: &dyn Sink,
     token: &mut Option<String>,
     update: &Update,
-) -> Result<(), Problem> {
+) -> Result<(), Failed> {
     let mut fresh = false;
     loop {
         let current = match token {
             Some(t) => t.clone(),
             None => {
-                let t = sink.create_token().await.map_err(|f| match f {
-                    Failure::Refused | Failure::Unauthorized => Problem::Refused,
-                    Failure::Problem(p) => p,
-                })?;
+                let t = sink.create_token().await.map_err(Failure::failed)?;
                 fresh = true;
                 *token = Some(t.clone());
                 t
@@ -63,10 +104,10 @@ pub async fn deliver(
                 *token = None;
                 if fresh {
                     // A token made a moment ago is refused too: the credentials no longer are.
-                    return Err(Problem::Refused);
+                    return Err(Problem::Refused.into());
                 }
             }
-            Err(Failure::Problem(p)) => return Err(p),
+            Err(other) => return Err(other.failed()),
         }
     }
 }
@@ -162,6 +203,7 @@ impl Http {
         match response.status().as_u16() {
             200..=299 => {}
             401 | 403 | 404 => return Err(Failure::Refused),
+            429 => return Err(Failure::Throttled(retry_after(&response))),
             code => return Err(Failure::Problem(Problem::Status(code))),
         }
         let body = response
@@ -193,6 +235,7 @@ impl Http {
         match response.status().as_u16() {
             200..=299 => Ok(()),
             401 | 403 => Err(Failure::Unauthorized),
+            429 => Err(Failure::Throttled(retry_after(&response))),
             code => Err(Failure::Problem(Problem::Status(code))),
         }
     }
@@ -321,7 +364,7 @@ mod tests {
             main_fuse_a: 20,
             permission: None,
         };
-        update(&sender, &Outgoing::Offline { last_ts: None }, 0)
+        update(&sender, &Outgoing::Offline { last: None }, 0)
     }
 
     const PROBLEM: Failure = Failure::Problem(Problem::Status(503));
@@ -330,16 +373,17 @@ mod tests {
     #[case::first_update_creates_a_token(None, vec![Ok("t1")], vec![Ok(())], Ok(()), &["createtoken", "update t1"], Some("t1"))]
     #[case::token_is_reused(Some("t1"), vec![], vec![Ok(())], Ok(()), &["update t1"], Some("t1"))]
     #[case::refused_token_is_renewed_once(Some("old"), vec![Ok("t2")], vec![Err(Failure::Unauthorized), Ok(())], Ok(()), &["update old", "createtoken", "update t2"], Some("t2"))]
-    #[case::new_token_refused_too(Some("old"), vec![Ok("t2")], vec![Err(Failure::Unauthorized), Err(Failure::Unauthorized)], Err(Problem::Refused), &["update old", "createtoken", "update t2"], None)]
-    #[case::credentials_refused(None, vec![Err(Failure::Refused)], vec![], Err(Problem::Refused), &["createtoken"], None)]
-    #[case::create_token_fails(None, vec![Err(PROBLEM)], vec![], Err(Problem::Status(503)), &["createtoken"], None)]
-    #[case::update_fails_and_the_token_stays(Some("t1"), vec![], vec![Err(PROBLEM)], Err(Problem::Status(503)), &["update t1"], Some("t1"))]
+    #[case::new_token_refused_too(Some("old"), vec![Ok("t2")], vec![Err(Failure::Unauthorized), Err(Failure::Unauthorized)], Err(Problem::Refused.into()), &["update old", "createtoken", "update t2"], None)]
+    #[case::credentials_refused(None, vec![Err(Failure::Refused)], vec![], Err(Problem::Refused.into()), &["createtoken"], None)]
+    #[case::create_token_fails(None, vec![Err(PROBLEM)], vec![], Err(Problem::Status(503).into()), &["createtoken"], None)]
+    #[case::update_fails_and_the_token_stays(Some("t1"), vec![], vec![Err(PROBLEM)], Err(Problem::Status(503).into()), &["update t1"], Some("t1"))]
+    #[case::throttled_with_its_wait(Some("t1"), vec![], vec![Err(Failure::Throttled(Some(30_000)))], Err(Failed { problem: Problem::Status(429), retry_after_ms: Some(30_000) }), &["update t1"], Some("t1"))]
     #[tokio::test]
     async fn tokens_are_reused_and_renewed(
         #[case] start: Option<&str>,
         #[case] tokens: Vec<Result<&str, Failure>>,
         #[case] updates: Vec<Result<(), Failure>>,
-        #[case] want: Result<(), Problem>,
+        #[case] want: Result<(), Failed>,
         #[case] calls: &[&str],
         #[case] token_after: Option<&str>,
     ) {
