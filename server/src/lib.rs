@@ -327,6 +327,20 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
         )
             .into_response();
     }
+    let mut reporters = String::from(
+        "# HELP ampwise_reporters Reporters this process forwards, by status.\n\
+         # TYPE ampwise_reporters gauge\n",
+    );
+    let services = &state.services;
+    for (status, n) in services
+        .reporter_board
+        .status_counts(services.clock.now_ms(), services.silent_after_ms)
+    {
+        reporters.push_str(&format!(
+            "ampwise_reporters{{status=\"{}\"}} {n}\n",
+            status.key().trim_start_matches("reporter.status_")
+        ));
+    }
     let body = format!(
         "# HELP ampwise_page_render_stalls_total Page renders that stalled and were rendered again.\n\
          # TYPE ampwise_page_render_stalls_total counter\n\
@@ -336,7 +350,7 @@ async fn metrics(State(state): State<AppState>, request: Request) -> Response {
          ampwise_live_streams_open {}\n",
         page_render_stalls(),
         state.streams.open(),
-    );
+    ) + &reporters;
     (
         [(
             axum::http::header::CONTENT_TYPE,

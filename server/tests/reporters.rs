@@ -291,6 +291,63 @@ async fn the_integration_guide_over_http() {
         .await;
     let shown: Value = r.json().await.unwrap();
     assert!(accepted_last(&shown[1]["facts"]), "{shown}");
+    // And the operator's counters (from loopback).
+    let metrics = home
+        .server
+        .client
+        .get(format!("{}/metrics", home.server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("ampwise_reporters{status=\"active\"} 1"),
+        "{metrics}"
+    );
+}
+
+/// Charge Amps refusing the serial and PIN is counted, with when it began: the page says
+/// "refused 3 times" rather than "waiting"; a wrong PIN shows on Partner as such.
+#[tokio::test]
+async fn refusals_are_counted_and_a_wrong_pin_shows_on_partner() {
+    let cloud = Cloud::start().await;
+    let home = home(&cloud, 30).await;
+    // The installer registers the serial in Partner with a PIN one digit off.
+    let mut wrong = home.pin.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'9' { b'0' } else { wrong[0] + 1 };
+    let wrong = String::from_utf8(wrong).unwrap();
+    cloud
+        .send(
+            reqwest::Method::POST,
+            "/api/devices",
+            json!({"serial": home.serial, "pin": wrong}),
+        )
+        .await;
+    let mut events = home.statuses().await;
+    home.post(now_ms(), [4.0, 3.0, 2.0]).await;
+    let facts = until(&mut events, home.reporter, "refused twice", |f| {
+        problem(f) == Some("refused") && f["failures"].as_u64() >= Some(2)
+    })
+    .await;
+    assert!(
+        facts["trouble_since"].as_i64() < facts["failed_at"].as_i64(),
+        "{facts}"
+    );
+    let state = cloud.state().await;
+    let device = &state.devices[0];
+    assert!(device.wrong_pin && device.refused_logins >= 2, "{device:?}");
+    let page = cloud
+        .client
+        .get(&cloud.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("wrong PIN"), "Partner's page says so");
 }
 
 #[tokio::test]

@@ -112,7 +112,11 @@ fn worth_publishing(old: &Facts, new: &Facts) -> bool {
         (Some(a), Some(b)) => b - a >= REPUBLISH_AFTER_MS,
         _ => false,
     };
+    // Refusals are counted on the page ("refused 3 times"): each one is news.
+    let refused_again =
+        new.problem == Some(model::reporter::Problem::Refused) && old.failures != new.failures;
     status_changed(old, new)
+        || refused_again
         || moved(old.accepted_at, new.accepted_at)
         || moved(old.reading_ts, new.reading_ts)
         || moved(old.failed_at, new.failed_at)
