@@ -546,6 +546,49 @@ pub async fn new_reporter_credentials() -> Result<NewCredentials, AppError> {
     .await
 }
 
+/// The wizard's "Get Serial Number and PIN" for a site: the pair reserved for the account's
+/// draft there (the same after a reload, Back or in a second tab), or a new one reserved now.
+#[server(prefix = "/api", endpoint = "reporter_draft_credentials", input = Json, output = Json)]
+pub async fn reporter_draft_credentials(site_id: i64) -> Result<NewCredentials, AppError> {
+    handle(async {
+        Ok(
+            backend::reporters::draft_credentials(&services()?, &require_account().await?, site_id)
+                .await?,
+        )
+    })
+    .await
+}
+
+/// Keeps the wizard's fields for a site as they are now.
+#[server(prefix = "/api", endpoint = "save_reporter_draft", input = Json, output = Json)]
+pub async fn save_reporter_draft(
+    site_id: i64,
+    fields: model::reporter::DraftFields,
+) -> Result<(), AppError> {
+    handle(async {
+        Ok(backend::reporters::save_draft(
+            &services()?,
+            &require_account().await?,
+            site_id,
+            &fields,
+        )
+        .await?)
+    })
+    .await
+}
+
+/// Forgets the wizard left part-way on a site.
+#[server(prefix = "/api", endpoint = "discard_reporter_draft", input = Json, output = Json)]
+pub async fn discard_reporter_draft(site_id: i64) -> Result<(), AppError> {
+    handle(async {
+        Ok(
+            backend::reporters::discard_draft(&services()?, &require_account().await?, site_id)
+                .await?,
+        )
+    })
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "create_reporter", input = Json, output = Json)]
 pub async fn create_reporter(reporter: ReporterInput) -> Result<i64, AppError> {
     handle(async {

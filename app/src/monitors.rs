@@ -63,13 +63,24 @@ pub(crate) fn TokenPanel(device: DeviceToken) -> impl IntoView {
     }
 }
 
+/// A monitor's status; `silent_s`: for how long it has been silent (shown while it is).
 #[component]
-fn StatusBadge(status: MonitorStatus, last: Option<String>) -> impl IntoView {
+fn StatusBadge(
+    status: MonitorStatus,
+    last: Option<String>,
+    #[prop(optional)] silent_s: i64,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let label = move || match status {
+        MonitorStatus::Silent => {
+            i18n.t_with("monitor.status_silent_for", &[("s", &silent_s.to_string())])
+        }
+        _ => i18n.t(status.key()),
+    };
     view! {
         <span class=format!("status {}", status.class()) data-testid="monitor-status">
             <span class="dot" aria-hidden="true"></span>
-            {move || i18n.t(status.key())}
+            {label}
             {last.clone().map(|l| view! { <span class="muted">{move || i18n.t_with("monitor.last_reading", &[("time", &l)])}</span> })}
         </span>
     }
@@ -123,6 +134,7 @@ pub fn MonitorsPage() -> impl IntoView {
                             .map(|m: Monitor| {
                                 let id = m.id;
                                 let status = m.status(now);
+                                let silent_s = m.silence().silent_for(now, m.last_ms).map(|ms| ms / 1000).unwrap_or_default();
                                 let last = m.last_local.clone();
                                 view! {
                                     <li class="monitor" data-testid="monitor">
@@ -134,7 +146,7 @@ pub fn MonitorsPage() -> impl IntoView {
                                                 <span>{move || i18n.t_with("monitor.phases_value", &[("n", &m.phases.to_string())])}</span>
                                                 {m.is_total.then(|| view! { <span class="badge">{t!(i18n, "monitor.total")}</span> })}
                                             </p>
-                                            <StatusBadge status last />
+                                            <StatusBadge status last silent_s />
                                         </div>
                                         <div class="actions">
                                             <a href=format!("/monitors/{id}/history") class="btn btn-secondary">{t!(i18n, "history.title")}</a>
@@ -226,6 +238,25 @@ fn latest(points: &[LivePoint]) -> Option<LivePoint> {
     points.iter().max_by_key(|p| p.ts).copied()
 }
 
+/// An SVG path through `points` (x, y), broken where two neighbours are more than `gap` apart
+/// in x: an outage is a gap, not a line across the minutes nobody measured.
+pub(crate) fn broken_path(points: impl Iterator<Item = (f64, f64)>, gap: f64) -> String {
+    let mut d = String::new();
+    let mut previous: Option<f64> = None;
+    for (x, y) in points {
+        let command = match previous {
+            Some(px) if x - px <= gap => 'L',
+            _ => 'M',
+        };
+        if !d.is_empty() {
+            d.push(' ');
+        }
+        d.push_str(&format!("{command}{x:.1},{y:.1}"));
+        previous = Some(x);
+    }
+    d
+}
+
 /// A line chart of per-phase current with the main fuse as a limit line. `series`: per phase,
 /// (x in 0..1, amps). Plain SVG: the shapes are few and simple.
 #[component]
@@ -238,6 +269,9 @@ fn PhaseChart(
     /// The id of the element that says the chart's numbers in words (the per-phase figures).
     #[prop(optional)]
     described_by: Option<&'static str>,
+    /// Neighbouring points farther apart than this (a fraction of the width) are not joined.
+    #[prop(optional)]
+    gap: Option<f64>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     const W: f64 = 600.0;
@@ -258,14 +292,9 @@ fn PhaseChart(
         (H - BOTTOM) - (a - lo) / (hi - lo).max(1.0) * (H - BOTTOM - 8.0)
     };
     let x = move |f: f64| LEFT + f * (W - LEFT - 8.0);
+    let gap_px = gap.map_or(f64::INFINITY, |g| g * (W - LEFT - 8.0));
     let line = move |phase: usize| {
-        series.with(|s| {
-            s[phase]
-                .iter()
-                .map(|(f, a)| format!("{:.1},{:.1}", x(*f), y(*a)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        series.with(|s| broken_path(s[phase].iter().map(|(f, a)| (x(*f), y(*a))), gap_px))
     };
     let ticks = move || {
         let (lo, hi) = range.get();
@@ -301,7 +330,7 @@ fn PhaseChart(
             <text class="fuse-label" x=W - 10.0 y=move || y(fuse) - 5.0 text-anchor="end">
                 {move || i18n.t_with("live.fuse_line", &[("amps", &fuse_a.to_string())])}
             </text>
-            {(0..3).map(|p| view! { <polyline class=format!("phase l{}", p + 1) points=move || line(p) data-testid=format!("line-l{}", p + 1) /> }).collect_view()}
+            {(0..3).map(|p| view! { <path class=format!("phase l{}", p + 1) d=move || line(p) data-testid=format!("line-l{}", p + 1) /> }).collect_view()}
         </svg>
         <ul class="legend">
             {(0..phases).map(|p| view! { <li class=format!("l{}", p + 1)>{PHASES[p]}</li> }).collect_view()}
@@ -360,7 +389,6 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
     let now = RwSignal::new(now_ms);
     let connected = RwSignal::new(false);
     let monitor_id = monitor.id;
-    let interval_ms = monitor.interval_ms;
 
     #[cfg(feature = "hydrate")]
     {
@@ -446,13 +474,11 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
             .collect()
     });
     let newest = move || points.with(|list| latest(list));
-    let status = move || {
-        MonitorStatus::at(
-            now.get(),
-            newest().map(|p| p.ts).or(monitor.last_ms),
-            interval_ms,
-        )
-    };
+    let silence = monitor.silence();
+    let last_ms = move || newest().map(|p| p.ts).or(monitor.last_ms);
+    let status = move || MonitorStatus::at(now.get(), last_ms(), silence);
+    // Seconds since the newest reading, once one is missed: the numbers are that old.
+    let silent_s = move || silence.silent_for(now.get(), last_ms()).map(|ms| ms / 1000);
     let last_time = move || {
         newest()
             .map(|p| p.ts)
@@ -464,11 +490,12 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
         <section class="card live" data-testid="live-panel">
             <div class="live-head">
                 <h2>{t!(i18n, "live.title")}</h2>
-                {move || view! { <StatusBadge status=status() last=last_time() /> }}
+                {move || view! { <StatusBadge status=status() last=last_time() silent_s=silent_s().unwrap_or_default() /> }}
             </div>
             <p class="muted">{format!("{} · ", monitor.name)}{t!(i18n, "live.window")}</p>
-            <PhaseChart series fuse_a=main_fuse_a x_labels testid="live-graph" phases described_by="live-numbers" />
-            <dl class="phase-numbers" id="live-numbers">
+            <PhaseChart series fuse_a=main_fuse_a x_labels testid="live-graph" phases described_by="live-numbers"
+                gap=silence.missed_after_ms() as f64 / LIVE_WINDOW_MS as f64 />
+            <dl class="phase-numbers" id="live-numbers" class:stale=move || silent_s().is_some()>
                 {(0..phases)
                     .map(|p| {
                         let current = move || newest().and_then(|n| n.i[p]);
@@ -479,7 +506,11 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
                                     {move || current().map(|a| amps(i18n, a)).unwrap_or_else(|| "–".into())}
                                 </dd>
                                 <dd class="muted" data-testid=format!("headroom-l{}", p + 1)>
-                                    {move || current().map(|a| i18n.t_with("live.headroom", &[("amps", &amps(i18n, headroom(main_fuse_a, a)))])).unwrap_or_default()}
+                                    {move || match silent_s() {
+                                        // Greyed out with their age: not what the fuse carries now.
+                                        Some(s) => i18n.t_with("live.seconds_old", &[("s", &s.to_string())]),
+                                        None => current().map(|a| i18n.t_with("live.headroom", &[("amps", &amps(i18n, headroom(main_fuse_a, a)))])).unwrap_or_default(),
+                                    }}
                                 </dd>
                             </div>
                         }
@@ -488,7 +519,7 @@ fn Live(snapshot: LiveSnapshot) -> impl IntoView {
             </dl>
             <p class="actions">
                 <a href=format!("/monitors/{monitor_id}/history") class="btn btn-secondary">{t!(i18n, "history.title")}</a>
-                <span class="muted sr-only" data-testid="stream-state">{move || if connected.get() { "connected" } else { "connecting" }}</span>
+                <span class="muted sr-only" data-testid="stream-state" data-live=move || connected.get().to_string()>{move || i18n.t(if connected.get() { "live.connected" } else { "live.connecting" })}</span>
             </p>
         </section>
     }
@@ -554,6 +585,16 @@ fn HistoryView(history: History) -> impl IntoView {
         }
     }
     let n = history.buckets.len();
+    // Buckets come at a steady step (a minute, an hour, a day); a missing one is an outage,
+    // drawn as a gap.
+    let step = history
+        .buckets
+        .windows(2)
+        .map(|w| w[1].start - w[0].start)
+        .filter(|d| *d > 0)
+        .min()
+        .unwrap_or(0);
+    let gap = (step > 0).then(|| 1.5 * step as f64 / width);
     let x_labels = history.ticks.clone();
     let csv = format!(
         "/api/v1/monitors/{id}/history.csv?view={view_name}&date={}",
@@ -609,7 +650,7 @@ fn HistoryView(history: History) -> impl IntoView {
         } else {
             view! {
                 <section class="card">
-                    <PhaseChart series=Signal::stored(series) fuse_a=history.main_fuse_a x_labels=Signal::stored(x_labels) testid="history-graph" phases />
+                    <PhaseChart series=Signal::stored(series) fuse_a=history.main_fuse_a x_labels=Signal::stored(x_labels) testid="history-graph" phases gap=gap.unwrap_or(f64::INFINITY) />
                     <p class="muted">{t!(i18n, "history.mean_hint")}</p>
                 </section>
             }

@@ -99,26 +99,98 @@ impl LiveReporters {
     }
 }
 
-/// The line under a status: when the last update was accepted, or what is wrong.
-fn status_detail(i18n: I18n, status: ReporterStatus, facts: &Facts, reporter: &Reporter) -> String {
+/// The reporter's partner by name: Charge Amps, or the host an Open Reporter posts to.
+pub fn partner_name(reporter: &Reporter) -> String {
+    match reporter.kind {
+        ReporterKind::ChargeAmps => "Charge Amps".to_string(),
+        ReporterKind::OpenReporter => reporter
+            .update_url
+            .as_deref()
+            .and_then(|url| url.split_once("://"))
+            .and_then(|(_, rest)| rest.split(['/', '?', '#']).next())
+            .filter(|host| !host.is_empty())
+            .map_or_else(|| "Open Reporter".to_string(), str::to_string),
+    }
+}
+
+/// After this long of refusals the page asks to compare the serial and PIN (ms).
+const COMPARE_AFTER_MS: i64 = 120_000;
+
+/// Whether the partner has refused the credentials for two minutes.
+fn refused_long(now: i64, facts: &Facts) -> bool {
+    facts.problem == Some(model::reporter::Problem::Refused)
+        && facts
+            .trouble_since
+            .is_some_and(|since| now - since >= COMPARE_AFTER_MS)
+}
+
+/// The line under a status: when the last update was accepted, or what is wrong, in words that
+/// name the reporter's own partner.
+fn status_detail(
+    i18n: I18n,
+    status: ReporterStatus,
+    facts: &Facts,
+    reporter: &Reporter,
+    now: i64,
+) -> String {
     let time = |ts: Option<i64>| ts.map(|ts| reporter.clock.time(ts));
+    let partner = partner_name(reporter);
     match status {
         ReporterStatus::Active => time(facts.accepted_at)
             .map(|t| i18n.t_with("reporter.accepted_at", &[("time", &t)]))
             .unwrap_or_default(),
-        ReporterStatus::WaitingForPartner => match reporter.kind {
-            ReporterKind::ChargeAmps => i18n.t("reporter.waiting_detail_charge_amps"),
-            ReporterKind::OpenReporter => i18n.t("reporter.waiting_detail_open_reporter"),
-        },
+        ReporterStatus::WaitingForPartner => {
+            let (count_key, next_key, compare_key) = match reporter.kind {
+                ReporterKind::ChargeAmps => (
+                    "reporter.refused_count_charge_amps",
+                    "reporter.waiting_detail_charge_amps",
+                    "reporter.refused_compare_charge_amps",
+                ),
+                ReporterKind::OpenReporter => (
+                    "reporter.refused_count_open_reporter",
+                    "reporter.waiting_detail_open_reporter",
+                    "reporter.refused_compare_open_reporter",
+                ),
+            };
+            let count = i18n.t_with(
+                count_key,
+                &[
+                    ("partner", &partner),
+                    ("n", &facts.failures.max(1).to_string()),
+                    ("time", &time(facts.failed_at).unwrap_or_default()),
+                ],
+            );
+            let then = if refused_long(now, facts) {
+                i18n.t_with(compare_key, &[("partner", &partner)])
+            } else {
+                i18n.t_with(next_key, &[("partner", &partner)])
+            };
+            format!("{count} {then}")
+        }
         ReporterStatus::PartnerUnreachable => {
             let problem = facts.problem.as_ref().map(|p| {
                 let (key, n) = p.key();
                 i18n.t_with(key, &[("n", n.as_deref().unwrap_or_default())])
             });
-            let since = time(facts.failed_at)
+            // When the trouble began, not the last retry.
+            let since = time(facts.trouble_since.or(facts.failed_at))
                 .map(|t| i18n.t_with("reporter.failed_at", &[("time", &t)]))
                 .unwrap_or_default();
             format!("{} {since}", problem.unwrap_or_default())
+        }
+        ReporterStatus::MeterSilent => {
+            let silence = reporter.silence();
+            let silent_ms = silence
+                .silent_for(now, facts.reading_ts)
+                .unwrap_or_default();
+            let left_ms = (silence.offline_after_ms - silent_ms).max(0);
+            i18n.t_with(
+                "reporter.meter_silent_detail",
+                &[
+                    ("s", &(silent_ms / 1000).to_string()),
+                    ("left", &((left_ms + 999) / 1000).to_string()),
+                ],
+            )
         }
         ReporterStatus::MonitorOffline => match time(facts.reading_ts) {
             Some(t) => i18n.t_with("reporter.monitor_offline_since", &[("time", &t)]),
@@ -129,30 +201,45 @@ fn status_detail(i18n: I18n, status: ReporterStatus, facts: &Facts, reporter: &R
     }
 }
 
-/// A reporter's status, kept current.
+/// A reporter's status, kept current. With `credentials` (the reporter's own page), a partner
+/// that keeps refusing them shows them beside the hint, to compare and copy.
 #[component]
-fn StatusLine(reporter: Reporter, live: LiveReporters) -> impl IntoView {
+fn StatusLine(
+    reporter: Reporter,
+    live: LiveReporters,
+    #[prop(default = None)] credentials: Option<NewCredentials>,
+) -> impl IntoView {
     let i18n = use_i18n();
+    let partner = partner_name(&reporter);
     let reporter = StoredValue::new(reporter);
     let state = Memo::new(move |_| {
         let now = live.now.get();
         reporter.with_value(|r| {
             let (facts, paused) = live.facts(r);
-            let status = ReporterStatus::derive(now, paused, &facts, r.silent_after_ms);
-            (status, facts)
+            let status = ReporterStatus::derive(now, paused, &facts, r.silence());
+            (status, facts, now)
         })
     });
+    let compare = move || {
+        let (status, facts, now) = state.get();
+        (status == ReporterStatus::WaitingForPartner && refused_long(now, &facts))
+            .then(|| credentials.clone())
+            .flatten()
+    };
     view! {
         <span class=move || format!("status {}", state.get().0.class()) data-testid="reporter-status">
             <span class="dot" aria-hidden="true"></span>
-            {move || i18n.t(state.get().0.key())}
+            {move || i18n.t_with(state.get().0.key(), &[("partner", &partner)])}
         </span>
         <span class="muted status-detail" data-testid="reporter-status-detail">
             {move || {
-                let (status, facts) = state.get();
-                reporter.with_value(|r| status_detail(i18n, status, &facts, r))
+                let (status, facts, now) = state.get();
+                reporter.with_value(|r| status_detail(i18n, status, &facts, r, now))
             }}
         </span>
+        {move || compare().map(|credentials| view! {
+            <div data-testid="compare-credentials"><PartnerCredentials credentials /></div>
+        })}
     }
 }
 
@@ -351,16 +438,23 @@ fn step_key(step: Step, kind: Option<ReporterKind>) -> &'static str {
     }
 }
 
-/// Settings → Reporters → Add new reporter.
+/// Settings → Reporters → Add new Reporter. The step and the site are in the URL
+/// (`?site=ID&step=N`), so Back and Forward move between steps and a reload stays on the step;
+/// the fields and the reserved serial number and PIN are kept on the server as a draft per
+/// account and site.
 #[component]
 pub fn NewReporterPage() -> impl IntoView {
     let i18n = use_i18n();
     let options = crate::codec::resource(|| (), |_| api::reporter_options());
     let query = use_query_map();
-    let wanted_site = query
-        .read_untracked()
-        .get("site")
-        .and_then(|s| s.parse::<i64>().ok());
+    let url_site = Memo::new(move |_| query.read().get("site").and_then(|s| s.parse::<i64>().ok()));
+    let url_step = Memo::new(move |_| {
+        query
+            .read()
+            .get("step")
+            .and_then(|s| s.parse::<usize>().ok())
+            .and_then(|n| Step::ALL.get(n.wrapping_sub(1)).copied())
+    });
     view! {
         <section class="card form-card wizard">
             <h2>{t!(i18n, "wizard.title")}</h2>
@@ -372,12 +466,67 @@ pub fn NewReporterPage() -> impl IntoView {
                             <a href="/settings/sites/new" class="btn btn-primary">{t!(i18n, "site.create_first")}</a>
                         }
                         .into_any(),
-                        Ok(options) => view! { <Wizard options wanted_site /> }.into_any(),
+                        Ok(options) => view! { <Wizard options url_site url_step /> }.into_any(),
                         Err(error) => view! { <p class="alert alert-error" data-testid="load-error">{error.message(i18n)}</p> }.into_any(),
                     }
                 })}
             </Suspense>
         </section>
+    }
+}
+
+/// The wizard's URL for `site` at `step`.
+fn wizard_url(site: Option<i64>, step: Step) -> String {
+    match site {
+        Some(site) => format!("/settings/reporters/new?site={site}&step={}", step.number()),
+        None => format!("/settings/reporters/new?step={}", step.number()),
+    }
+}
+
+/// Wizards left part-way: continue one, or discard it.
+#[component]
+fn Drafts(drafts: Vec<model::reporter::ReporterDraft>) -> impl IntoView {
+    let i18n = use_i18n();
+    let discard = ServerAction::<api::DiscardReporterDraft>::new();
+    let discarded = RwSignal::new(Vec::<i64>::new());
+    Effect::new(move || {
+        if let Some(Ok(())) = discard.value().get()
+            && let Some(site) = discard.input().get().map(|i| i.site_id)
+        {
+            discarded.update(|d| d.push(site));
+        }
+    });
+    view! {
+        <div class="alert alert-info drafts" data-testid="drafts">
+            <p>{t!(i18n, "wizard.drafts_intro")}</p>
+            <ul class="list">
+                {drafts.into_iter().map(|d| {
+                    let site = d.site_id;
+                    let step = Step::ALL.get(usize::from(d.fields.step).wrapping_sub(1)).copied().unwrap_or(Step::Kind);
+                    let serial = d.credentials.as_ref().map(|c| c.serial.clone());
+                    let what = if d.fields.name.is_empty() { d.site_name.clone() } else { format!("{} · {}", d.site_name, d.fields.name) };
+                    view! {
+                        <li class="draft" data-testid="draft" class:hidden=move || discarded.with(|d| d.contains(&site))>
+                            <span>
+                                <strong>{what}</strong>
+                                " "
+                                <span class="muted">
+                                    {move || i18n.t_with("wizard.draft_at_step", &[("n", &step.number().to_string())])}
+                                    {serial.clone().map(|s| format!(" · {s}"))}
+                                </span>
+                            </span>
+                            <span class="actions">
+                                <a class="btn btn-small btn-primary" href=wizard_url(Some(site), step) rel="external">{t!(i18n, "wizard.continue")}</a>
+                                <button type="button" class="btn btn-small btn-secondary"
+                                    on:click=move |_| { discard.dispatch(api::DiscardReporterDraft { site_id: site }); }>
+                                    {t!(i18n, "wizard.discard")}
+                                </button>
+                            </span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
     }
 }
 
@@ -457,16 +606,19 @@ fn MonitorField(
     view! {
         <fieldset class="field">
             <legend>{t!(i18n, "reporter.monitor")}</legend>
-            {move || site.get().map(|s| s.monitors.into_iter().map(|(id, name, total)| view! {
-                <label class="radio">
-                    <input type="radio" name="monitor" value=id.to_string()
-                        prop:checked=move || monitor_id.get() == Some(id)
-                        on:change=move |_| monitor_id.set(Some(id)) />
-                    <span>
-                        <strong>{name}</strong>
-                        {total.then(|| view! { <small class="muted">{t!(i18n, "monitor.total")}</small> })}
-                    </span>
-                </label>
+            {move || site.get().map(|s| s.monitors.into_iter().map(|m| {
+                let id = m.id;
+                view! {
+                    <label class="radio">
+                        <input type="radio" name="monitor" value=id.to_string()
+                            prop:checked=move || monitor_id.get() == Some(id)
+                            on:change=move |_| monitor_id.set(Some(id)) />
+                        <span>
+                            <strong>{m.name}</strong>
+                            {m.total.then(|| view! { <small class="muted">{t!(i18n, "monitor.total")}</small> })}
+                        </span>
+                    </label>
+                }
             }).collect_view())}
             <small class="muted">{t!(i18n, "reporter.monitor_help")}</small>
         </fieldset>
@@ -474,51 +626,85 @@ fn MonitorField(
 }
 
 #[component]
-fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
+fn Wizard(
+    options: WizardOptions,
+    url_site: Memo<Option<i64>>,
+    url_step: Memo<Option<Step>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let free_licences = options.free_charge_amps_licences;
+    let next_licence = options.next_licence.clone();
     let sites = StoredValue::new(options.sites);
-    let first_site = sites.with_value(|list| {
-        wanted_site
-            .filter(|id| list.iter().any(|s| s.id == *id))
-            .or_else(|| list.iter().find(|s| !s.monitors.is_empty()).map(|s| s.id))
-            .or_else(|| list.first().map(|s| s.id))
-            .unwrap_or_default()
-    });
-    let step = RwSignal::new(Step::Kind);
-    let kind = RwSignal::new(None::<ReporterKind>);
-    let site_id = RwSignal::new(first_site);
+    let drafts = StoredValue::new(options.drafts);
+    let known = move |id: i64| sites.with_value(|list| list.iter().any(|s| s.id == id));
+    // Opened from a site (its page or card), the wizard is for that site; with one site, that
+    // one; otherwise the installer chooses.
+    let only_site = sites.with_value(|l| (l.len() == 1).then(|| l[0].id));
+    let fixed_site = url_site
+        .get_untracked()
+        .filter(|id| known(*id))
+        .or(only_site);
+    let site_id = RwSignal::new(fixed_site);
     let site = Memo::new(move |_| {
-        let id = site_id.get();
+        let id = site_id.get()?;
         sites.with_value(|list| list.iter().find(|s| s.id == id).cloned())
     });
-    let name = RwSignal::new(String::new());
-    let credentials = RwSignal::new(None::<NewCredentials>);
-    let fuse = FuseChoice::new(site.get_untracked().map_or(20, |s| s.main_fuse_a));
-    let monitor_id = RwSignal::new(None::<i64>);
-    let create_token_url = RwSignal::new(String::new());
-    let update_url = RwSignal::new(String::new());
-    let username = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    // A new site brings its own fuse and total-consumption monitor as the defaults.
-    Effect::new(move |previous: Option<i64>| {
-        let id = site_id.get();
-        if previous != Some(id)
-            && let Some(s) = site.get_untracked()
-        {
-            // The first run keeps the defaults made above; a change of site brings its own.
-            if previous.is_some() {
-                let f = FuseChoice::new(s.main_fuse_a);
-                fuse.preset.set(f.preset.get_untracked());
-                fuse.other.set(f.other.get_untracked());
-            }
-            monitor_id.set(s.monitors.first().map(|m| m.0));
-        }
-        id
+    let draft = drafts.with_value(|list| {
+        fixed_site.and_then(|site| list.iter().find(|d| d.site_id == site).cloned())
     });
+    // The step is the URL's, when there is a draft to go on with; a wizard without one starts
+    // at the beginning.
+    let resumed = draft.is_some() && url_step.get_untracked().is_some();
+    let step = Memo::new(move |_| {
+        if resumed || url_step.get().is_some_and(|s| s != Step::Kind) && site_id.get().is_some() {
+            url_step.get().unwrap_or(Step::Kind)
+        } else {
+            Step::Kind
+        }
+    });
+    let restored = draft
+        .clone()
+        .filter(|_| resumed)
+        .map(|d| d.fields)
+        .unwrap_or_default();
+    let kind = RwSignal::new(ReporterKind::parse(&restored.kind).ok());
+    let name = RwSignal::new(restored.name.clone());
+    let credentials = RwSignal::new(draft.as_ref().and_then(|d| d.credentials.clone()));
+    let fuse = FuseChoice::new(
+        restored
+            .main_fuse_a
+            .parse()
+            .ok()
+            .or_else(|| site.get_untracked().map(|s| s.main_fuse_a))
+            .unwrap_or(20),
+    );
+    let monitor_id = RwSignal::new(restored.monitor_id.parse::<i64>().ok().or_else(|| {
+        site.get_untracked()
+            .and_then(|s| s.monitors.first().map(|m| m.id))
+    }));
+    let create_token_url = RwSignal::new(restored.create_token_url.clone());
+    let update_url = RwSignal::new(restored.update_url.clone());
+    let username = RwSignal::new(restored.username.clone());
+    let password = RwSignal::new(String::new());
+    let allow_second = RwSignal::new(false);
+    // A site chosen here brings its own fuse, total-consumption monitor and draft.
+    let choose_site = move |id: i64| {
+        site_id.set(Some(id));
+        if let Some(s) = site.get_untracked() {
+            let f = FuseChoice::new(s.main_fuse_a);
+            fuse.preset.set(f.preset.get_untracked());
+            fuse.other.set(f.other.get_untracked());
+            monitor_id.set(s.monitors.first().map(|m| m.id));
+        }
+        credentials.set(drafts.with_value(|list| {
+            list.iter()
+                .find(|d| d.site_id == id)
+                .and_then(|d| d.credentials.clone())
+        }));
+    };
 
     let input = move || ReporterInput {
-        site_id: site_id.get().to_string(),
+        site_id: site_id.get().map(|s| s.to_string()).unwrap_or_default(),
         kind: kind
             .get()
             .map(|k| k.as_str().to_string())
@@ -531,9 +717,27 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
         update_url: update_url.get(),
         username: username.get(),
         password: password.get(),
+        allow_second: allow_second.get(),
+    };
+    let fields = move |step: Step| model::reporter::DraftFields {
+        step: step.number() as u8,
+        kind: kind
+            .get_untracked()
+            .map(|k| k.as_str().to_string())
+            .unwrap_or_default(),
+        name: name.get_untracked(),
+        main_fuse_a: fuse.value(),
+        monitor_id: monitor_id
+            .get_untracked()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        create_token_url: create_token_url.get_untracked(),
+        update_url: update_url.get_untracked(),
+        username: username.get_untracked(),
     };
     let local_error = RwSignal::new(None::<AppError>);
-    let get_credentials = ServerAction::<api::NewReporterCredentials>::new();
+    let get_credentials = ServerAction::<api::ReporterDraftCredentials>::new();
+    let save_draft = ServerAction::<api::SaveReporterDraft>::new();
     let save = ServerAction::<api::CreateReporter>::new();
     let save_error = action_error(save);
     let credentials_error = action_error(get_credentials);
@@ -549,6 +753,10 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
         }
     });
     let navigate = use_navigate();
+    let go = {
+        let navigate = navigate.clone();
+        move |to: Step| navigate(&wizard_url(site_id.get_untracked(), to), Default::default())
+    };
     Effect::new(move || {
         if let Some(Ok(id)) = save.value().get() {
             navigate(
@@ -563,33 +771,48 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
             key: e.key.into(),
         })
     };
-    let next = move |_| {
-        save.value().set(None);
-        let current = step.get_untracked();
-        let checked = if kind.get_untracked().is_none() {
-            Err(FieldError::new("kind", "error.reporter_kind_invalid"))
-        } else if current == Step::Kind
-            && site.get_untracked().is_none_or(|s| s.monitors.is_empty())
-        {
-            Err(FieldError::new(
-                "site_id",
-                "error.reporter_site_without_monitor",
-            ))
-        } else {
-            input().check_step(current, false)
-        };
-        match checked {
-            Ok(()) => {
-                local_error.set(None);
-                step.set(current.next());
+    let next = {
+        let go = go.clone();
+        move |_| {
+            save.value().set(None);
+            let current = step.get_untracked();
+            let checked = if site_id.get_untracked().is_none() {
+                Err(FieldError::new("site_id", "error.reporter_site_choose"))
+            } else if kind.get_untracked().is_none() {
+                Err(FieldError::new("kind", "error.reporter_kind_invalid"))
+            } else if current == Step::Kind
+                && site.get_untracked().is_none_or(|s| s.monitors.is_empty())
+            {
+                Err(FieldError::new(
+                    "site_id",
+                    "error.reporter_site_without_monitor",
+                ))
+            } else {
+                input().check_step(current, false)
+            };
+            match checked {
+                Ok(()) => {
+                    local_error.set(None);
+                    let to = current.next();
+                    if let Some(site_id) = site_id.get_untracked() {
+                        save_draft.dispatch(api::SaveReporterDraft {
+                            site_id,
+                            fields: fields(to),
+                        });
+                    }
+                    go(to);
+                }
+                Err(e) => local_error.set(invalid(e)),
             }
-            Err(e) => local_error.set(invalid(e)),
         }
     };
-    let back = move |_| {
-        local_error.set(None);
-        save.value().set(None);
-        step.update(|s| *s = s.previous());
+    let back = {
+        let go = go.clone();
+        move |_| {
+            local_error.set(None);
+            save.value().set(None);
+            go(step.get_untracked().previous());
+        }
     };
     let choose_kind = move |k: ReporterKind| {
         let suggested_before = kind.get_untracked().map(|k| i18n.t(k.suggested_name_key()));
@@ -603,6 +826,7 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
         }
     };
     let several_sites = sites.with_value(|l| l.len() > 1);
+    let site_fixed = fixed_site.is_some() && url_site.get_untracked().is_some();
     let field_invalid = move |f: &'static str| {
         move || {
             error
@@ -610,8 +834,31 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
                 .then_some("true")
         }
     };
+    // Reporters of the chosen kind already on the chosen monitor: asked about before Save.
+    let same_kind_on_monitor = Memo::new(move |_| {
+        let (Some(k), Some(m)) = (kind.get(), monitor_id.get()) else {
+            return Vec::new();
+        };
+        site.get()
+            .and_then(|s| s.monitors.into_iter().find(|x| x.id == m))
+            .map(|x| {
+                x.reporters
+                    .into_iter()
+                    .filter(|(_, rk, _)| *rk == k)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
+    let other_drafts: Vec<_> = drafts.with_value(|list| {
+        list.iter()
+            .filter(|d| !(resumed && Some(d.site_id) == fixed_site))
+            .cloned()
+            .collect()
+    });
+    let show_drafts = url_step.get_untracked().is_none() && !other_drafts.is_empty();
 
     view! {
+        {show_drafts.then(|| view! { <Drafts drafts=other_drafts.clone() /> })}
         <ol class="steps" aria-label=move || i18n.t("wizard.title")>
             {Step::ALL.into_iter().map(|s| view! {
                 <li class:done=move || s < step.get() aria-current=move || (s == step.get()).then_some("step")>
@@ -627,17 +874,21 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
         </h3>
         <FormError error />
         <div class="stack">
-            // 1. The type (and the site, when there are several).
+            // 1. The type (and the site, when there are several and it was not opened from one).
             <Show when=move || step.get() == Step::Kind>
-                {several_sites.then(|| view! {
+                {(several_sites && !site_fixed).then(|| view! {
                     <label class="field">
                         <span>{t!(i18n, "monitor.site")}</span>
-                        <select on:change=move |ev| { if let Ok(id) = event_target_value(&ev).parse() { site_id.set(id) } } aria-invalid=field_invalid("site_id")>
+                        <select on:change=move |ev| { if let Ok(id) = event_target_value(&ev).parse() { choose_site(id) } } aria-invalid=field_invalid("site_id")>
+                            <option value="" selected=fixed_site.is_none() disabled=true>{t!(i18n, "wizard.choose_site")}</option>
                             {sites.get_value().into_iter().map(|s| view! {
-                                <option value=s.id.to_string() selected=s.id == first_site>{s.name}</option>
+                                <option value=s.id.to_string() selected=Some(s.id) == fixed_site>{s.name}</option>
                             }).collect_view()}
                         </select>
                     </label>
+                })}
+                {site_fixed.then(|| view! {
+                    <p class="muted" data-testid="wizard-site">{move || i18n.t_with("wizard.for_site", &[("site", &site.get().map(|s| s.name).unwrap_or_default())])}</p>
                 })}
                 <Show when=move || site.get().is_some_and(|s| s.monitors.is_empty())>
                     <div class="alert alert-error" data-testid="no-monitor">
@@ -689,7 +940,12 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
                         <p>{t!(i18n, "wizard.credentials_intro")}</p>
                         <div class="actions">
                             <button type="button" class="btn btn-primary" disabled=move || get_credentials.pending().get()
-                                on:click=move |_| { local_error.set(None); get_credentials.dispatch(api::NewReporterCredentials {}); }>
+                                on:click=move |_| {
+                                    local_error.set(None);
+                                    if let Some(site_id) = site_id.get_untracked() {
+                                        get_credentials.dispatch(api::ReporterDraftCredentials { site_id });
+                                    }
+                                }>
                                 {t!(i18n, "wizard.get_credentials")}
                             </button>
                         </div>
@@ -713,6 +969,7 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
                 <label class="field">
                     <span>{t!(i18n, "reporter.password")}</span>
                     <input type="password" autocomplete="new-password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) aria-invalid=field_invalid("password") />
+                    <small class="muted">{t!(i18n, "wizard.password_not_kept")}</small>
                 </label>
             </Show>
             // 4. The main fuse.
@@ -730,22 +987,49 @@ fn Wizard(options: WizardOptions, wanted_site: Option<i64>) -> impl IntoView {
                     <div><dt>{t!(i18n, "reporter.name")}</dt><dd>{move || name.get()}</dd></div>
                     <div><dt>{t!(i18n, "monitor.site")}</dt><dd>{move || site.get().map(|s| s.name).unwrap_or_default()}</dd></div>
                     {move || credentials.get().filter(|_| kind.get() == Some(ReporterKind::ChargeAmps)).map(|c| view! {
-                        <div><dt>{t!(i18n, "reporter.serial")}</dt><dd>{c.serial}</dd></div>
+                        <div><dt>{t!(i18n, "reporter.serial")}</dt><dd class="serial">{c.serial}</dd></div>
                     })}
+                    {
+                        let licence = next_licence.clone();
+                        move || (kind.get() == Some(ReporterKind::ChargeAmps)).then(|| {
+                            let licence = licence.clone();
+                            view! {
+                                <div data-testid="summary-licence"><dt>{t!(i18n, "wizard.takes_licence")}</dt><dd>{licence}</dd></div>
+                            }
+                        })
+                    }
                     <div><dt>{t!(i18n, "reporter.main_fuse")}</dt><dd>{move || format!("{} A", fuse.value())}</dd></div>
                     <div><dt>{t!(i18n, "reporter.monitor")}</dt><dd>{move || {
                         let id = monitor_id.get();
-                        site.get().and_then(|s| s.monitors.into_iter().find(|m| Some(m.0) == id)).map(|m| m.1).unwrap_or_default()
+                        site.get().and_then(|s| s.monitors.into_iter().find(|m| Some(m.id) == id)).map(|m| m.name).unwrap_or_default()
                     }}</dd></div>
                 </dl>
+                {move || {
+                    let existing = same_kind_on_monitor.get();
+                    (!existing.is_empty()).then(|| view! {
+                        <div class="alert alert-error" data-testid="monitor-has-one">
+                            <p>{t!(i18n, "wizard.monitor_has_one")}</p>
+                            <ul>
+                                {existing.into_iter().map(|(id, _, name)| view! {
+                                    <li><a href=format!("/settings/reporters/{id}")>{name}</a></li>
+                                }).collect_view()}
+                            </ul>
+                            <label class="checkbox">
+                                <input type="checkbox" prop:checked=move || allow_second.get()
+                                    on:change=move |ev| allow_second.set(event_target_checked(&ev)) />
+                                <span>{t!(i18n, "wizard.save_second")}</span>
+                            </label>
+                        </div>
+                    })
+                }}
             </Show>
             <div class="actions wizard-actions">
                 <Show when=move || step.get() != Step::Kind>
-                    <button type="button" class="btn btn-secondary" on:click=back>{t!(i18n, "wizard.back")}</button>
+                    {let back = back.clone(); view! { <button type="button" class="btn btn-secondary" on:click=back>{t!(i18n, "wizard.back")}</button> }}
                 </Show>
                 <Show
                     when=move || step.get() == Step::Save
-                    fallback=move || view! { <button type="button" class="btn btn-primary" on:click=next>{t!(i18n, "wizard.next")}</button> }
+                    fallback=move || { let next = next.clone(); view! { <button type="button" class="btn btn-primary" on:click=next>{t!(i18n, "wizard.next")}</button> } }
                 >
                     <button type="button" class="btn btn-primary" disabled=move || save.pending().get()
                         on:click=move |_| { local_error.set(None); save.dispatch(api::CreateReporter { reporter: input() }); }>
@@ -872,6 +1156,7 @@ fn ReporterDetails(
         update_url: update_url.get(),
         username: username.get(),
         password: password.get(),
+        allow_second: false,
     };
     let error = action_error(update);
     let saved = move || matches!(update.value().get(), Some(Ok(())));
@@ -896,9 +1181,28 @@ fn ReporterDetails(
                 <p class="muted">{move || i18n.t(kind.name_key())}" · "{reporter.site_name.clone()}</p>
             </div>
         </div>
-        {created.then(|| view! { <p class="alert alert-ok" role="status">{t!(i18n, "reporter.created")}</p> })}
+        // What to do next after Save, until the partner accepts the first update.
+        {created.then(|| {
+            let banner = match kind {
+                ReporterKind::ChargeAmps => i18n.t("reporter.created"),
+                ReporterKind::OpenReporter => {
+                    i18n.t_with("reporter.created_open_reporter", &[("partner", &partner_name(&reporter))])
+                }
+            };
+            let watched = reporter.clone();
+            let active = move || {
+                let (facts, paused) = live.facts(&watched);
+                ReporterStatus::derive(live.now.get(), paused, &facts, watched.silence())
+                    == ReporterStatus::Active
+            };
+            view! {
+                <Show when=move || !active()>
+                    <p class="alert alert-ok" role="status" data-testid="created-banner">{banner.clone()}</p>
+                </Show>
+            }
+        })}
         <section class="card">
-            <p class="reporter-status-line"><StatusLine reporter=reporter.clone() live /></p>
+            <p class="reporter-status-line"><StatusLine reporter=reporter.clone() live credentials=credentials.clone() /></p>
             <div class="actions">
                 <button type="button" class="btn btn-secondary" disabled=move || pause.pending().get()
                     on:click=move |_| { pause.dispatch(api::PauseReporter { id, paused: !paused }); }>

@@ -81,13 +81,21 @@ pub fn now_ms() -> i64 {
     Timestamp::now().as_millisecond()
 }
 
+/// The monitor as pages show it: offline past the server's limit, as its reporters count it.
+fn shown(services: &Services, monitor: Monitor) -> Monitor {
+    Monitor {
+        offline_after_ms: services.silent_after_ms,
+        ..monitor
+    }
+}
+
 pub async fn list(services: &Services, actor: &Account) -> Result<Vec<Monitor>, Error> {
     Ok(services
         .monitors
         .monitors_for(actor.id)
         .await?
         .into_iter()
-        .map(|r| r.monitor)
+        .map(|r| shown(services, r.monitor))
         .collect())
 }
 
@@ -280,7 +288,7 @@ pub async fn snapshot(
         .await?;
     let last_seq = points.iter().map(|p| p.seq).max().unwrap_or(0);
     Ok(Some(LiveSnapshot {
-        monitor: record.monitor,
+        monitor: shown(services, record.monitor),
         main_fuse_a: record.main_fuse_a,
         now_ms: now,
         clock: crate::schedule::local_clock(&zone(&record.time_zone), now),

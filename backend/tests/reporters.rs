@@ -78,6 +78,8 @@ fn charge_amps(site_id: i64, monitor_id: i64, serial: &str) -> ReporterInput {
         serial: serial.into(),
         main_fuse_a: "25".into(),
         monitor_id: monitor_id.to_string(),
+        // These tests save several on one monitor; the question before the second has its own.
+        allow_second: true,
         ..Default::default()
     }
 }
@@ -412,6 +414,111 @@ async fn a_site_has_at_most_its_share_of_reporters() {
     let refused = tries.into_iter().find_map(Result::err).unwrap();
     assert_eq!(field(refused), ("site_id", "error.reporter_site_full"));
     assert_eq!(reporters::list(&s, &anna).await.unwrap().len(), 3);
+}
+
+/// A second reporter of the same kind on a monitor that has one is asked about first (the
+/// review saved one beside an ACTIVE one without a word, taking the last licence); another kind
+/// on the same monitor, or the same kind on another, is not.
+#[tokio::test]
+async fn a_second_reporter_on_a_monitor_is_asked_about_first() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let monitor = w.monitor(&anna, site).await;
+    let partner = |name: &str| ReporterInput {
+        kind: "open_reporter".into(),
+        name: name.into(),
+        create_token_url: "https://partner.example/token".into(),
+        update_url: "https://partner.example/update".into(),
+        username: "ek".into(),
+        password: "s3cret".into(),
+        allow_second: false,
+        ..charge_amps(site, monitor, "")
+    };
+    reporters::create(&w.s, &anna, &partner("First"))
+        .await
+        .unwrap();
+    let asked = reporters::create(&w.s, &anna, &partner("Second")).await;
+    assert_eq!(
+        field(asked.unwrap_err()),
+        ("monitor_id", "error.reporter_monitor_has_one")
+    );
+    assert_eq!(reporters::list(&w.s, &anna).await.unwrap().len(), 1);
+    // Confirmed, it is saved.
+    let confirmed = ReporterInput {
+        allow_second: true,
+        ..partner("Second")
+    };
+    reporters::create(&w.s, &anna, &confirmed).await.unwrap();
+    // Another kind on the same monitor needs no question.
+    w.licence(&anna).await;
+    let creds = reporters::new_credentials(&w.s, &anna).await.unwrap();
+    let charge = ReporterInput {
+        allow_second: false,
+        ..charge_amps(site, monitor, &creds.serial)
+    };
+    reporters::create(&w.s, &anna, &charge).await.unwrap();
+}
+
+/// The wizard's serial number and PIN are reserved per account and site: a reload or a second
+/// tab gets the same pair, saving the reporter or discarding the draft lets it go.
+#[tokio::test]
+async fn a_draft_keeps_its_serial_until_saved_or_discarded() {
+    let w = world().await;
+    let anna = w.account("anna@example.se", Role::Owner).await;
+    let site = w.site(&anna, "Villa Ek").await;
+    let other = w.site(&anna, "Sommarstugan").await;
+    let monitor = w.monitor(&anna, site).await;
+    w.licence(&anna).await;
+    let first = reporters::draft_credentials(&w.s, &anna, site)
+        .await
+        .unwrap();
+    let again = reporters::draft_credentials(&w.s, &anna, site)
+        .await
+        .unwrap();
+    assert_eq!(first, again, "a reload gets the same serial and PIN");
+    let elsewhere = reporters::draft_credentials(&w.s, &anna, other)
+        .await
+        .unwrap();
+    assert_ne!(
+        first.serial, elsewhere.serial,
+        "another site, another draft"
+    );
+    let fields = model::reporter::DraftFields {
+        step: 4,
+        kind: "charge_amps".into(),
+        name: "Garage".into(),
+        main_fuse_a: "25".into(),
+        ..Default::default()
+    };
+    reporters::save_draft(&w.s, &anna, site, &fields)
+        .await
+        .unwrap();
+    let drafts = reporters::drafts(&w.s, &anna).await.unwrap();
+    let kept = drafts.iter().find(|d| d.site_id == site).unwrap();
+    assert_eq!(
+        (&kept.fields, &kept.credentials),
+        (&fields, &Some(first.clone()))
+    );
+    // A stranger has no draft there, and cannot make one.
+    let bo = w.account("bo@example.se", Role::Owner).await;
+    assert!(matches!(
+        reporters::draft_credentials(&w.s, &bo, site).await,
+        Err(Error::NotFound)
+    ));
+    // Saved: the draft is gone; the other site's stays until discarded.
+    reporters::create(&w.s, &anna, &charge_amps(site, monitor, &first.serial))
+        .await
+        .unwrap();
+    let left: Vec<i64> = reporters::drafts(&w.s, &anna)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.site_id)
+        .collect();
+    assert_eq!(left, [other]);
+    reporters::discard_draft(&w.s, &anna, other).await.unwrap();
+    assert!(reporters::drafts(&w.s, &anna).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -318,6 +318,7 @@ async fn what_a_revoked_installer_set_up_is_shown_to_the_owner() {
         update_url: "https://ida-partner.example/update".into(),
         username: "ek".into(),
         password: "s3cret".into(),
+        allow_second: true,
         ..Default::default()
     };
     let forwards = reporters::create(&s, &ida, &partner).await.unwrap();

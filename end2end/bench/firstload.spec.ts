@@ -37,12 +37,12 @@ function markMilestones(graph: boolean) {
   const observer = new MutationObserver(() => {
     if (graph && w.__drawn === undefined) {
       const line = document.querySelector('[data-testid="line-l1"]');
-      if (line && /\S+ \S+/.test(line.getAttribute('points') ?? '')) w.__drawn = now();
+      if (line && /L/.test(line.getAttribute('d') ?? '')) w.__drawn = now();
     }
     if (w.__hydrated === undefined) {
       if (document.body?.getAttribute('data-hydrated') === 'true') w.__hydrated = now();
     } else if (graph && w.__live === undefined) {
-      if (document.querySelector('[data-testid="stream-state"]')?.textContent === 'connected') w.__live = now();
+      if (document.querySelector('[data-testid="stream-state"]')?.getAttribute('data-live') === 'true') w.__live = now();
     }
     if (w.__hydrated !== undefined && (!graph || (w.__drawn !== undefined && w.__live !== undefined))) observer.disconnect();
   });

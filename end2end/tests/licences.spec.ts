@@ -21,12 +21,12 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await open(page, `${server().url}/settings/reporters/new`);
   await expect(page.getByTestId('licence-needed')).toContainText('Needs a free Charge Amps integration licence');
   await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeDisabled();
-  await page.getByRole('link', { name: 'Redeem a licence' }).click();
+  await page.getByRole('link', { name: 'Redeem a license' }).click();
   await expect(page).toHaveURL(/\/settings\/licences$/);
   await expect(page.getByText('No licences yet')).toBeVisible();
 
   // A mistyped character is caught in the browser, with a message that says so.
-  const field = page.getByLabel('Licence code');
+  const field = page.getByLabel('License code');
   const mistyped = typed.slice(0, 3) + (typed[3] === '2' ? '3' : '2') + typed.slice(4);
   await field.fill(mistyped);
   await page.getByRole('button', { name: 'Redeem' }).click();
@@ -37,12 +37,12 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await field.pressSequentially(typed.toLowerCase().replaceAll('-', ''));
   await expect(field).toHaveValue(typed);
   await page.getByRole('button', { name: 'Redeem' }).click();
-  await expect(page.getByRole('status')).toHaveText('Licence redeemed: Charge Amps integration is now active on your account.');
+  await expect(page.getByRole('status')).toHaveText('License redeemed: Charge Amps integration is now active on your account.');
   await expect(page.getByTestId('licences')).toContainText(typed);
   await open(page, `${server().url}/settings/reporters/new`);
   await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeEnabled();
   await expect(page.getByText('Uses one of your Charge Amps licences (1 free).')).toBeVisible();
-  await page.getByRole('link', { name: 'Licences' }).click();
+  await page.getByRole('link', { name: 'Licenses' }).click();
 
   // The same code again: already active on this account.
   await field.fill(typed);
@@ -51,7 +51,7 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
 
   // The QR code's link opens this page with the code filled in.
   await open(page, `${server().url}/settings/licences?code=${linked}`);
-  await expect(page.getByLabel('Licence code')).toHaveValue(linked);
+  await expect(page.getByLabel('License code')).toHaveValue(linked);
   await page.getByRole('button', { name: 'Redeem' }).click();
   await expect(page.getByRole('status')).toBeVisible();
   await expect(page.getByTestId('licences').locator('li')).toHaveCount(2);
@@ -98,7 +98,7 @@ test('a signed-out installer who scans the QR code logs in and lands on the code
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await expect(page).toHaveURL(/\/settings\/licences\?code=/);
-  await expect(page.getByLabel('Licence code')).toHaveValue(code);
+  await expect(page.getByLabel('License code')).toHaveValue(code);
   await context.close();
 });
 
@@ -114,7 +114,7 @@ test('a new installer who scans the QR code signs up and lands on the code', asy
   await page.getByLabel('Installer').check();
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/settings\/licences\?code=/);
-  await expect(page.getByLabel('Licence code')).toHaveValue(code);
+  await expect(page.getByLabel('License code')).toHaveValue(code);
   await context.close();
 });
 

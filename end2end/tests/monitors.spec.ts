@@ -54,9 +54,9 @@ test('an installer adds a monitor, a device posts with its token, and the live g
   await expect(live.getByTestId('monitor-status')).toContainText('Online');
   await expect(live.getByTestId('fuse-line')).toHaveCount(1);
   const line = live.getByTestId('line-l1');
-  await expect(line).toHaveAttribute('points', /\S+ \S+/); // two points drawn
-  const before = await line.getAttribute('points');
-  await expect(live.getByTestId('stream-state')).toHaveText('connected');
+  await expect(line).toHaveAttribute('d', /L/); // two points joined
+  const before = await line.getAttribute('d');
+  await expect(live.getByTestId('stream-state')).toHaveAttribute('data-live', 'true');
 
   // A new reading arrives: the page changes without a reload, through the event stream.
   const second = await request.post(url, { headers, data: readings([[17.26, 3, 1]]) });
@@ -66,7 +66,7 @@ test('an installer adds a monitor, a device posts with its token, and the live g
   const describedBy = await live.getByTestId('live-graph').getAttribute('aria-describedby');
   await expect(page.locator(`#${describedBy}`)).toContainText('17.3 A');
   await expect(live.getByTestId('headroom-l1')).toHaveText('headroom 2.7 A');
-  await expect(line).not.toHaveAttribute('points', before!);
+  await expect(line).not.toHaveAttribute('d', before!);
 
   // A household with one site sees the same live panel on the overview.
   await open(page, `${base}/`);

@@ -71,14 +71,14 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   // 2. The licence from the box.
   const [code] = server.cli('licences', 'mint').trim().split('\n');
   await open(page, `${base}/settings/licences`);
-  await page.getByLabel('Licence code').fill(code);
+  await page.getByLabel('License code').fill(code);
   await page.getByRole('button', { name: 'Redeem' }).click();
-  await expect(page.getByRole('status')).toContainText('Licence redeemed');
+  await expect(page.getByRole('status')).toContainText('License redeemed');
 
   // 3. The wizard, step by step; each step is checked before the next.
   await open(page, `${base}/settings/reporters`);
   await expect(page.getByText('No reporters yet')).toBeVisible();
-  await page.getByRole('link', { name: 'Add new reporter' }).first().click();
+  await page.getByRole('link', { name: 'Add new Reporter' }).first().click();
   const step = page.getByTestId('wizard-step');
   const next = page.getByRole('button', { name: 'Next' });
   await expect(step).toHaveText('Step 1 of 6: Type');
@@ -92,7 +92,7 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   await expect(step).toHaveText('Step 3 of 6: Serial number and PIN');
   await next.click();
   await expect(page.getByTestId('form-error')).toHaveText('Get a serial number and PIN first.');
-  await page.getByRole('button', { name: 'Get serial number and PIN' }).click();
+  await page.getByRole('button', { name: 'Get Serial Number and PIN' }).click();
   const serial = (await page.getByTestId('serial').textContent())!.trim();
   const pin = (await page.getByTestId('pin').textContent())!.trim();
   expect(serial).toMatch(/^AMPW-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$/);
@@ -267,7 +267,7 @@ test.describe('in Swedish', () => {
       body: JSON.stringify({ readings: [{ ts: now, current_a: [12.5, 3.5, 2] }] }),
     });
     expect(res.status).toBe(200);
-    await expect(page.getByTestId('reporter-status')).toHaveText('AKTIV');
+    await expect(page.getByTestId('reporter-status')).toHaveText('ACTIVE');
     const received = await (await fetch(`${cloud.url}/api/open-reporter/received`)).json();
     const last = received.received.filter((r: { username: string }) => r.username === 'villa-gran').pop();
     expect(last.body.calculated.relative).toEqual({ l1: 12.5, l2: 21.5, l3: 23 });
@@ -276,6 +276,6 @@ test.describe('in Swedish', () => {
     await open(page, `${base}/settings/reporters`);
     const row = page.getByTestId('reporter');
     await expect(row).toContainText('Villa Gran');
-    await expect(row.getByTestId('reporter-status')).toHaveText('AKTIV');
+    await expect(row.getByTestId('reporter-status')).toHaveText('ACTIVE');
   });
 });

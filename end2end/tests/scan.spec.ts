@@ -17,7 +17,7 @@ test.afterAll(() => {
 
 test.use({ locale: 'en-GB' });
 
-const redeemed = 'Licence redeemed: Charge Amps integration is now active on your account.';
+const redeemed = 'License redeemed: Charge Amps integration is now active on your account.';
 
 function mintLink(): { code: string; link: string } {
   const [code] = server().cli('licences', 'mint').trim().split('\n');

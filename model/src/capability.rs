@@ -51,6 +51,9 @@ pub struct ActiveLicence {
     pub code: String,
     /// RFC 3339, UTC.
     pub redeemed_at: String,
+    /// The reporter that holds it (id, name, site's name), if one does.
+    #[serde(default)]
+    pub used_by: Option<(i64, String, String)>,
 }
 
 #[cfg(test)]

@@ -39,23 +39,60 @@ impl MonitorKind {
 #[serde(rename_all = "snake_case")]
 pub enum MonitorStatus {
     Online,
+    /// A reading it usually sends by now is missing; not yet long enough for the chargers to
+    /// fall back (the reporters still send its last reading).
+    Silent,
     Offline,
     NeverSeen,
 }
 
-/// A monitor that has not reported for this many of its usual intervals is offline.
-pub const OFFLINE_AFTER_INTERVALS: i64 = 3;
 /// The interval assumed before a monitor has reported twice (ms).
 pub const DEFAULT_INTERVAL_MS: i64 = 10_000;
+/// How long after its newest reading a monitor is offline, unless the server says otherwise:
+/// the reporters' limit (`AMPWISE_MONITOR_SILENT_SECS`), after which partners fall back to
+/// their safe current. The live card, the monitor list and the reporters use the same one.
+pub const DEFAULT_OFFLINE_AFTER_MS: i64 = 30_000;
+
+/// One rule for a silent meter, wherever it is shown: silent from the first missed reading
+/// (half an interval late, and a second's grace), offline past the reporters' limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    /// The monitor's usual interval between readings (ms).
+    pub interval_ms: i64,
+    /// Past this long without a reading the monitor is offline (ms).
+    pub offline_after_ms: i64,
+}
+
+impl Silence {
+    /// A reading is missed once this long has passed since the newest one (ms).
+    pub fn missed_after_ms(&self) -> i64 {
+        (self.interval_ms.max(1000) * 3 / 2 + 1000).min(self.offline_after_ms)
+    }
+
+    /// How long the monitor has been silent at `now` (ms), once a reading is missed.
+    pub fn silent_for(&self, now_ms: i64, last_ms: Option<i64>) -> Option<i64> {
+        last_ms
+            .map(|last| now_ms - last)
+            .filter(|age| *age > self.missed_after_ms())
+    }
+}
+
+impl Default for Silence {
+    fn default() -> Self {
+        Self {
+            interval_ms: DEFAULT_INTERVAL_MS,
+            offline_after_ms: DEFAULT_OFFLINE_AFTER_MS,
+        }
+    }
+}
 
 impl MonitorStatus {
-    /// `last_ms`: the newest reading's time; `interval_ms`: how often the monitor usually reports.
-    pub fn at(now_ms: i64, last_ms: Option<i64>, interval_ms: i64) -> Self {
-        match last_ms {
+    /// `last_ms`: the newest reading's time.
+    pub fn at(now_ms: i64, last_ms: Option<i64>, silence: Silence) -> Self {
+        match last_ms.map(|last| now_ms - last) {
             None => MonitorStatus::NeverSeen,
-            Some(last) if now_ms - last <= OFFLINE_AFTER_INTERVALS * interval_ms.max(1000) => {
-                MonitorStatus::Online
-            }
+            Some(age) if age <= silence.missed_after_ms() => MonitorStatus::Online,
+            Some(age) if age <= silence.offline_after_ms => MonitorStatus::Silent,
             Some(_) => MonitorStatus::Offline,
         }
     }
@@ -63,6 +100,7 @@ impl MonitorStatus {
     pub const fn key(self) -> &'static str {
         match self {
             MonitorStatus::Online => "monitor.status_online",
+            MonitorStatus::Silent => "monitor.status_silent",
             MonitorStatus::Offline => "monitor.status_offline",
             MonitorStatus::NeverSeen => "monitor.status_never",
         }
@@ -71,6 +109,7 @@ impl MonitorStatus {
     pub const fn class(self) -> &'static str {
         match self {
             MonitorStatus::Online => "status-online",
+            MonitorStatus::Silent => "status-waiting",
             MonitorStatus::Offline => "status-offline",
             MonitorStatus::NeverSeen => "status-never",
         }
@@ -92,14 +131,28 @@ pub struct Monitor {
     pub last_ms: Option<i64>,
     /// The monitor's usual interval between readings (ms).
     pub interval_ms: i64,
+    /// Past this long without a reading it is offline (ms; the server's reporter limit).
+    #[serde(default = "default_offline_after")]
+    pub offline_after_ms: i64,
     /// The newest reading in the site's local time: `HH:MM:SS` when it was today, else
     /// `YYYY-MM-DD HH:MM`.
     pub last_local: Option<String>,
 }
 
+fn default_offline_after() -> i64 {
+    DEFAULT_OFFLINE_AFTER_MS
+}
+
 impl Monitor {
+    pub fn silence(&self) -> Silence {
+        Silence {
+            interval_ms: self.interval_ms,
+            offline_after_ms: self.offline_after_ms,
+        }
+    }
+
     pub fn status(&self, now_ms: i64) -> MonitorStatus {
-        MonitorStatus::at(now_ms, self.last_ms, self.interval_ms)
+        MonitorStatus::at(now_ms, self.last_ms, self.silence())
     }
 }
 
@@ -310,13 +363,22 @@ mod tests {
     use super::*;
     use rstest::rstest;
 
+    /// A meter reporting every 2 s, offline after 30 s: silent from the first missed reading
+    /// (issue 21: the live card said "Offline" after 5 s while the reporter said ACTIVE for
+    /// 25 s more).
     #[rstest]
     #[case::never(None, MonitorStatus::NeverSeen)]
     #[case::just_now(Some(100_000), MonitorStatus::Online)]
-    #[case::three_intervals_ago(Some(100_000 - 30_000), MonitorStatus::Online)]
-    #[case::past_three_intervals(Some(100_000 - 30_001), MonitorStatus::Offline)]
+    #[case::next_reading_not_yet_late(Some(100_000 - 4_000), MonitorStatus::Online)]
+    #[case::a_reading_missed(Some(100_000 - 4_001), MonitorStatus::Silent)]
+    #[case::silent_up_to_the_limit(Some(100_000 - 30_000), MonitorStatus::Silent)]
+    #[case::offline_past_the_limit(Some(100_000 - 30_001), MonitorStatus::Offline)]
     fn status_follows_the_last_reading(#[case] last: Option<i64>, #[case] want: MonitorStatus) {
-        assert_eq!(MonitorStatus::at(100_000, last, 10_000), want);
+        let silence = Silence {
+            interval_ms: 2_000,
+            offline_after_ms: 30_000,
+        };
+        assert_eq!(MonitorStatus::at(100_000, last, silence), want);
     }
 
     #[rstest]

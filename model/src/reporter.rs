@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::monitor::Silence;
+
 use crate::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,6 +83,9 @@ pub struct ReporterInput {
     /// Empty when editing: keep the stored one.
     #[serde(default)]
     pub password: String,
+    /// The installer confirmed a second reporter of the same kind on a monitor that has one.
+    #[serde(default)]
+    pub allow_second: bool,
 }
 
 /// Where an Open Reporter partner takes our updates.
@@ -411,6 +416,8 @@ pub enum ReporterStatus {
     PartnerUnreachable,
     /// The monitor has been silent past the limit: updates say so, the partner falls back.
     MonitorOffline,
+    /// A reading the monitor usually sends by now is missing: not yet past the limit.
+    MeterSilent,
     /// An update was accepted within the last minute.
     Active,
     /// Nothing accepted yet (or not lately) and nothing failed: starting up.
@@ -418,7 +425,8 @@ pub enum ReporterStatus {
 }
 
 impl ReporterStatus {
-    pub fn derive(now_ms: i64, paused: bool, facts: &Facts, silent_after_ms: i64) -> Self {
+    /// `silence`: the monitor's usual interval and the limit past which it is offline.
+    pub fn derive(now_ms: i64, paused: bool, facts: &Facts, silence: Silence) -> Self {
         let failed_last = match (facts.failed_at, facts.accepted_at) {
             (Some(failed), Some(accepted)) => failed > accepted,
             (Some(_), None) => true,
@@ -426,7 +434,7 @@ impl ReporterStatus {
         };
         let silent = facts
             .reading_ts
-            .is_none_or(|ts| now_ms - ts > silent_after_ms);
+            .is_none_or(|ts| now_ms - ts > silence.offline_after_ms);
         if paused {
             ReporterStatus::Paused
         } else if failed_last && facts.problem == Some(Problem::Refused) {
@@ -435,6 +443,8 @@ impl ReporterStatus {
             ReporterStatus::PartnerUnreachable
         } else if facts.offline || silent {
             ReporterStatus::MonitorOffline
+        } else if silence.silent_for(now_ms, facts.reading_ts).is_some() {
+            ReporterStatus::MeterSilent
         } else if facts
             .accepted_at
             .is_some_and(|at| now_ms - at <= ACTIVE_WITHIN_MS)
@@ -451,6 +461,7 @@ impl ReporterStatus {
             ReporterStatus::WaitingForPartner => "reporter.status_waiting",
             ReporterStatus::PartnerUnreachable => "reporter.status_unreachable",
             ReporterStatus::MonitorOffline => "reporter.status_monitor_offline",
+            ReporterStatus::MeterSilent => "reporter.status_meter_silent",
             ReporterStatus::Active => "reporter.status_active",
             ReporterStatus::Connecting => "reporter.status_connecting",
         }
@@ -460,7 +471,7 @@ impl ReporterStatus {
         match self {
             ReporterStatus::Active => "status-online",
             ReporterStatus::PartnerUnreachable | ReporterStatus::MonitorOffline => "status-offline",
-            ReporterStatus::WaitingForPartner => "status-waiting",
+            ReporterStatus::WaitingForPartner | ReporterStatus::MeterSilent => "status-waiting",
             ReporterStatus::Paused | ReporterStatus::Connecting => "status-never",
         }
     }
@@ -488,6 +499,9 @@ pub struct Reporter {
     pub facts: Facts,
     /// A monitor silent this long is reported offline (ms).
     pub silent_after_ms: i64,
+    /// The monitor's usual interval between readings (ms).
+    #[serde(default = "default_interval")]
+    pub monitor_interval_ms: i64,
     /// The site's clock, for showing times.
     pub clock: crate::clock::LocalClock,
 }
@@ -510,9 +524,20 @@ impl std::fmt::Debug for Reporter {
     }
 }
 
+fn default_interval() -> i64 {
+    crate::monitor::DEFAULT_INTERVAL_MS
+}
+
 impl Reporter {
+    pub fn silence(&self) -> Silence {
+        Silence {
+            interval_ms: self.monitor_interval_ms,
+            offline_after_ms: self.silent_after_ms,
+        }
+    }
+
     pub fn status(&self, now_ms: i64) -> ReporterStatus {
-        ReporterStatus::derive(now_ms, self.paused, &self.facts, self.silent_after_ms)
+        ReporterStatus::derive(now_ms, self.paused, &self.facts, self.silence())
     }
 }
 
@@ -530,8 +555,19 @@ pub struct WizardSite {
     pub id: i64,
     pub name: String,
     pub main_fuse_a: u16,
-    /// (id, name, is the total-consumption monitor), total first.
-    pub monitors: Vec<(i64, String, bool)>,
+    /// Total-consumption monitor first.
+    pub monitors: Vec<WizardMonitor>,
+}
+
+/// A monitor as the wizard offers it, with the reporters that already forward it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WizardMonitor {
+    pub id: i64,
+    pub name: String,
+    /// It measures the site's total consumption.
+    pub total: bool,
+    /// (reporter id, kind, name) of the reporters on it.
+    pub reporters: Vec<(i64, ReporterKind, String)>,
 }
 
 /// What the wizard needs to know before its first step.
@@ -540,6 +576,58 @@ pub struct WizardOptions {
     pub sites: Vec<WizardSite>,
     /// Charge Amps licences on the account not yet held by a reporter.
     pub free_charge_amps_licences: usize,
+    /// The code of the licence a Charge Amps reporter saved now would take.
+    #[serde(default)]
+    pub next_licence: Option<String>,
+    /// Wizards this account left part-way, newest first.
+    #[serde(default)]
+    pub drafts: Vec<ReporterDraft>,
+}
+
+/// The wizard's fields as a draft keeps them (never the partner's password).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftFields {
+    /// The step reached, 1 to 6.
+    pub step: u8,
+    pub kind: String,
+    pub name: String,
+    pub main_fuse_a: String,
+    pub monitor_id: String,
+    pub create_token_url: String,
+    pub update_url: String,
+    pub username: String,
+}
+
+impl DraftFields {
+    /// Refuses what no wizard sends: a draft is kept, so it is bounded like the reporter.
+    pub fn check(&self) -> Result<(), FieldError> {
+        let long = |t: &str, max: usize| t.chars().count() > max;
+        if !(1..=6).contains(&self.step)
+            || long(&self.kind, 40)
+            || long(&self.name, MAX_NAME_LEN)
+            || long(&self.main_fuse_a, 10)
+            || long(&self.monitor_id, 20)
+            || long(&self.create_token_url, MAX_URL_LEN)
+            || long(&self.update_url, MAX_URL_LEN)
+            || long(&self.username, MAX_CREDENTIAL_LEN)
+        {
+            return Err(FieldError::new("draft", "error.request"));
+        }
+        Ok(())
+    }
+}
+
+/// A wizard left part-way on a site, kept on the server so a reload, Back and a second tab
+/// find it, and with it the serial number and PIN reserved for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReporterDraft {
+    pub site_id: i64,
+    pub site_name: String,
+    pub fields: DraftFields,
+    /// The serial number and PIN reserved for this draft (Charge Amps), once got.
+    pub credentials: Option<NewCredentials>,
+    /// ms UTC.
+    pub updated_at: i64,
 }
 
 #[cfg(test)]
@@ -757,6 +845,17 @@ mod tests {
         facts(Some(31), Some(2), None, None, false),
         ReporterStatus::MonitorOffline
     )]
+    // One truth about a silent meter: from the first missed reading, not 30 s later.
+    #[case::a_reading_missed(
+        false,
+        facts(Some(5), Some(3), None, None, false),
+        ReporterStatus::MeterSilent
+    )]
+    #[case::next_reading_not_yet_due(
+        false,
+        facts(Some(3), Some(3), None, None, false),
+        ReporterStatus::Active
+    )]
     #[case::paused_wins(
         true,
         facts(Some(1), None, Some(1), Some(Problem::Refused), false),
@@ -767,6 +866,10 @@ mod tests {
         #[case] facts: Facts,
         #[case] want: ReporterStatus,
     ) {
-        assert_eq!(ReporterStatus::derive(NOW, paused, &facts, 30_000), want);
+        let silence = Silence {
+            interval_ms: 2_000,
+            offline_after_ms: 30_000,
+        };
+        assert_eq!(ReporterStatus::derive(NOW, paused, &facts, silence), want);
     }
 }

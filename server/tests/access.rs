@@ -78,6 +78,9 @@ enum Call {
 #[case::site_reporters(Call::Fn("site_reporters", "site_id={id}"),                      [200, 200, 404, 404, 404, 401])]
 #[case::get_reporter(Call::Fn("get_reporter", "id={reporter}"),                         [200, 200, 404, 404, 404, 401])]
 #[case::create_reporter(Call::Fn("create_reporter", "{new_reporter}"),                  [200, 200, 422, 422, 422, 401])]
+#[case::draft_credentials(Call::Fn("reporter_draft_credentials", "site_id={id}"),        [200, 200, 404, 404, 404, 401])]
+#[case::save_draft(Call::Fn("save_reporter_draft", "site_id={id}&{draft}"),             [200, 200, 404, 404, 404, 401])]
+#[case::discard_draft(Call::Fn("discard_reporter_draft", "site_id={id}"),               [200, 200, 404, 404, 404, 401])]
 #[case::update_reporter(Call::Fn("update_reporter", "id={reporter}&{reporter_form}"),   [200, 200, 404, 404, 404, 401])]
 #[case::pause_reporter(Call::Fn("pause_reporter", "id={reporter}&paused=true"),         [200, 200, 404, 404, 404, 401])]
 #[case::new_pin(Call::Fn("regenerate_reporter_pin", "id={reporter}"),                   [200, 200, 404, 404, 404, 401])]
@@ -157,6 +160,10 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 .replace(
                     "{prices}",
                     "prices[markup_ore]=5&prices[grid_fee_ore]=25&prices[energy_tax_ore]=43.9&prices[vat_percent]=25",
+                )
+                .replace(
+                    "{draft}",
+                    "fields[step]=2&fields[kind]=charge_amps&fields[name]=Garage&fields[main_fuse_a]=20&fields[monitor_id]=1&fields[create_token_url]=&fields[update_url]=&fields[username]=",
                 )
                 .replace(
                     "{new_reporter}",

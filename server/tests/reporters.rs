@@ -604,7 +604,7 @@ async fn save_open_reporter(
     update_url: &str,
 ) -> i64 {
     let form = format!(
-        "reporter[site_id]={site}&reporter[kind]=open_reporter&reporter[name]=Partner&reporter[main_fuse_a]=25&reporter[monitor_id]={monitor}&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret",
+        "reporter[site_id]={site}&reporter[kind]=open_reporter&reporter[name]=Partner&reporter[main_fuse_a]=25&reporter[monitor_id]={monitor}&reporter[create_token_url]={}&reporter[update_url]={}&reporter[username]=villa&reporter[password]=s3cret&reporter[allow_second]=true",
         enc(token_url),
         enc(update_url),
     );

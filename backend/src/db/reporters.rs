@@ -54,6 +54,18 @@ pub struct IssuedSerial {
     pub claimed: bool,
 }
 
+/// A draft as stored: its fields as JSON, and the serial (with its stored PIN) reserved for
+/// it unless a reporter took it meanwhile.
+#[derive(Debug, Clone)]
+pub struct DraftRow {
+    pub site_id: i64,
+    pub site_name: String,
+    pub fields_json: String,
+    pub serial: Option<String>,
+    pub pin: Option<String>,
+    pub updated_at: i64,
+}
+
 /// A PIN or partner password as stored, with the serial it belongs to.
 pub struct StoredSecret {
     pub kind: SecretKind,
@@ -133,6 +145,25 @@ pub trait ReporterRepo: Send + Sync + 'static {
     async fn update_reporter(&self, id: i64, changes: &ReporterChanges) -> Result<(), StoreError>;
     async fn set_paused(&self, id: i64, paused: bool) -> Result<(), StoreError>;
     async fn set_pin(&self, id: i64, pin: &str) -> Result<(), StoreError>;
+    /// The account's drafts on sites it may still work on, newest first.
+    async fn drafts_for(&self, account_id: i64) -> Result<Vec<DraftRow>, StoreError>;
+    /// Creates or replaces the draft's fields (its serial stays).
+    async fn save_draft(
+        &self,
+        account_id: i64,
+        site_id: i64,
+        fields_json: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Reserves `serial` for the draft (creating it when there is none).
+    async fn set_draft_serial(
+        &self,
+        account_id: i64,
+        site_id: i64,
+        serial: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
+    async fn delete_draft(&self, account_id: i64, site_id: i64) -> Result<(), StoreError>;
     /// Secrets stored before they were sealed.
     async fn unsealed_secrets(&self) -> Result<Vec<StoredSecret>, StoreError>;
     /// Replaces `old` (as read by [`ReporterRepo::unsealed_secrets`]) with `new` where it is

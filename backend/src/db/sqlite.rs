@@ -639,8 +639,19 @@ impl Repo for SqliteRepo {
     }
 
     async fn active_licences(&self, account_id: i64) -> Result<Vec<ActiveLicence>, StoreError> {
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT r.capability, r.code, r.redeemed_at FROM licence_redemptions r
+        type Row = (
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT r.capability, r.code, r.redeemed_at, rep.id, rep.name, s.name
+             FROM licence_redemptions r
+             LEFT JOIN reporters rep ON rep.licence_serial = r.serial
+             LEFT JOIN sites s ON s.id = rep.site_id
              WHERE r.account_id = ?
                AND NOT EXISTS (SELECT 1 FROM licence_revocations v WHERE v.serial = r.serial)
              ORDER BY r.redeemed_at",
@@ -649,13 +660,16 @@ impl Repo for SqliteRepo {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(capability, code, redeemed_at)| {
+            .map(|(capability, code, redeemed_at, id, name, site)| {
                 let capability = Capability::parse(&capability)
                     .ok_or_else(|| StoreError::Corrupt(format!("licence {code} capability")))?;
                 Ok(ActiveLicence {
                     capability,
                     code,
                     redeemed_at,
+                    used_by: id
+                        .zip(name)
+                        .map(|(id, name)| (id, name, site.unwrap_or_default())),
                 })
             })
             .collect()

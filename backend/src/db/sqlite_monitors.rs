@@ -46,6 +46,8 @@ impl MonitorRow {
                 is_total: self.is_total,
                 last_ms: self.last_ts,
                 interval_ms,
+                // The service puts the server's limit in.
+                offline_after_ms: model::monitor::DEFAULT_OFFLINE_AFTER_MS,
                 last_local: self.last_ts.and_then(|ts| local_time(ts, &self.time_zone)),
             },
             time_zone: self.time_zone,

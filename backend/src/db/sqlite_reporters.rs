@@ -6,8 +6,8 @@ use model::{Capability, Reporter};
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 use super::reporters::{
-    ForwardConfig, IssuedSerial, NewReporter, ReporterChanges, ReporterRecord, ReporterRepo,
-    StoredSecret,
+    DraftRow, ForwardConfig, IssuedSerial, NewReporter, ReporterChanges, ReporterRecord,
+    ReporterRepo, StoredSecret,
 };
 use super::{SqliteRepo, StoreError, conflict_or_error};
 use crate::secrets::SecretKind;
@@ -96,6 +96,7 @@ impl ReporterRow {
                 paused: self.paused,
                 facts: self.facts.into_facts(),
                 silent_after_ms: 0,
+                monitor_interval_ms: model::monitor::DEFAULT_INTERVAL_MS,
                 clock: Default::default(),
             },
             time_zone: self.time_zone,
@@ -354,6 +355,89 @@ impl ReporterRepo for SqliteRepo {
         sqlx::query("UPDATE reporters SET pin = ?, version = version + 1 WHERE id = ?")
             .bind(pin)
             .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn drafts_for(&self, account_id: i64) -> Result<Vec<DraftRow>, StoreError> {
+        type Row = (i64, String, String, Option<String>, Option<String>, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT d.site_id, s.name, d.fields, rs.serial, rs.pin, d.updated_at
+             FROM reporter_drafts d JOIN sites s ON s.id = d.site_id
+             LEFT JOIN reporter_serials rs ON rs.serial = d.serial
+                 AND NOT EXISTS (SELECT 1 FROM reporters r WHERE r.serial = rs.serial)
+             WHERE d.account_id = ?1
+               AND (s.owner_id = ?1
+                    OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1))
+             ORDER BY d.updated_at DESC",
+        )
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(site_id, site_name, fields_json, serial, pin, updated_at)| DraftRow {
+                    site_id,
+                    site_name,
+                    fields_json,
+                    serial,
+                    pin,
+                    updated_at,
+                },
+            )
+            .collect())
+    }
+
+    async fn save_draft(
+        &self,
+        account_id: i64,
+        site_id: i64,
+        fields_json: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO reporter_drafts (account_id, site_id, fields, updated_at)
+             VALUES (?, ?, ?, ?)
+             ON CONFLICT (account_id, site_id) DO UPDATE SET fields = excluded.fields,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(site_id)
+        .bind(fields_json)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn set_draft_serial(
+        &self,
+        account_id: i64,
+        site_id: i64,
+        serial: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO reporter_drafts (account_id, site_id, fields, serial, updated_at)
+             VALUES (?, ?, '{}', ?, ?)
+             ON CONFLICT (account_id, site_id) DO UPDATE SET serial = excluded.serial,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(account_id)
+        .bind(site_id)
+        .bind(serial)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_draft(&self, account_id: i64, site_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM reporter_drafts WHERE account_id = ? AND site_id = ?")
+            .bind(account_id)
+            .bind(site_id)
             .execute(self.pool())
             .await?;
         Ok(())

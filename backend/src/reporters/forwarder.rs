@@ -169,8 +169,12 @@ impl Board {
     ) -> Vec<(model::reporter::ReporterStatus, usize)> {
         let mut counts: Vec<(model::reporter::ReporterStatus, usize)> = Vec::new();
         for entry in self.lock().entries.values() {
-            let status =
-                model::reporter::ReporterStatus::derive(now, false, &entry.facts, silent_after_ms);
+            let status = model::reporter::ReporterStatus::derive(
+                now,
+                false,
+                &entry.facts,
+                coarse_silence(silent_after_ms),
+            );
             match counts.iter_mut().find(|(s, _)| *s == status) {
                 Some((_, n)) => *n += 1,
                 None => counts.push((status, 1)),
@@ -440,6 +444,15 @@ async fn catch_up(shared: &Shared, monitor_id: i64, pacer: &mut Pacer) {
     }
 }
 
+/// The forwarder does not know its monitors' intervals: for its logs and counters a meter is
+/// silent only once it is offline.
+fn coarse_silence(silent_after_ms: i64) -> model::monitor::Silence {
+    model::monitor::Silence {
+        interval_ms: silent_after_ms,
+        offline_after_ms: silent_after_ms,
+    }
+}
+
 /// One log line per status change of a reporter: which, where, from → to, and why (never a
 /// secret: the PIN and password are not in the facts).
 fn log_status_change(
@@ -450,8 +463,8 @@ fn log_status_change(
     silent_after_ms: i64,
 ) {
     use model::reporter::ReporterStatus;
-    let from = ReporterStatus::derive(now, false, before, silent_after_ms);
-    let to = ReporterStatus::derive(now, false, after, silent_after_ms);
+    let from = ReporterStatus::derive(now, false, before, coarse_silence(silent_after_ms));
+    let to = ReporterStatus::derive(now, false, after, coarse_silence(silent_after_ms));
     if from == to {
         return;
     }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use model::reporter::{
-    NewCredentials, PIN_DIGITS, ReporterInput, ReporterKind, ReporterLive, SERIAL_ALPHABET,
-    SERIAL_PREFIX, WizardOptions, WizardSite,
+    DraftFields, NewCredentials, PIN_DIGITS, ReporterDraft, ReporterInput, ReporterKind,
+    ReporterLive, SERIAL_ALPHABET, SERIAL_PREFIX, WizardMonitor, WizardOptions, WizardSite,
 };
 use model::{Account, Capability, FieldError, Reporter};
 use rand_core::{OsRng, RngCore};
@@ -60,9 +60,24 @@ fn clock(time_zone: &str) -> model::clock::LocalClock {
     crate::schedule::local_clock(&tz, Timestamp::now().as_millisecond())
 }
 
-/// The reporter as pages show it: with this process's latest facts where it forwards it, and
-/// its PIN opened.
-fn view(services: &Services, record: ReporterRecord) -> Reporter {
+/// The reporter as pages show it: with this process's latest facts where it forwards it, its
+/// monitor's usual interval (a silent meter shows from the first missed reading), and its PIN
+/// opened.
+async fn view(services: &Services, record: ReporterRecord) -> Result<Reporter, Error> {
+    let interval = services
+        .monitors
+        .monitor(record.reporter.monitor_id)
+        .await?
+        .map_or(model::monitor::DEFAULT_INTERVAL_MS, |m| {
+            m.monitor.interval_ms
+        });
+    Ok(Reporter {
+        monitor_interval_ms: interval,
+        ..shown(services, record)
+    })
+}
+
+fn shown(services: &Services, record: ReporterRecord) -> Reporter {
     let facts = services
         .reporter_board
         .latest(record.reporter.id)
@@ -113,15 +128,17 @@ pub async fn seal_stored_secrets(services: &Services) -> Result<usize, Error> {
     Ok(plain.len())
 }
 
+async fn views(services: &Services, records: Vec<ReporterRecord>) -> Result<Vec<Reporter>, Error> {
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        out.push(view(services, record).await?);
+    }
+    Ok(out)
+}
+
 /// Every reporter on the sites `actor` may work on.
 pub async fn list(services: &Services, actor: &Account) -> Result<Vec<Reporter>, Error> {
-    Ok(services
-        .reporters
-        .reporters_for(actor.id)
-        .await?
-        .into_iter()
-        .map(|r| view(services, r))
-        .collect())
+    views(services, services.reporters.reporters_for(actor.id).await?).await
 }
 
 /// The reporters of one site.
@@ -131,13 +148,11 @@ pub async fn of_site(
     site_id: i64,
 ) -> Result<Vec<Reporter>, Error> {
     access::require(services, actor, site_id, Need::Work).await?;
-    Ok(services
-        .reporters
-        .reporters_of_site(site_id)
-        .await?
-        .into_iter()
-        .map(|r| view(services, r))
-        .collect())
+    views(
+        services,
+        services.reporters.reporters_of_site(site_id).await?,
+    )
+    .await
 }
 
 /// The reporter, when `actor` may work on its site; else [`Error::NotFound`].
@@ -148,23 +163,34 @@ pub async fn get(services: &Services, actor: &Account, id: i64) -> Result<Report
         .await?
         .ok_or(Error::NotFound)?;
     access::require(services, actor, record.reporter.site_id, Need::Work).await?;
-    Ok(view(services, record))
+    view(services, record).await
 }
 
-/// What the wizard offers: the sites with their monitors, and whether a Charge Amps licence is
-/// free.
+/// What the wizard offers: the sites with their monitors (and the reporters already on each),
+/// whether a Charge Amps licence is free and which one a reporter would take, and the drafts
+/// the account left part-way.
 pub async fn options(services: &Services, actor: &Account) -> Result<WizardOptions, Error> {
     let sites = services.repo.sites_for(actor.id).await?;
     let monitors = services.monitors.monitors_for(actor.id).await?;
+    let reporters = services.reporters.reporters_for(actor.id).await?;
     let sites = sites
         .into_iter()
         .map(|s| {
-            let mut list: Vec<(i64, String, bool)> = monitors
+            let mut list: Vec<WizardMonitor> = monitors
                 .iter()
                 .filter(|m| m.monitor.site_id == s.id)
-                .map(|m| (m.monitor.id, m.monitor.name.clone(), m.monitor.is_total))
+                .map(|m| WizardMonitor {
+                    id: m.monitor.id,
+                    name: m.monitor.name.clone(),
+                    total: m.monitor.is_total,
+                    reporters: reporters
+                        .iter()
+                        .filter(|r| r.reporter.monitor_id == m.monitor.id)
+                        .map(|r| (r.reporter.id, r.reporter.kind, r.reporter.name.clone()))
+                        .collect(),
+                })
                 .collect();
-            list.sort_by_key(|(_, _, total)| !total);
+            list.sort_by_key(|m| !m.total);
             WizardSite {
                 id: s.id,
                 name: s.name,
@@ -173,13 +199,105 @@ pub async fn options(services: &Services, actor: &Account) -> Result<WizardOptio
             }
         })
         .collect();
+    // The newest free licence is the one a reporter takes (`free_licence`).
+    let next_licence = services
+        .repo
+        .active_licences(actor.id)
+        .await?
+        .into_iter()
+        .filter(|l| l.capability == Capability::ChargeAmps && l.used_by.is_none())
+        .next_back()
+        .map(|l| l.code);
     Ok(WizardOptions {
         sites,
         free_charge_amps_licences: services
             .reporters
             .free_licences(actor.id, Capability::ChargeAmps)
             .await?,
+        next_licence,
+        drafts: drafts(services, actor).await?,
     })
+}
+
+/// The wizards `actor` left part-way, newest first, with their reserved serial and PIN.
+pub async fn drafts(services: &Services, actor: &Account) -> Result<Vec<ReporterDraft>, Error> {
+    Ok(services
+        .reporters
+        .drafts_for(actor.id)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let credentials = row.serial.zip(row.pin).and_then(|(serial, pin)| {
+                open_secret(services, SecretKind::Pin, &serial, &pin)
+                    .map(|pin| NewCredentials { serial, pin })
+            });
+            ReporterDraft {
+                site_id: row.site_id,
+                site_name: row.site_name,
+                // A draft kept by an older server reads as a fresh start.
+                fields: serde_json::from_str(&row.fields_json).unwrap_or_default(),
+                credentials,
+                updated_at: row.updated_at,
+            }
+        })
+        .collect())
+}
+
+/// Keeps the wizard's fields for `site_id` as they are now (its serial stays reserved).
+pub async fn save_draft(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    fields: &DraftFields,
+) -> Result<(), Error> {
+    fields.check()?;
+    access::require(services, actor, site_id, Need::Work).await?;
+    let json = serde_json::to_string(fields).map_err(|_| Error::NotFound)?;
+    services
+        .reporters
+        .save_draft(actor.id, site_id, &json, services.clock.now_ms())
+        .await?;
+    Ok(())
+}
+
+/// The serial number and PIN of the draft for `site_id`: the ones reserved for it, or new ones
+/// reserved now. A reload, Back or a second tab gets the same pair.
+pub async fn draft_credentials(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<NewCredentials, Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    let reserved = drafts(services, actor)
+        .await?
+        .into_iter()
+        .find(|d| d.site_id == site_id)
+        .and_then(|d| d.credentials);
+    if let Some(credentials) = reserved {
+        return Ok(credentials);
+    }
+    let credentials = new_credentials(services, actor).await?;
+    services
+        .reporters
+        .set_draft_serial(
+            actor.id,
+            site_id,
+            &credentials.serial,
+            services.clock.now_ms(),
+        )
+        .await?;
+    Ok(credentials)
+}
+
+/// Forgets the draft for `site_id` (its serial is never used).
+pub async fn discard_draft(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<(), Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    services.reporters.delete_draft(actor.id, site_id).await?;
+    Ok(())
 }
 
 /// Hands out a serial number unique across the service, with a fresh PIN.
@@ -305,8 +423,24 @@ pub async fn create(
                 .ok_or(FieldError::new("kind", "error.reporter_licence_missing"))?;
             (valid.serial.clone(), Some(pin), Some(licence))
         }
-        // The partner knows it by a serial of ours too (`externalid`); it needs no PIN.
-        ReporterKind::OpenReporter => (issue(services, actor).await?.serial, None, None),
+        // The partner knows it by a serial of ours too (`externalid`), issued below.
+        ReporterKind::OpenReporter => (String::new(), None, None),
+    };
+    // A second reporter of the same kind on one monitor is asked about first: the review saved
+    // one beside an ACTIVE one without a word, taking the last licence.
+    if !input.allow_second
+        && services
+            .reporters
+            .reporters_of_site(valid.site_id)
+            .await?
+            .iter()
+            .any(|r| r.reporter.monitor_id == valid.monitor_id && r.reporter.kind == valid.kind)
+    {
+        return Err(FieldError::new("monitor_id", "error.reporter_monitor_has_one").into());
+    }
+    let serial = match valid.kind {
+        ReporterKind::ChargeAmps => serial,
+        ReporterKind::OpenReporter => issue(services, actor).await?.serial,
     };
     let open_reporter = valid
         .open_reporter
@@ -360,6 +494,14 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         }
     };
+    // The wizard is done: its draft goes.
+    if let Err(e) = services
+        .reporters
+        .delete_draft(actor.id, valid.site_id)
+        .await
+    {
+        tracing::warn!(error = %e, "forgetting a saved wizard's draft failed");
+    }
     services.reporter_changes.notify_one();
     Ok(id)
 }
