@@ -18,6 +18,16 @@ pub fn money(i18n: I18n, sek: f64) -> String {
     i18n.t_with("charging.sek", &[("amount", &i18n.num(sek, 2))])
 }
 
+/// The plan's cost in words: a negative cost is money the household is paid (negative spot
+/// prices), said so.
+fn cost_words(i18n: I18n, sek: f64) -> String {
+    if sek < -0.005 {
+        i18n.t_with("charging.paid", &[("amount", &money(i18n, -sek))])
+    } else {
+        money(i18n, sek)
+    }
+}
+
 /// What happens now, in words.
 fn decision_text(i18n: I18n, d: &Decision, clock: &LocalClock) -> String {
     let time = |ms: Option<i64>| ms.map(|ms| clock.hm(ms));
@@ -272,11 +282,11 @@ fn OptiForm(fields: Fields) -> impl IntoView {
                 <legend>{t!(i18n, "charging.buy")}</legend>
                 <div class="choices">
                     <label class="chip-choice">
-                        <input type="radio" prop:checked=move || !fields.want_kwh.get() on:change=move |_| fields.want_kwh.set(false) />
+                        <input type="radio" prop:checked=move || !fields.want_kwh.get() on:change=move |_| { fields.want_kwh.set(false); fields.amount.set(String::new()); } />
                         <span>{t!(i18n, "charging.hours")}</span>
                     </label>
                     <label class="chip-choice">
-                        <input type="radio" prop:checked=move || fields.want_kwh.get() on:change=move |_| fields.want_kwh.set(true) />
+                        <input type="radio" prop:checked=move || fields.want_kwh.get() on:change=move |_| { fields.want_kwh.set(true); fields.amount.set(String::new()); } />
                         <span>{t!(i18n, "charging.kwh")}</span>
                     </label>
                 </div>
@@ -306,9 +316,11 @@ fn OptiForm(fields: Fields) -> impl IntoView {
 fn PlanView(view: ChargingView) -> impl IntoView {
     let i18n = use_i18n();
     const W: f64 = 600.0;
-    const H: f64 = 180.0;
+    const H: f64 = 200.0;
     const TOP: f64 = 10.0;
-    const BOTTOM: f64 = 22.0;
+    const BOTTOM: f64 = 34.0;
+    // Room for the price axis' labels.
+    const LEFT: f64 = 52.0;
     let prices = view.prices.clone();
     if prices.is_empty() {
         return view! { <p class="muted" data-testid="no-prices">{t!(i18n, "charging.no_prices")}</p> }.into_any();
@@ -316,7 +328,7 @@ fn PlanView(view: ChargingView) -> impl IntoView {
     let start = prices.first().map_or(0, |s| s.start_ms);
     let end = prices.last().map_or(1, |s| s.end_ms).max(start + 1);
     let span = (end - start) as f64;
-    let x = move |ms: i64| (ms - start) as f64 / span * W;
+    let x = move |ms: i64| LEFT + (ms - start) as f64 / span * (W - LEFT);
     let lo = prices.iter().map(|s| s.price).fold(0.0f64, f64::min);
     let hi = prices
         .iter()
@@ -342,6 +354,41 @@ fn PlanView(view: ChargingView) -> impl IntoView {
             view! { <rect class=class x=x0 y=ya width=(x1 - x0 - 0.5).max(0.5) height=(yb - ya).max(0.5) /> }
         })
         .collect_view();
+    // The planned slots as a strip under the bars too: they stand out at any price, a price of
+    // nothing included.
+    let strip = chosen
+        .iter()
+        .map(|(a, b)| {
+            let (x0, x1) = (x((*a).max(start)), x((*b).min(end)));
+            view! { <rect class="planned-strip" x=x0 y=H - BOTTOM + 3.0 width=(x1 - x0).max(1.0) height=6.0 /> }
+        })
+        .collect_view();
+    // A price axis with round steps and its unit.
+    let step = [0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .find(|step| (hi - lo) / step <= 5.0)
+        .unwrap_or(10.0);
+    let price_ticks: Vec<f64> = {
+        let mut v = (lo / step).ceil() * step;
+        let mut out = Vec::new();
+        while v <= hi + 1e-9 {
+            out.push(v);
+            v += step;
+        }
+        out
+    };
+    let grid = price_ticks
+        .into_iter()
+        .map(|v| {
+            let label = i18n.num(v, if step < 1.0 { 2 } else { 0 });
+            view! {
+                <g class="grid">
+                    <line x1=LEFT x2=W y1=y(v) y2=y(v) />
+                    <text x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{label}</text>
+                </g>
+            }
+        })
+        .collect_view();
     let window = view.window.map(|(s, e)| {
         let (x0, x1) = (x(s.max(start)), x(e.min(end)));
         view! { <rect class="window-band" x=x0 y=TOP width=(x1 - x0).max(0.0) height=H - TOP - BOTTOM /> }
@@ -353,6 +400,7 @@ fn PlanView(view: ChargingView) -> impl IntoView {
             (x(ms), view.clock.hm(ms))
         })
         .collect();
+    let unit = i18n.t("charging.price_unit");
     let chosen_count = view.plan.as_ref().map_or(0, |p| p.slots.len());
     let label = if view.prices_total {
         "charging.prices_total"
@@ -366,7 +414,7 @@ fn PlanView(view: ChargingView) -> impl IntoView {
             <dl class="plan-figures" data-testid="plan-figures">
                 <div><dt>{t!(i18n, "charging.planned")}</dt>
                     <dd>{move || i18n.t_with("charging.planned_value", &[("hours", &i18n.num(hours, 2)), ("kwh", &i18n.num(p.kwh, 1))])}</dd></div>
-                <div><dt>{t!(i18n, "charging.cost")}</dt><dd data-testid="plan-cost">{move || money(i18n, p.cost)}</dd></div>
+                <div><dt>{t!(i18n, "charging.cost")}</dt><dd data-testid="plan-cost">{move || cost_words(i18n, p.cost)}</dd></div>
                 <div><dt>{t!(i18n, "charging.cost_if_now")}</dt><dd data-testid="cost-if-now">{move || money(i18n, p.cost_if_now)}</dd></div>
                 <div><dt>{t!(i18n, "charging.saving")}</dt><dd data-testid="saving">{move || money(i18n, p.saving)}</dd></div>
             </dl>
@@ -390,14 +438,22 @@ fn PlanView(view: ChargingView) -> impl IntoView {
                 data-chosen=chosen_count.to_string()
                 aria-label=move || i18n.t_with("charging.chart_label", &[("n", &chosen_count.to_string())])>
                 {window}
+                {grid}
+                <text class="axis unit" x="2" y=TOP + 2.0 text-anchor="start">{unit}</text>
                 {bars}
-                <line class="zero" x1="0" x2=W y1=y(0.0) y2=y(0.0) />
+                {strip}
+                <line class="zero" x1=LEFT x2=W y1=y(0.0) y2=y(0.0) />
                 <line class="now" x1=now_x x2=now_x y1=TOP y2=H - BOTTOM />
                 {ticks.into_iter().map(|(tx, label)| {
-                    let anchor = if tx < 1.0 { "start" } else if tx > W - 1.0 { "end" } else { "middle" };
+                    let anchor = if tx < LEFT + 1.0 { "start" } else if tx > W - 1.0 { "end" } else { "middle" };
                     view! { <text class="axis" x=tx y=H - 6.0 text-anchor=anchor>{label}</text> }
                 }).collect_view()}
             </svg>
+            <ul class="legend plan-legend" data-testid="plan-legend">
+                <li class="price">{t!(i18n, "charging.legend_price")}</li>
+                <li class="planned">{t!(i18n, "charging.legend_planned")}</li>
+                <li class="now">{t!(i18n, "charging.legend_now")}</li>
+            </ul>
             <figcaption class="muted">
                 {move || i18n.t(label)}" · "{view.price_source.clone()}
             </figcaption>

@@ -282,7 +282,10 @@ pub fn OverviewPage() -> impl IntoView {
                 let invitations = (!invitations.is_empty())
                     .then(|| view! { <Invitations invitations answer /> });
                 let sites = sites.await;
+                let invited = invitations.is_some();
                 let content = match sites {
+                    // Invited to a site: accepting it is what to do, not creating another.
+                    Ok(list) if list.is_empty() && invited => ().into_any(),
                     Ok(list) if list.is_empty() => {
                         view! {
                             <EmptyState title="overview.empty_title" body="overview.empty_body">
@@ -412,16 +415,21 @@ pub fn SitePage() -> impl IntoView {
                                     <h1 data-testid="site-name">{site.name.clone()}</h1>
                                     <p class="muted">{site.address.clone()}</p>
                                 </div>
-                                <a href=format!("/settings/sites/{}", site.id) class="btn btn-secondary">
-                                    {t!(i18n, "site.edit")}
-                                </a>
+                                <div class="actions">
+                                    <a href=format!("/settings/reporters/new?site={}", site.id) class="btn btn-secondary" data-testid="site-add-reporter">
+                                        {t!(i18n, "reporters.add")}
+                                    </a>
+                                    <a href=format!("/settings/sites/{}", site.id) class="btn btn-secondary">
+                                        {t!(i18n, "site.edit")}
+                                    </a>
+                                </div>
                             </div>
                             <crate::monitors::LivePanel live />
                             {cards}
                             <dl class="facts-grid card">
                                 <div>
                                     <dt>{t!(i18n, "site.main_fuse")}</dt>
-                                    <dd>{move || i18n.t_with("site.fuse_value", &[("amps", &site.main_fuse_a.to_string())])}</dd>
+                                    <dd data-testid="site-fuse">{format!("{} A", site.main_fuse_a)}</dd>
                                 </div>
                                 <div>
                                     <dt>{t!(i18n, "site.price_area")}</dt>
@@ -1048,10 +1056,20 @@ pub fn LicencesPage() -> impl IntoView {
                                     .map(|l| {
                                         let date = l.redeemed_at.get(..10).unwrap_or_default().to_string();
                                         view! {
-                                            <li class="licence">
+                                            <li class="licence" data-testid="licence">
                                                 <strong>{move || i18n.t(l.capability.name_key())}</strong>
                                                 <span class="muted code">{l.code.clone()}</span>
                                                 <span class="badge">{move || i18n.t_with("licences.active_since", &[("date", &date)])}</span>
+                                                // Which reporter holds it, or that it is free for the next one.
+                                                {match l.used_by.clone() {
+                                                    Some((id, name, site)) => view! {
+                                                        <span data-testid="licence-used-by">
+                                                            {t!(i18n, "licences.used_by")} " "
+                                                            <a href=format!("/settings/reporters/{id}")>{format!("{name} · {site}")}</a>
+                                                        </span>
+                                                    }.into_any(),
+                                                    None => view! { <span class="muted" data-testid="licence-free">{t!(i18n, "licences.free")}</span> }.into_any(),
+                                                }}
                                             </li>
                                         }
                                     })
@@ -1071,7 +1089,10 @@ pub fn LicencesPage() -> impl IntoView {
             <ActionForm
                 action=redeem
                 attr:class="stack"
-                on:submit=move |ev| {
+                // In the capture phase: before ActionForm's own listener sends the form, which
+                // it does not when this one prevented it (a mistyped code never reaches the
+                // server).
+                on:submit:capture=move |ev| {
                     match model::licence::decode(&code.get_untracked()) {
                         Ok(_) => local_error.set(None),
                         Err(e) => {

@@ -48,14 +48,14 @@ test('an owner edits and deletes a site after confirming', async ({ page }) => {
   await expect(page.getByTestId('form-error')).toHaveText('Unknown time zone. Use a name like Europe/Stockholm.');
   await expect(page.getByLabel('Time zone')).toHaveAttribute('aria-invalid', 'true');
   await open(page, `${server().url}/sites/${id}`);
-  await expect(page.getByText('16 A main fuse')).toBeVisible();
+  await expect(page.getByTestId('site-fuse')).toHaveText('16 A');
 
   await open(page, `${server().url}/settings/sites/${id}`);
   await page.getByLabel('Main fuse (A)').fill('25');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.getByRole('status')).toHaveText('Saved.');
   await open(page, `${server().url}/sites/${id}`);
-  await expect(page.getByText('25 A main fuse')).toBeVisible();
+  await expect(page.getByTestId('site-fuse')).toHaveText('25 A');
 
   await open(page, `${server().url}/settings/sites/${id}`);
   await page.getByText('Delete site…').click();
