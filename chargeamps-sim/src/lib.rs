@@ -220,8 +220,10 @@ pub enum FaultMode {
     /// Never answer.
     Hang,
     /// 400 to every update: the partner refuses the packets.
+    #[serde(rename = "bad_request")]
     BadRequest,
     /// 429 with `Retry-After` (`delay_ms`, in whole seconds).
+    #[serde(rename = "too_many")]
     TooMany,
 }
 

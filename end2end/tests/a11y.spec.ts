@@ -33,7 +33,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         await page.context().addCookies([{ name: 'lang', value: lang, url: server().url }]);
         for (const path of ['/', `/sites/${site}`, '/settings', `/settings/sites/${site}`, '/settings/sites/new',
           '/settings/monitors', `/monitors/${monitor}/history`, '/settings/licences', '/settings/reporters',
-          '/settings/reporters/new']) {
+          '/settings/reporters/new', `/settings/reporters/new?site=${site}`]) {
           pages.push([page, path]);
         }
         const found: string[] = [];

@@ -19,11 +19,11 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   // Without the licence, the reporter wizard says which licence is missing and links to Licences.
   await createSite(page, server().url, { name: 'Villa Ek', customer: owner });
   await open(page, `${server().url}/settings/reporters/new`);
-  await expect(page.getByTestId('licence-needed')).toContainText('Needs a free Charge Amps integration licence');
+  await expect(page.getByTestId('licence-needed')).toContainText('Needs a free Charge Amps integration license');
   await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeDisabled();
   await page.getByRole('link', { name: 'Redeem a license' }).click();
   await expect(page).toHaveURL(/\/settings\/licences$/);
-  await expect(page.getByText('No licences yet')).toBeVisible();
+  await expect(page.getByText('No licenses yet')).toBeVisible();
 
   // A mistyped character is caught in the browser, with a message that says so.
   const field = page.getByLabel('License code');
@@ -41,13 +41,13 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await expect(page.getByTestId('licences')).toContainText(typed);
   await open(page, `${server().url}/settings/reporters/new`);
   await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeEnabled();
-  await expect(page.getByText('Uses one of your Charge Amps licences (1 free).')).toBeVisible();
+  await expect(page.getByText('Uses one of your Charge Amps licenses (1 free).')).toBeVisible();
   await page.getByRole('link', { name: 'Licenses' }).click();
 
   // The same code again: already active on this account.
   await field.fill(typed);
   await page.getByRole('button', { name: 'Redeem' }).click();
-  await expect(page.getByTestId('form-error')).toHaveText('This licence is already active on your account.');
+  await expect(page.getByTestId('form-error')).toHaveText('This license is already active on your account.');
 
   // The QR code's link opens this page with the code filled in.
   await open(page, `${server().url}/settings/licences?code=${linked}`);
@@ -67,7 +67,7 @@ test('a code redeemed by one account is refused for another', async ({ browser }
   const [code] = server().cli('licences', 'mint').trim().split('\n');
   for (const [who, message] of [
     ['first', null],
-    ['second', 'This licence has already been redeemed by another account.'],
+    ['second', 'This license has already been redeemed by another account.'],
   ] as const) {
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();

@@ -130,8 +130,9 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   // The meter reports; Charge Amps does not know the serial yet.
   household = await startHousehold(server, monitor, token, cloud.url, serial);
   const status = page.getByTestId('reporter-status');
-  await expect(status).toHaveText('Waiting for Charge Amps');
+  await expect(status).toHaveText('Not accepted by Charge Amps');
   await expect(page.getByTestId('reporter-status-detail')).toContainText('Charge Amps Partner');
+  await expect(page.getByTestId('created-banner')).toContainText('Now enter the serial number and PIN in Charge Amps Partner');
 
   // 4. Charge Amps Partner: the measurement device (with a mistyped PIN), a load balancer at
   // the main fuse, and a charger.
@@ -152,10 +153,11 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   await partner.getByRole('button', { name: 'Add charger' }).click();
   await expect(partner.getByTestId('charger')).toContainText('Garage');
 
-  // A wrong PIN: Charge Amps keeps refusing it and the reporter keeps waiting.
+  // A wrong PIN: Charge Amps refuses it, and both sides say so (not "not entered yet").
   await expect.poll(async () => (await simState(serial)).devices[0].refused_logins, { timeout: 15_000 }).toBeGreaterThan(1);
-  await expect(status).toHaveText('Waiting for Charge Amps');
-  await expect(partner.getByTestId('device-status')).toHaveText('inactive');
+  await expect(status).toHaveText('Not accepted by Charge Amps');
+  await expect(page.getByTestId('reporter-status-detail')).toContainText(/Charge Amps refused the serial number and PIN \d+ times, last at/);
+  await expect(partner.getByTestId('device-status')).toHaveText('wrong PIN');
 
   // The PIN copied from Ampwise: ACTIVE on both sides.
   await page.getByRole('button', { name: 'Copy PIN' }).click();
@@ -163,6 +165,8 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   await partner.getByRole('button', { name: 'Change PIN' }).click();
   await expect(status).toHaveText('ACTIVE');
   await expect(page.getByTestId('reporter-status-detail')).toContainText('Last update accepted');
+  // The after-Save banner has done its job.
+  await expect(page.getByTestId('created-banner')).toHaveCount(0);
   await expect(partner.getByTestId('device-status')).toHaveText('ACTIVE');
 
   // 5. The household sees the Charge Amps Charge Control card on its overview.
@@ -199,9 +203,9 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
 
   // Charge Amps goes away: the installer sees it at once; back, it recovers without a restart.
   await cloud.stop();
-  await expect(status).toHaveText('Partner unreachable');
+  await expect(status).toHaveText('Charge Amps unreachable');
   await expect(page.getByTestId('reporter-status-detail')).toContainText('Could not reach the partner');
-  await expect(card.getByTestId('reporter-status')).toHaveText('Partner unreachable');
+  await expect(card.getByTestId('reporter-status')).toHaveText('Charge Amps unreachable');
   cloud = await startChargeAmps(cloud.port, cloud.stateFile);
   await expect(status).toHaveText('ACTIVE', { timeout: 15_000 });
   await expect(card.getByTestId('reporter-status')).toHaveText('ACTIVE');
