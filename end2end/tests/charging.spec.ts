@@ -89,7 +89,11 @@ test('optiCharge for 4 hours before 07:00 follows the cheapest slots', async ({ 
 
   await card.getByRole('radio', { name: 'optiCharge' }).check();
   await card.getByLabel('Ready by').fill('07:00');
+  // Switching hours and kWh clears the amount: 4 hours are not 4 kWh.
+  await card.getByRole('radio', { name: 'kWh' }).check();
+  await card.getByRole('textbox', { name: 'kWh', exact: true }).fill('30');
   await card.getByRole('radio', { name: 'Hours' }).check();
+  await expect(card.getByRole('textbox', { name: 'Hours', exact: true })).toHaveValue('');
   await card.getByRole('textbox', { name: 'Hours' }).fill('4');
   await card.getByLabel('Charger power (kW)').fill('11');
   await card.getByRole('button', { name: 'Plan charging' }).click();
@@ -98,6 +102,11 @@ test('optiCharge for 4 hours before 07:00 follows the cheapest slots', async ({ 
   const chart = card.getByTestId('plan-chart');
   await expect(chart).toHaveAttribute('data-chosen', '16');
   await expect(card.getByTestId('saving')).toContainText('SEK');
+  // A chart one can read: a price axis with its unit, a legend, the planned slots marked.
+  await expect(chart.locator('text.unit')).toHaveText('SEK/kWh');
+  await expect(chart.locator('.grid text').first()).toBeVisible();
+  await expect(card.getByTestId('plan-legend')).toHaveText(/Price.*Planned charging.*Now/s);
+  expect(await chart.locator('rect.planned-strip').count()).toBeGreaterThan(0);
   const view = await call(page.request, 'reporter_charging', { id: String(reporter) });
   const slots: { start_ms: number; end_ms: number }[] = view.plan.slots;
   expect(slots).toHaveLength(16);

@@ -28,9 +28,12 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   // A mistyped character is caught in the browser, with a message that says so.
   const field = page.getByLabel('License code');
   const mistyped = typed.slice(0, 3) + (typed[3] === '2' ? '3' : '2') + typed.slice(4);
+  const sent: string[] = [];
+  page.on('request', (r) => { if (r.url().includes('/api/redeem_licence')) sent.push(r.url()); });
   await field.fill(mistyped);
   await page.getByRole('button', { name: 'Redeem' }).click();
   await expect(page.getByTestId('form-error')).toHaveText('A character in the code is mistyped. Compare it with the printed code.');
+  expect(sent, 'a mistyped code never reaches the server').toEqual([]);
 
   // Typed as a person would from paper: lower case, no dashes. The field formats it.
   await field.fill('');

@@ -205,8 +205,7 @@ pub async fn options(services: &Services, actor: &Account) -> Result<WizardOptio
         .active_licences(actor.id)
         .await?
         .into_iter()
-        .filter(|l| l.capability == Capability::ChargeAmps && l.used_by.is_none())
-        .next_back()
+        .rfind(|l| l.capability == Capability::ChargeAmps && l.used_by.is_none())
         .map(|l| l.code);
     Ok(WizardOptions {
         sites,
