@@ -150,6 +150,8 @@ export async function startHousehold(server: Server, monitor: number, token: str
   const p = spawnLogged(binary, [
     'simulate', '--url', server.url, '--monitor', String(monitor), '--interval', '1',
     '--control', `127.0.0.1:${control}`, '--charge-amps', chargeAmps, '--serial', serial,
+    // A quiet Wednesday morning in the house whatever the hour the tests run (no dinner peak).
+    '--house-clock', '2026-12-02T10:00',
   ], { ...process.env, AMPWISE_DEVICE_TOKEN: token });
   const url = `http://127.0.0.1:${control}`;
   await waitReady(url, p.child, p.log, '/extra-load');

@@ -59,6 +59,11 @@ pub struct SimulateArgs {
     /// The measurement device's serial number there (the demo device file names it).
     #[arg(long)]
     pub serial: Option<String>,
+    /// Live the household's routines as if the wall clock had said this local time at start
+    /// (e.g. 2026-12-02T10:00, a quiet Wednesday morning); readings keep the real time.
+    /// Tests use it so the house draws the same whatever the hour they run.
+    #[arg(long)]
+    pub house_clock: Option<jiff::civil::DateTime>,
 }
 
 /// The demo device file: the monitor's id and token, and the reporter's serial number.
@@ -104,6 +109,8 @@ pub struct Household {
     tz: TimeZone,
     import_kwh: f64,
     last_ts: Option<i64>,
+    /// Added to a reading's time to find the house's wall clock (see `--house-clock`).
+    shift_ms: i64,
 }
 
 /// Minutes since local midnight and the day number, for routines.
@@ -128,11 +135,24 @@ impl Household {
             tz,
             import_kwh,
             last_ts: None,
+            shift_ms: 0,
         }
+    }
+
+    /// From now on the routines run as if `now` (ms UTC) were `wall` on the house's clock.
+    pub fn set_clock(&mut self, now: i64, wall: jiff::civil::DateTime) -> anyhow::Result<()> {
+        let wall = self
+            .tz
+            .to_ambiguous_zoned(wall)
+            .unambiguous()
+            .context("the house clock's time is skipped or repeated by a clock change")?;
+        self.shift_ms = wall.timestamp().as_millisecond() - now;
+        Ok(())
     }
 
     /// The current per phase (A) at `ts` without noise or extra load.
     pub fn profile(&self, ts: i64) -> [f64; 3] {
+        let ts = ts + self.shift_ms;
         let (m, day) = clock(&self.tz, ts);
         let mut i = [0.6, 0.4, 0.5]; // standby: router, fridge electronics, ventilation
         // Fridge and freezer compressors: 12 minutes on, 28 off.
@@ -283,6 +303,9 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     // The counter starts where a real house's might: a few years of use.
     let mut house = Household::new(args.seed, tz, 23_456.0);
     let now = Timestamp::now().as_millisecond();
+    if let Some(wall) = args.house_clock {
+        house.set_clock(now, wall)?;
+    }
     if args.backfill_hours > 0 {
         // On the minute grid, so a second backfill collides with the first and is not stored twice.
         let first = (now / 60_000 - i64::from(args.backfill_hours) * 60) * 60_000;
@@ -441,6 +464,26 @@ mod tests {
         assert!(
             sum(friday) > sum(thursday) + 25.0,
             "{friday:?} {thursday:?}"
+        );
+    }
+
+    #[test]
+    fn a_set_house_clock_lives_that_hour_whenever_it_runs() {
+        // Friday at dinner time on the real clock, a quiet Wednesday morning on the house's.
+        let now = at("2026-11-27T17:30:00");
+        let mut h = house();
+        h.set_clock(now, "2026-12-02T10:00".parse().unwrap())
+            .unwrap();
+        assert_eq!(h.profile(now), house().profile(at("2026-12-02T10:00:00")));
+        // A minute later on both clocks.
+        assert_eq!(
+            h.profile(now + 60_000),
+            house().profile(at("2026-12-02T10:01:00"))
+        );
+        // An hour skipped by DST on the house's clock is refused.
+        assert!(
+            h.set_clock(now, "2026-03-29T02:30".parse().unwrap())
+                .is_err()
         );
     }
 
