@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod sites;
 pub mod telegram;
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -32,7 +32,7 @@ fn at(local: &str) -> i64 {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = backend::testing::database_url(dir.path()).await;
     let key = LicenceKey::from_hex(&"5a".repeat(32)).unwrap();
     let clock = Arc::new(OffsetClock::default());
     let s = Services::new(&Database::connect(&url).await.unwrap())

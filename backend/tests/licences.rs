@@ -8,7 +8,7 @@ const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
 
 async fn services() -> (Services, LicenceKey, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = backend::testing::database_url(dir.path()).await;
     let key = LicenceKey::from_hex(&"5a".repeat(32)).unwrap();
     let services =
         Services::new(&Database::connect(&url).await.unwrap()).with_licence_key(Some(key.clone()));

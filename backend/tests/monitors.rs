@@ -19,7 +19,7 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = backend::testing::database_url(dir.path()).await;
     let s = Services::new(&Database::connect(&url).await.unwrap());
     let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
         .await

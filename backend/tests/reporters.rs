@@ -1,6 +1,7 @@
-//! Reporters against a real SQLite database: the wizard's rules (licences, serials, monitors),
+//! Reporters against a real database (SQLite, or PostgreSQL with AMPWISE_TEST_POSTGRES): the wizard's rules (licences, serials, monitors),
 //! who may do what, and the leases that say which process forwards which reporter.
 
+use backend::db::{Lease, LeaseCensus};
 use backend::licences::{self, LicenceKey};
 use backend::secrets::SecretKind;
 use backend::{Database, Error, Services, accounts, monitors, reporters, sites};
@@ -18,7 +19,7 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = backend::testing::database_url(dir.path()).await;
     let key = LicenceKey::from_hex(&"5a".repeat(32)).unwrap();
     let s =
         Services::new(&Database::connect(&url).await.unwrap()).with_licence_key(Some(key.clone()));
@@ -605,28 +606,38 @@ async fn leases_share_the_reporters_between_processes() {
         );
     }
     let repo = &w.s.reporters;
-    let held = |list: Vec<(i64, i64)>| list.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    let held = |list: Vec<Lease>| list.into_iter().map(|l| l.id).collect::<Vec<_>>();
     const TTL: i64 = 30_000;
     // A takes two, B the one left; neither takes what the other holds.
     assert_eq!(
-        held(repo.claim_leases("a", 0, TTL, 2).await.unwrap()),
+        held(repo.claim_leases("a", 0, TTL, 2, &[]).await.unwrap()),
         ids[..2]
     );
     assert_eq!(
-        held(repo.claim_leases("b", 1_000, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("b", 1_000, TTL, 10, &[]).await.unwrap()),
         ids[2..]
     );
     assert_eq!(
-        held(repo.claim_leases("a", 2_000, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("a", 2_000, TTL, 10, &[]).await.unwrap()),
         ids[..2]
+    );
+    // What the policy divides: three reporters, two live processes, A holding two.
+    assert_eq!(
+        repo.lease_census("a", 2_000).await.unwrap(),
+        LeaseCensus {
+            reporters: 3,
+            holders: 2,
+            held: 2
+        }
     );
     // A renews; B stops renewing, and after its lease expires A takes its reporter over.
     assert_eq!(
-        held(repo.claim_leases("a", 25_000, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("a", 25_000, TTL, 10, &[]).await.unwrap()),
         ids[..2]
     );
+    assert_eq!(repo.lease_census("a", 31_001).await.unwrap().holders, 1);
     assert_eq!(
-        held(repo.claim_leases("a", 31_001, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("a", 31_001, TTL, 10, &[]).await.unwrap()),
         ids
     );
     // A paused reporter is nobody's; resumed, it is taken again.
@@ -634,26 +645,39 @@ async fn leases_share_the_reporters_between_processes() {
         .await
         .unwrap();
     assert_eq!(
-        held(repo.claim_leases("a", 32_000, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("a", 32_000, TTL, 10, &[]).await.unwrap()),
         ids[1..]
     );
     reporters::set_paused(&w.s, &anna, ids[0], false)
         .await
         .unwrap();
     assert_eq!(
-        held(repo.claim_leases("b", 33_000, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("b", 33_000, TTL, 10, &[]).await.unwrap()),
         ids[..1]
+    );
+    // A gives one up (its share shrank): B takes it at its next scan.
+    assert_eq!(
+        held(
+            repo.claim_leases("a", 33_500, TTL, 0, &ids[2..])
+                .await
+                .unwrap()
+        ),
+        ids[1..2]
+    );
+    assert_eq!(
+        held(repo.claim_leases("b", 33_600, TTL, 10, &[]).await.unwrap()),
+        [ids[0], ids[2]]
     );
     // Shutting down gives them up at once.
     repo.release_leases("a").await.unwrap();
     assert_eq!(
-        held(repo.claim_leases("b", 34_000, TTL, 10).await.unwrap()),
+        held(repo.claim_leases("b", 34_000, TTL, 10, &[]).await.unwrap()),
         ids
     );
 }
 
 #[tokio::test]
-async fn the_forwarders_state_is_kept() {
+async fn the_forwarders_state_is_kept_and_only_its_leaseholder_writes_it() {
     let w = world().await;
     let anna = w.account("anna@example.se", Role::Owner).await;
     let site = w.site(&anna, "Villa Ek").await;
@@ -663,8 +687,9 @@ async fn the_forwarders_state_is_kept() {
     let id = reporters::create(&w.s, &anna, &charge_amps(site, monitor, &creds.serial))
         .await
         .unwrap();
-    let facts = Facts {
-        sent_ts: Some(1_000),
+    let repo = &w.s.reporters;
+    let facts = |sent: i64| Facts {
+        sent_ts: Some(sent),
         reading_ts: Some(1_500),
         accepted_at: Some(2_000),
         failed_at: Some(3_000),
@@ -673,15 +698,54 @@ async fn the_forwarders_state_is_kept() {
         failures: 4,
         trouble_since: Some(2_500),
     };
-    // A reporter deleted meanwhile (id + 1000) does not stop the others' state being saved.
-    w.s.reporters
-        .save_facts(&[(id, facts.clone()), (id + 1000, Facts::default())])
-        .await
-        .unwrap();
-    assert_eq!(reporters::get(&w.s, &anna, id).await.unwrap().facts, facts);
+    const TTL: i64 = 10_000;
+    let a = repo.claim_leases("a", 0, TTL, 10, &[]).await.unwrap()[0];
+    // A reporter deleted meanwhile (no lease) does not stop the others' state being saved.
+    let gone = Lease { id: id + 1000, ..a };
     assert_eq!(
-        w.s.reporters.forward_configs(&[id]).await.unwrap()[0].facts,
-        facts
+        repo.save_facts("a", &[(a, facts(1_000)), (gone, Facts::default())])
+            .await
+            .unwrap(),
+        [id]
+    );
+    assert_eq!(
+        reporters::get(&w.s, &anna, id).await.unwrap().facts,
+        facts(1_000)
+    );
+    assert_eq!(
+        repo.forward_configs(&[id]).await.unwrap()[0].facts,
+        facts(1_000)
+    );
+    let stored = repo.stored_facts(&[id]).await.unwrap();
+    assert_eq!(
+        (stored[0].site_id, stored[0].paused, &stored[0].facts),
+        (site, false, &facts(1_000))
+    );
+
+    // A stalls past its lease; B takes the reporter over with a new generation.
+    let b = repo.claim_leases("b", TTL + 1, TTL, 10, &[]).await.unwrap()[0];
+    assert_ne!(a.generation, b.generation);
+    assert!(repo.save_facts("b", &[(b, facts(2_000))]).await.unwrap() == [id]);
+    // A wakes up and writes what it had: fenced off, B's state stands.
+    assert!(
+        repo.save_facts("a", &[(a, facts(9_000))])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Even if A takes the reporter back later, its old lease's writes stay fenced off.
+    repo.release_leases("b").await.unwrap();
+    let again = repo.claim_leases("a", TTL + 2, TTL, 10, &[]).await.unwrap()[0];
+    assert_ne!(again.generation, a.generation);
+    assert!(
+        repo.save_facts("a", &[(a, facts(9_000))])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        repo.forward_configs(&[id]).await.unwrap()[0].facts,
+        facts(2_000)
     );
 }
 

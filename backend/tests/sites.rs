@@ -7,7 +7,7 @@ const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
 
 async fn services() -> (Services, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = backend::testing::database_url(dir.path()).await;
     let db = Database::connect(&url).await.unwrap();
     (Services::new(&db), dir)
 }
@@ -264,7 +264,7 @@ async fn invitations_wait_for_later_accounts_and_can_be_declined() {
 #[tokio::test]
 async fn data_survives_reopening_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let url = backend::testing::database_url(dir.path()).await;
     let id = {
         let db = Database::connect(&url).await.unwrap();
         let s = Services::new(&db);

@@ -36,7 +36,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 pub use config::Config;
 
@@ -58,6 +57,8 @@ pub struct AppState {
     pub streams: std::sync::Arc<live_access::StreamSlots>,
     /// Who may read `/metrics`.
     pub metrics_access: std::sync::Arc<MetricsAccess>,
+    /// The sessions, as the session layer reads them (live streams look again).
+    pub sessions: sessions::Store,
 }
 
 /// Who may read `/metrics`: the addresses and networks the operator allows
@@ -160,36 +161,29 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
         .site_addr(config.addr)
         .build();
 
-    let sessions = match &db {
-        Database::Sqlite(repo) => {
-            let plain = SqliteStore::new(repo.pool().clone());
-            plain
-                .migrate()
-                .await
-                .context("creating the session table")?;
-            let store = sessions::HashedIds(plain);
-            let cleanup = store.clone();
-            supervisor.spawn("session cleanup", move |stop| {
-                let cleanup = cleanup.clone();
-                async move {
-                    tokio::select! {
-                        () = stop.cancelled() => Ok(()),
-                        result = cleanup.continuously_delete_expired(SESSION_CLEANUP_EVERY) => {
-                            result.context("deleting expired sessions")
-                        }
+    let session_store = sessions::open(&db).await?;
+    {
+        let cleanup = session_store.clone();
+        supervisor.spawn("session cleanup", move |stop| {
+            let cleanup = cleanup.clone();
+            async move {
+                tokio::select! {
+                    () = stop.cancelled() => Ok(()),
+                    result = cleanup.continuously_delete_expired(SESSION_CLEANUP_EVERY) => {
+                        result.context("deleting expired sessions")
                     }
                 }
-            });
-            SessionManagerLayer::new(store)
-        }
+            }
+        });
     }
-    .with_name(SESSION_COOKIE)
-    .with_http_only(true)
-    .with_same_site(SameSite::Lax)
-    .with_secure(config.secure_cookies)
-    .with_expiry(Expiry::OnInactivity(time::Duration::days(
-        config.session_days,
-    )));
+    let sessions = SessionManagerLayer::new(session_store.clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            config.session_days,
+        )));
 
     spawn_pruning(&mut supervisor, services.clone());
     spawn_forwarding(&mut supervisor, services.clone(), config);
@@ -210,6 +204,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
             allow: config.metrics_allow.clone(),
             token: config.metrics_token.clone(),
         }),
+        sessions: session_store,
     };
     let context = {
         let services = services.clone();

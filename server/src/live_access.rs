@@ -5,11 +5,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backend::{Database, Services};
+use backend::Services;
 use model::Account;
 use tower_sessions::session::Id;
 use tower_sessions::{Session, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::AppState;
 
@@ -17,10 +16,7 @@ use crate::AppState;
 pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
 
 /// Whether the session `id` still signs in `account_id` (not signed out, not expired).
-async fn session_holds(db: &Database, id: Id, account_id: i64) -> bool {
-    let store = match db {
-        Database::Sqlite(repo) => SqliteStore::new(repo.pool().clone()),
-    };
+async fn session_holds(store: &crate::sessions::Store, id: Id, account_id: i64) -> bool {
     match store.load(&id).await {
         Ok(Some(record)) => {
             record.expiry_date > time::OffsetDateTime::now_utc()
@@ -69,7 +65,7 @@ where
             _ = changes.changed() => {}
             () = tokio::time::sleep(RECHECK_EVERY) => {}
         }
-        if !session_holds(&state.db, id, account_id).await {
+        if !session_holds(&state.sessions, id, account_id).await {
             tracing::debug!(account = account_id, "live stream ended: signed out");
             return;
         }

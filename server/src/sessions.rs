@@ -63,6 +63,88 @@ impl<S: ExpiredDeletion + Clone> ExpiredDeletion for HashedIds<S> {
     }
 }
 
+/// The session table in the server's database, whichever it is.
+#[derive(Debug, Clone)]
+pub enum DbStore {
+    Sqlite(tower_sessions_sqlx_store::SqliteStore),
+    Postgres(tower_sessions_sqlx_store::PostgresStore),
+}
+
+/// The server's session store.
+pub type Store = HashedIds<DbStore>;
+
+/// The server's session store: hashed ids over the database's session table, created if
+/// missing.
+pub async fn open(db: &backend::Database) -> anyhow::Result<Store> {
+    use anyhow::Context;
+    let store = match db {
+        backend::Database::Sqlite(repo) => {
+            let store = tower_sessions_sqlx_store::SqliteStore::new(repo.pool().clone());
+            store
+                .migrate()
+                .await
+                .context("creating the session table")?;
+            DbStore::Sqlite(store)
+        }
+        backend::Database::Postgres(repo) => {
+            let store = tower_sessions_sqlx_store::PostgresStore::new(repo.pool().clone());
+            // Several processes starting at once create the table once (an advisory lock).
+            let mut conn = repo.pool().acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock(7283910)")
+                .execute(&mut *conn)
+                .await?;
+            let migrated = store.migrate().await;
+            sqlx::query("SELECT pg_advisory_unlock(7283910)")
+                .execute(&mut *conn)
+                .await?;
+            migrated.context("creating the session table")?;
+            DbStore::Postgres(store)
+        }
+    };
+    Ok(HashedIds(store))
+}
+
+#[async_trait]
+impl SessionStore for DbStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            DbStore::Sqlite(s) => s.create(record).await,
+            DbStore::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            DbStore::Sqlite(s) => s.save(record).await,
+            DbStore::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            DbStore::Sqlite(s) => s.load(id).await,
+            DbStore::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            DbStore::Sqlite(s) => s.delete(id).await,
+            DbStore::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            DbStore::Sqlite(s) => s.delete_expired().await,
+            DbStore::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

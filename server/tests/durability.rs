@@ -37,7 +37,8 @@ async fn a_full_disk_loses_nothing_acknowledged_and_service_comes_back() {
     std::fs::create_dir_all(&site_root).unwrap();
     // SIGXFSZ ignored (as a real full disk sends no signal): writes past the limit fail with
     // EFBIG, which SQLite reports like a full disk.
-    let db = data.join("full.db");
+    // SQLite's file on the disk that fills up (PostgreSQL's disk is the operator's to watch).
+    let db = format!("sqlite://{}", data.join("full.db").display());
     let (mut child, server) =
         Running::start_binary(&["sh", "-c", "trap '' XFSZ; exec \"$0\""], &db, &site_root).await;
     let pid = child.id().unwrap();
@@ -154,14 +155,12 @@ async fn after_a_408_the_same_request_again_stores_each_reading_once() {
         500
     );
     // Whatever the first request left behind, each reading is there once.
-    let pool = sqlx::SqlitePool::connect(&patient.config.database_url)
-        .await
-        .unwrap();
-    let (n, distinct): (i64, i64) =
-        sqlx::query_as("SELECT count(*), count(DISTINCT ts) FROM readings WHERE monitor_id = ?")
-            .bind(monitor)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let pool = common::raw_database(&patient.config.database_url).await;
+    let (n, distinct): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT count(*), count(DISTINCT ts) FROM readings WHERE monitor_id = {monitor}"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!((n, distinct), (500, 500));
 }

@@ -8,6 +8,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use common::{PASSWORD, TestApp, enc, session_cookie};
 use rstest::rstest;
+use server::Config;
 
 #[tokio::test]
 async fn session_cookie_is_http_only_and_same_site() {
@@ -441,7 +442,11 @@ async fn bundle_is_gzipped_for_browsers_that_ask() {
 #[tokio::test]
 async fn start_up_fails_when_a_migration_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let config = common::test_config(&dir);
+    let config = Config {
+        // Tampering is shown on SQLite's migration table; both databases run sqlx's migrator.
+        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        ..common::test_config(&dir).await
+    };
     drop(server::build(&config).await.unwrap());
     // Someone edited an applied migration: its recorded checksum no longer matches.
     let pool = sqlx::SqlitePool::connect(&config.database_url)
@@ -466,7 +471,7 @@ async fn start_up_fails_when_a_migration_fails() {
 #[tokio::test]
 async fn serve_stops_when_told_and_keeps_what_it_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
-    let config = common::test_config(&dir);
+    let config = common::test_config(&dir).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -485,7 +485,7 @@ async fn acknowledged_readings_survive_a_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let site_root = dir.path().join("site");
     std::fs::create_dir_all(&site_root).unwrap();
-    let db = dir.path().join("kill.db");
+    let db = backend::testing::database_url(dir.path()).await;
     let (mut child, server) = Running::start_binary(&[], &db, &site_root).await;
     let (_, site, monitor, token) = server.household().await;
 

@@ -681,9 +681,7 @@ async fn the_database_holds_no_secret_in_the_clear() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let db = sqlx::SqlitePool::connect(&app.config.database_url)
-        .await
-        .unwrap();
+    let db = common::raw_database(&app.config.database_url).await;
     let stored: Vec<String> = sqlx::query_scalar(
         "SELECT pin FROM reporter_serials WHERE pin IS NOT NULL
          UNION ALL SELECT pin FROM reporters WHERE pin IS NOT NULL
@@ -700,10 +698,12 @@ async fn the_database_holds_no_secret_in_the_clear() {
         );
     }
     let cookie_id = anna.split_once('=').unwrap().1.to_string();
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions")
-        .fetch_all(&db)
-        .await
-        .unwrap();
+    let sessions = if backend::testing::on_postgres() {
+        "SELECT id FROM tower_sessions.session"
+    } else {
+        "SELECT id FROM tower_sessions"
+    };
+    let ids: Vec<String> = sqlx::query_scalar(sessions).fetch_all(&db).await.unwrap();
     assert!(!ids.is_empty() && !ids.contains(&cookie_id), "{ids:?}");
     let shown = app
         .call("get_reporter", Some(&anna), &format!("id={reporter}"))
@@ -723,9 +723,7 @@ async fn secrets_stored_in_the_clear_are_sealed_at_start() {
     let site = app.create_site(&anna, "Villa Ek").await;
     let (monitor, _) = app.create_monitor(&anna, site, "Mains").await;
     let (reporter, _) = app.create_reporter(&anna, site, monitor).await;
-    let db = sqlx::SqlitePool::connect(&app.config.database_url)
-        .await
-        .unwrap();
+    let db = common::raw_database(&app.config.database_url).await;
     // As an older server stored them.
     sqlx::query("UPDATE reporters SET pin = '12345678'")
         .execute(&db)

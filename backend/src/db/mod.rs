@@ -4,7 +4,9 @@
 
 pub mod charging;
 pub mod monitors;
+pub mod postgres;
 pub mod reporters;
+mod rows;
 mod sqlite;
 mod sqlite_charging;
 mod sqlite_monitors;
@@ -20,9 +22,9 @@ use model::{
 
 pub use charging::{ChargingRecord, ChargingRepo};
 pub use monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
-pub use reporters::{ForwardConfig, ReporterRecord, ReporterRepo};
+pub use postgres::PgRepo;
+pub use reporters::{ForwardConfig, Lease, LeaseCensus, ReporterRecord, ReporterRepo, StoredFacts};
 pub use sqlite::SqliteRepo;
-use sqlite::conflict_or_error;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,7 +33,9 @@ pub enum StoreError {
     /// A cap on rows (reporters on a site) was reached.
     #[error("no room for another")]
     Full,
-    #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL is planned)")]
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"
+    )]
     UnsupportedUrl(String),
     #[error("database error: {0}")]
     Sqlx(#[from] sqlx::Error),
@@ -41,6 +45,14 @@ pub enum StoreError {
     WriteFailed(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+}
+
+/// A unique constraint's violation as [`StoreError::Conflict`], anything else as it is.
+pub(crate) fn conflict_or_error(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        _ => err.into(),
+    }
 }
 
 /// One thing on a site that another account created or saw.
@@ -64,9 +76,9 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-/// The storage operations Ampwise needs, independent of the database behind them.
+/// Accounts and their credentials.
 #[async_trait]
-pub trait Repo: Send + Sync + 'static {
+pub trait AccountRepo: Send + Sync + 'static {
     /// Cheap round trip, for the readiness check.
     async fn ping(&self) -> Result<(), StoreError>;
 
@@ -80,7 +92,12 @@ pub trait Repo: Send + Sync + 'static {
     async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>, StoreError>;
     async fn account(&self, id: i64) -> Result<Option<Account>, StoreError>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+}
 
+/// Sites, who may reach them (owner, installers, invitations) and what a revoked installer
+/// left behind.
+#[async_trait]
+pub trait SiteRepo: Send + Sync + 'static {
     /// Creates a site owned by `owner_id`.
     async fn create_site(&self, owner_id: i64, site: &ValidSite) -> Result<i64, StoreError>;
     /// Creates a site held by `installer_id` with an invitation to the household at `email`.
@@ -137,7 +154,11 @@ pub trait Repo: Send + Sync + 'static {
         owner_id: i64,
         kept: Kept,
     ) -> Result<bool, StoreError>;
+}
 
+/// Integration licences: minted, redeemed, revoked.
+#[async_trait]
+pub trait LicenceRepo: Send + Sync + 'static {
     /// Records a minted code for the operator's list.
     async fn record_minted_licence(
         &self,
@@ -165,6 +186,11 @@ pub trait Repo: Send + Sync + 'static {
     async fn active_licences(&self, account_id: i64) -> Result<Vec<ActiveLicence>, StoreError>;
 }
 
+/// Accounts, sites and licences together, as most services need them.
+pub trait Repo: AccountRepo + SiteRepo + LicenceRepo {}
+
+impl<T: AccountRepo + SiteRepo + LicenceRepo> Repo for T {}
+
 /// A minted licence code as the operator's list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MintedLicence {
@@ -180,6 +206,7 @@ pub struct MintedLicence {
 #[derive(Clone)]
 pub enum Database {
     Sqlite(SqliteRepo),
+    Postgres(PgRepo),
 }
 
 impl Database {
@@ -187,6 +214,8 @@ impl Database {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
             Ok(Database::Sqlite(SqliteRepo::connect(url).await?))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Database::Postgres(PgRepo::connect(url).await?))
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
@@ -195,24 +224,28 @@ impl Database {
     pub fn repo(&self) -> Arc<dyn Repo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
+            Database::Postgres(repo) => Arc::new(repo.clone()),
         }
     }
 
     pub fn monitor_repo(&self) -> Arc<dyn MonitorRepo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
+            Database::Postgres(repo) => Arc::new(repo.clone()),
         }
     }
 
     pub fn charging_repo(&self) -> Arc<dyn ChargingRepo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
+            Database::Postgres(repo) => Arc::new(repo.clone()),
         }
     }
 
     pub fn reporter_repo(&self) -> Arc<dyn ReporterRepo> {
         match self {
             Database::Sqlite(repo) => Arc::new(repo.clone()),
+            Database::Postgres(repo) => Arc::new(repo.clone()),
         }
     }
 
@@ -222,6 +255,7 @@ impl Database {
                 repo.state_pool().close().await;
                 repo.pool().close().await
             }
+            Database::Postgres(repo) => repo.pool().close().await,
         }
     }
 }
@@ -256,12 +290,12 @@ mod tests {
 
     #[tokio::test]
     async fn unsupported_url_is_a_clear_error_without_the_password() {
-        let err = Database::connect("postgres://amp:s3cret@db/amp")
+        let err = Database::connect("mysql://amp:s3cret@db/amp")
             .await
             .err()
             .unwrap();
         let text = err.to_string();
-        assert!(text.contains("postgres://amp:***@db/amp"), "{text}");
+        assert!(text.contains("mysql://amp:***@db/amp"), "{text}");
         assert!(!text.contains("s3cret"), "{text}");
     }
 }

@@ -104,6 +104,35 @@ impl std::fmt::Debug for ForwardConfig {
     }
 }
 
+/// What the leases are divided among.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseCensus {
+    /// Unpaused reporters.
+    pub reporters: i64,
+    /// Processes forwarding now (their lease row is not expired), this one included.
+    pub holders: i64,
+    /// Leases this process holds.
+    pub held: i64,
+}
+
+/// One reporter this process forwards: its settings' version (a change restarts the
+/// forwarding) and the lease's generation (every state write names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Lease {
+    pub id: i64,
+    pub version: i64,
+    pub generation: i64,
+}
+
+/// A reporter's stored facts, for a page on another process than the one forwarding it.
+#[derive(Debug, Clone)]
+pub struct StoredFacts {
+    pub id: i64,
+    pub site_id: i64,
+    pub paused: bool,
+    pub facts: Facts,
+}
+
 #[async_trait]
 pub trait ReporterRepo: Send + Sync + 'static {
     /// Records a serial number as handed out; [`StoreError::Conflict`] when it was before.
@@ -180,19 +209,33 @@ pub trait ReporterRepo: Send + Sync + 'static {
     /// How many reporters forward the monitor.
     async fn reporters_of_monitor(&self, monitor_id: i64) -> Result<i64, StoreError>;
 
-    /// Renews `holder`'s leases, takes unpaused reporters whose lease is missing or expired (at
-    /// most `limit` new ones), gives up leases of paused reporters, and answers every reporter
-    /// `holder` now holds with its settings' version.
+    /// How many unpaused reporters there are, how many processes forward them (this one
+    /// included) and how many `holder` holds: what [`crate::reporters::leases::plan`] divides.
+    async fn lease_census(&self, holder: &str, now_ms: i64) -> Result<LeaseCensus, StoreError>;
+    /// Renews `holder`'s leases until `now_ms + ttl_ms`, gives up those of `release` (their
+    /// forwarding has stopped) and of paused reporters, takes at most `take` unpaused reporters
+    /// whose lease is missing or expired (each with a new generation), and answers every lease
+    /// `holder` now holds.
     async fn claim_leases(
         &self,
         holder: &str,
         now_ms: i64,
         ttl_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, i64)>, StoreError>;
+        take: i64,
+        release: &[i64],
+    ) -> Result<Vec<Lease>, StoreError>;
     /// Gives up `holder`'s leases (at shutdown), so another process may take them at once.
     async fn release_leases(&self, holder: &str) -> Result<(), StoreError>;
     async fn forward_configs(&self, ids: &[i64]) -> Result<Vec<ForwardConfig>, StoreError>;
-    /// Stores the forwarders' state, one transaction for all.
-    async fn save_facts(&self, facts: &[(i64, Facts)]) -> Result<(), StoreError>;
+    /// Stores the forwarders' state, one transaction for all: a reporter's facts only while
+    /// `holder` still holds its lease of that generation (fencing: a process that lost a lease
+    /// never overwrites what the next holder wrote). Answers the ids stored.
+    async fn save_facts(
+        &self,
+        holder: &str,
+        facts: &[(Lease, Facts)],
+    ) -> Result<Vec<i64>, StoreError>;
+    /// The stored facts of `ids` (what another process's forwarders last wrote), with each
+    /// reporter's site and whether it is paused.
+    async fn stored_facts(&self, ids: &[i64]) -> Result<Vec<StoredFacts>, StoreError>;
 }

@@ -12,7 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{ConnectOptions, FromRow, SqliteConnection, SqlitePool};
 use std::sync::Arc;
 
-use super::{Credentials, LeftBehindRow, LeftThing, MintedLicence, Repo, StoreError};
+use super::{Credentials, LeftBehindRow, LeftThing, MintedLicence, StoreError, conflict_or_error};
 
 /// The embedded default: one SQLite file in WAL mode.
 #[derive(Clone)]
@@ -202,13 +202,6 @@ impl SiteRow {
 }
 
 /// A unique-constraint violation is [`StoreError::Conflict`]; anything else is a database error.
-pub(super) fn conflict_or_error(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        _ => err.into(),
-    }
-}
-
 /// Sites `?1` may see: owned, or granted. `is_owner` tells which.
 const VISIBLE_SITES: &str = "
     SELECT s.id, s.name, s.address, s.time_zone, s.price_area, s.main_fuse_a,
@@ -219,7 +212,7 @@ const VISIBLE_SITES: &str = "
        OR EXISTS (SELECT 1 FROM site_grants g WHERE g.site_id = s.id AND g.account_id = ?1)";
 
 #[async_trait]
-impl Repo for SqliteRepo {
+impl super::AccountRepo for SqliteRepo {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -273,7 +266,10 @@ impl Repo for SqliteRepo {
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
         Ok(self.credentials_by_email(email).await?.map(|c| c.account))
     }
+}
 
+#[async_trait]
+impl super::SiteRepo for SqliteRepo {
     async fn create_site(&self, owner_id: i64, site: &ValidSite) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let id = insert_site(&mut tx, owner_id, site).await?;
@@ -539,7 +535,10 @@ impl Repo for SqliteRepo {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
 
+#[async_trait]
+impl super::LicenceRepo for SqliteRepo {
     async fn record_minted_licence(
         &self,
         serial: i64,

@@ -3,30 +3,14 @@
 use async_trait::async_trait;
 use model::PriceArea;
 use model::charging::{Adaptive, Plan, PriceSlot, SitePrices};
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::charging::{ChargingRecord, ChargingRepo};
+use super::rows::ChargingRow;
 use super::{SqliteRepo, StoreError};
 
 /// Price slots per upsert: 6 binds each.
 const SLOTS_PER_UPSERT: usize = 1000;
-
-#[derive(FromRow)]
-struct ChargingRow {
-    reporter_id: i64,
-    site_id: i64,
-    time_zone: String,
-    price_area: String,
-    settings: Option<String>,
-    plugged_in_ms: Option<i64>,
-    plan: Option<String>,
-    window_start: Option<i64>,
-    window_end: Option<i64>,
-    markup_ore: Option<f64>,
-    grid_fee_ore: Option<f64>,
-    energy_tax_ore: Option<f64>,
-    vat_percent: Option<f64>,
-}
 
 const CHARGING: &str = "
     SELECT r.id AS reporter_id, r.site_id, s.time_zone, s.price_area, c.settings, c.plugged_in_ms,
@@ -35,37 +19,6 @@ const CHARGING: &str = "
     FROM reporters r JOIN sites s ON s.id = r.site_id
     LEFT JOIN reporter_charging c ON c.reporter_id = r.id
     LEFT JOIN site_prices p ON p.site_id = r.site_id";
-
-impl ChargingRow {
-    fn into_record(self) -> Result<ChargingRecord, StoreError> {
-        let corrupt =
-            |what: &str| StoreError::Corrupt(format!("reporter {} {what}", self.reporter_id));
-        let adaptive = match &self.settings {
-            Some(json) => serde_json::from_str(json).map_err(|_| corrupt("charging settings"))?,
-            None => Adaptive::default(),
-        };
-        let plan = match &self.plan {
-            Some(json) => Some(serde_json::from_str(json).map_err(|_| corrupt("plan"))?),
-            None => None,
-        };
-        Ok(ChargingRecord {
-            reporter_id: self.reporter_id,
-            site_id: self.site_id,
-            area: PriceArea::parse(&self.price_area).map_err(|_| corrupt("price area"))?,
-            time_zone: self.time_zone,
-            adaptive,
-            plugged_in_ms: self.plugged_in_ms,
-            plan,
-            window: self.window_start.zip(self.window_end),
-            site_prices: SitePrices {
-                markup_ore: self.markup_ore,
-                grid_fee_ore: self.grid_fee_ore,
-                energy_tax_ore: self.energy_tax_ore,
-                vat_percent: self.vat_percent,
-            },
-        })
-    }
-}
 
 #[async_trait]
 impl ChargingRepo for SqliteRepo {

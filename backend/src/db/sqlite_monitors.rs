@@ -4,89 +4,20 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use model::MonitorKind;
 use model::monitor::{LivePoint, Resolution, ValidMonitor};
-use model::{Monitor, MonitorKind};
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
+use super::rows::{INTERVAL_SAMPLE, MonitorRow, RollupRow, usual_interval};
 use super::{SqliteRepo, StoreError};
 use crate::rollup::{Agg, aggregate};
-
-#[derive(FromRow)]
-struct MonitorRow {
-    id: i64,
-    site_id: i64,
-    site_name: String,
-    name: String,
-    phases: i64,
-    kind: String,
-    is_total: bool,
-    last_ts: Option<i64>,
-    time_zone: String,
-    main_fuse_a: i64,
-}
 
 const MONITORS: &str = "
     SELECT m.id, m.site_id, s.name AS site_name, m.name, m.phases, m.kind,
            coalesce(s.total_monitor_id = m.id, 0) AS is_total, m.last_ts,
            s.time_zone, s.main_fuse_a
     FROM monitors m JOIN sites s ON s.id = m.site_id";
-
-impl MonitorRow {
-    fn into_record(self, interval_ms: i64) -> Result<MonitorRecord, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("monitor {} {what}", self.id));
-        Ok(MonitorRecord {
-            monitor: Monitor {
-                id: self.id,
-                site_id: self.site_id,
-                site_name: self.site_name,
-                name: self.name,
-                phases: u8::try_from(self.phases).map_err(|_| corrupt("phases"))?,
-                kind: MonitorKind::parse(&self.kind).map_err(|_| corrupt("kind"))?,
-                is_total: self.is_total,
-                last_ms: self.last_ts,
-                interval_ms,
-                // The service puts the server's limit in.
-                offline_after_ms: model::monitor::DEFAULT_OFFLINE_AFTER_MS,
-                last_local: self.last_ts.and_then(|ts| local_time(ts, &self.time_zone)),
-            },
-            time_zone: self.time_zone,
-            main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("main_fuse_a"))?,
-        })
-    }
-}
-
-/// `ts` in the site's local time: the clock time when it is today there, else date and time.
-fn local_time(ts: i64, time_zone: &str) -> Option<String> {
-    let tz = jiff::tz::TimeZone::get(time_zone).ok()?;
-    let at = jiff::Timestamp::from_millisecond(ts)
-        .ok()?
-        .to_zoned(tz.clone());
-    let today = jiff::Timestamp::now().to_zoned(tz).date();
-    let format = if at.date() == today {
-        "%H:%M:%S"
-    } else {
-        "%Y-%m-%d %H:%M"
-    };
-    Some(at.strftime(format).to_string())
-}
-
-/// The usual interval of a monitor: the median gap between its newest readings.
-pub fn usual_interval(newest_first: &[i64]) -> i64 {
-    let mut gaps: Vec<i64> = newest_first
-        .windows(2)
-        .map(|w| w[0] - w[1])
-        .filter(|g| *g > 0)
-        .collect();
-    if gaps.is_empty() {
-        return model::monitor::DEFAULT_INTERVAL_MS;
-    }
-    gaps.sort_unstable();
-    gaps[gaps.len() / 2]
-}
-
-/// How many readings' times the usual interval is taken from.
-const INTERVAL_SAMPLE: i64 = 11;
 
 impl SqliteRepo {
     async fn records(&self, rows: Vec<MonitorRow>) -> Result<Vec<MonitorRecord>, StoreError> {
@@ -104,57 +35,6 @@ impl SqliteRepo {
 const ROWS_PER_INSERT: usize = 1000;
 /// Rollup rows per upsert: 20 binds each.
 const ROLLUPS_PER_UPSERT: usize = 800;
-
-#[derive(FromRow)]
-struct RollupRow {
-    start: i64,
-    n: i64,
-    ts_min: i64,
-    ts_max: i64,
-    i1_min: Option<f64>,
-    i1_max: Option<f64>,
-    i1_sum: Option<f64>,
-    i2_min: Option<f64>,
-    i2_max: Option<f64>,
-    i2_sum: Option<f64>,
-    i3_min: Option<f64>,
-    i3_max: Option<f64>,
-    i3_sum: Option<f64>,
-    p_sum: f64,
-    import_min: Option<f64>,
-    import_max: Option<f64>,
-    export_min: Option<f64>,
-    export_max: Option<f64>,
-}
-
-fn triple(a: Option<f64>, b: Option<f64>, c: Option<f64>) -> Option<(f64, f64, f64)> {
-    Some((a?, b?, c?))
-}
-
-fn pair(a: Option<f64>, b: Option<f64>) -> Option<(f64, f64)> {
-    Some((a?, b?))
-}
-
-impl RollupRow {
-    fn into_agg(self) -> (i64, Agg) {
-        (
-            self.start,
-            Agg {
-                n: self.n,
-                ts_min: self.ts_min,
-                ts_max: self.ts_max,
-                current: [
-                    triple(self.i1_min, self.i1_max, self.i1_sum),
-                    triple(self.i2_min, self.i2_max, self.i2_sum),
-                    triple(self.i3_min, self.i3_max, self.i3_sum),
-                ],
-                p_sum: self.p_sum,
-                import: pair(self.import_min, self.import_max),
-                export: pair(self.export_min, self.export_max),
-            },
-        )
-    }
-}
 
 /// Merges a batch's aggregate into the stored row: the same arithmetic as [`Agg::merge`].
 /// SQLite's two-argument min/max return NULL when either side is NULL, hence the coalesces.
@@ -589,15 +469,4 @@ async fn store_group(
     }
     tx.commit().await?;
     Ok(results)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::usual_interval;
-
-    #[test]
-    fn the_usual_interval_ignores_one_gap() {
-        assert_eq!(usual_interval(&[100, 90, 80, 20, 10, 0]), 10);
-        assert_eq!(usual_interval(&[5]), model::monitor::DEFAULT_INTERVAL_MS);
-    }
 }

@@ -1,64 +1,17 @@
 //! [`ReporterRepo`] on SQLite.
 
 use async_trait::async_trait;
-use model::reporter::{Facts, OpenReporterTarget, Problem, ReporterKind};
-use model::{Capability, Reporter};
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use model::Capability;
+use model::reporter::{Facts, Problem};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::reporters::{
-    DraftRow, ForwardConfig, IssuedSerial, NewReporter, ReporterChanges, ReporterRecord,
-    ReporterRepo, StoredSecret,
+    DraftRow, ForwardConfig, IssuedSerial, Lease, LeaseCensus, NewReporter, ReporterChanges,
+    ReporterRecord, ReporterRepo, StoredFacts, StoredSecret,
 };
+use super::rows::{ConfigRow, ReporterRow, StoredFactsRow};
 use super::{SqliteRepo, StoreError, conflict_or_error};
 use crate::secrets::SecretKind;
-
-#[derive(FromRow)]
-struct FactsRow {
-    sent_ts: Option<i64>,
-    reading_ts: Option<i64>,
-    accepted_at: Option<i64>,
-    failed_at: Option<i64>,
-    problem: Option<String>,
-    offline: Option<bool>,
-    failures: Option<i64>,
-    trouble_since: Option<i64>,
-}
-
-impl FactsRow {
-    fn into_facts(self) -> Facts {
-        Facts {
-            sent_ts: self.sent_ts,
-            reading_ts: self.reading_ts,
-            accepted_at: self.accepted_at,
-            failed_at: self.failed_at,
-            problem: self.problem.as_deref().and_then(Problem::parse),
-            offline: self.offline.unwrap_or(false),
-            failures: self.failures.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
-            trouble_since: self.trouble_since,
-        }
-    }
-}
-
-#[derive(FromRow)]
-struct ReporterRow {
-    id: i64,
-    site_id: i64,
-    site_name: String,
-    time_zone: String,
-    kind: String,
-    name: String,
-    monitor_id: i64,
-    monitor_name: String,
-    main_fuse_a: i64,
-    serial: String,
-    pin: Option<String>,
-    create_token_url: Option<String>,
-    update_url: Option<String>,
-    username: Option<String>,
-    paused: bool,
-    #[sqlx(flatten)]
-    facts: FactsRow,
-}
 
 const REPORTERS: &str = "
     SELECT r.id, r.site_id, s.name AS site_name, s.time_zone, r.kind, r.name, r.monitor_id,
@@ -70,96 +23,6 @@ const REPORTERS: &str = "
     JOIN sites s ON s.id = r.site_id
     JOIN monitors m ON m.id = r.monitor_id
     LEFT JOIN reporter_state st ON st.reporter_id = r.id";
-
-fn kind(text: &str, id: i64) -> Result<ReporterKind, StoreError> {
-    ReporterKind::parse(text).map_err(|_| StoreError::Corrupt(format!("reporter {id} kind")))
-}
-
-impl ReporterRow {
-    fn into_record(self) -> Result<ReporterRecord, StoreError> {
-        Ok(ReporterRecord {
-            reporter: Reporter {
-                id: self.id,
-                site_id: self.site_id,
-                site_name: self.site_name,
-                kind: kind(&self.kind, self.id)?,
-                name: self.name,
-                monitor_id: self.monitor_id,
-                monitor_name: self.monitor_name,
-                main_fuse_a: u16::try_from(self.main_fuse_a)
-                    .map_err(|_| StoreError::Corrupt(format!("reporter {} fuse", self.id)))?,
-                serial: self.serial,
-                pin: self.pin,
-                create_token_url: self.create_token_url,
-                update_url: self.update_url,
-                username: self.username,
-                paused: self.paused,
-                facts: self.facts.into_facts(),
-                silent_after_ms: 0,
-                monitor_interval_ms: model::monitor::DEFAULT_INTERVAL_MS,
-                clock: Default::default(),
-            },
-            time_zone: self.time_zone,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct ConfigRow {
-    id: i64,
-    version: i64,
-    kind: String,
-    site_id: i64,
-    monitor_id: i64,
-    phases: i64,
-    main_fuse_a: i64,
-    serial: String,
-    pin: Option<String>,
-    create_token_url: Option<String>,
-    update_url: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    #[sqlx(flatten)]
-    facts: FactsRow,
-}
-
-impl ConfigRow {
-    fn into_config(self) -> Result<ForwardConfig, StoreError> {
-        let kind = kind(&self.kind, self.id)?;
-        let corrupt = |what: &str| StoreError::Corrupt(format!("reporter {} {what}", self.id));
-        let open_reporter = match (
-            kind,
-            self.create_token_url,
-            self.update_url,
-            self.username,
-            self.password,
-        ) {
-            (ReporterKind::OpenReporter, Some(create_token_url), Some(update_url), Some(u), p) => {
-                Some(OpenReporterTarget {
-                    create_token_url,
-                    update_url,
-                    username: u,
-                    password: p,
-                })
-            }
-            (ReporterKind::OpenReporter, ..) => return Err(corrupt("open reporter target")),
-            _ => None,
-        };
-        Ok(ForwardConfig {
-            id: self.id,
-            version: self.version,
-            kind,
-            site_id: self.site_id,
-            monitor_id: self.monitor_id,
-            phases: u8::try_from(self.phases).map_err(|_| corrupt("phases"))?,
-            main_fuse_a: u16::try_from(self.main_fuse_a).map_err(|_| corrupt("fuse"))?,
-            serial: self.serial,
-            pin: self.pin,
-            open_reporter,
-            facts: self.facts.into_facts(),
-        })
-    }
-}
 
 /// Ids per `IN (…)` list, far below SQLite's limit of 32,766 variables.
 const IDS_PER_QUERY: usize = 1000;
@@ -516,20 +379,42 @@ impl ReporterRepo for SqliteRepo {
         )
     }
 
+    async fn lease_census(&self, holder: &str, now_ms: i64) -> Result<LeaseCensus, StoreError> {
+        let (reporters, live, held): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM reporters WHERE paused = 0),
+                    (SELECT count(*) FROM forwarders WHERE expires_at > ?2 AND holder <> ?1),
+                    (SELECT count(*) FROM reporter_leases WHERE holder = ?1)",
+        )
+        .bind(holder)
+        .bind(now_ms)
+        .fetch_one(self.state_pool())
+        .await?;
+        Ok(LeaseCensus {
+            reporters,
+            holders: live + 1,
+            held,
+        })
+    }
+
     async fn claim_leases(
         &self,
         holder: &str,
         now_ms: i64,
         ttl_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        take: i64,
+        release: &[i64],
+    ) -> Result<Vec<Lease>, StoreError> {
         // Unpaused reporters nobody holds, or whose holder stopped renewing. Looked for first, outside
         // the write (the write lock is the readings' writer's most of the time); the INSERT's
         // SELECT has a WHERE, which also tells SQLite's parser that ON CONFLICT is the INSERT's.
-        let free: Option<i64> = sqlx::query_scalar(&format!("{UNHELD} LIMIT 1"))
-            .bind(now_ms)
-            .fetch_optional(self.state_pool())
-            .await?;
+        let free: Option<i64> = if take > 0 {
+            sqlx::query_scalar(&format!("{UNHELD} LIMIT 1"))
+                .bind(now_ms)
+                .fetch_optional(self.state_pool())
+                .await?
+        } else {
+            None
+        };
         let mut tx = self.state_pool().begin().await?;
         // Renewing is one row, however many reporters this process holds.
         sqlx::query(
@@ -547,26 +432,45 @@ impl ReporterRepo for SqliteRepo {
         .bind(holder)
         .execute(&mut *tx)
         .await?;
+        for chunk in release.chunks(IDS_PER_QUERY) {
+            let mut query: QueryBuilder<Sqlite> =
+                QueryBuilder::new("DELETE FROM reporter_leases WHERE holder = ");
+            query.push_bind(holder).push(" AND reporter_id IN (");
+            let mut ids = query.separated(", ");
+            for id in chunk {
+                ids.push_bind(id);
+            }
+            query.push(")");
+            query.build().execute(&mut *tx).await?;
+        }
         if free.is_some() {
+            // One new generation for every lease taken in this claim.
+            let generation: i64 =
+                sqlx::query_scalar("UPDATE lease_generations SET n = n + 1 RETURNING n")
+                    .fetch_one(&mut *tx)
+                    .await?;
             sqlx::query(
-            "INSERT INTO reporter_leases (reporter_id, holder)
-             SELECT r.id, ?1 FROM reporters r
-             LEFT JOIN reporter_leases l ON l.reporter_id = r.id
-             LEFT JOIN forwarders f ON f.holder = l.holder
-             WHERE r.paused = 0 AND (l.reporter_id IS NULL OR f.expires_at IS NULL OR f.expires_at <= ?2)
-             ORDER BY r.id LIMIT ?3
-             ON CONFLICT (reporter_id) DO UPDATE SET holder = excluded.holder",
+                "INSERT INTO reporter_leases (reporter_id, holder, generation)
+                 SELECT r.id, ?1, ?4 FROM reporters r
+                 LEFT JOIN reporter_leases l ON l.reporter_id = r.id
+                 LEFT JOIN forwarders f ON f.holder = l.holder
+                 WHERE r.paused = 0 AND (l.reporter_id IS NULL OR f.expires_at IS NULL OR f.expires_at <= ?2)
+                 ORDER BY r.id LIMIT ?3
+                 ON CONFLICT (reporter_id) DO UPDATE
+                     SET holder = excluded.holder, generation = excluded.generation",
             )
             .bind(holder)
             .bind(now_ms)
-            .bind(limit)
+            .bind(take)
+            .bind(generation)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
         // Read after the write lock is let go: nobody else takes a lease this holder renewed.
-        let held: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT r.id, r.version FROM reporter_leases l JOIN reporters r ON r.id = l.reporter_id
+        let held: Vec<Lease> = sqlx::query_as(
+            "SELECT r.id, r.version, l.generation
+             FROM reporter_leases l JOIN reporters r ON r.id = l.reporter_id
              WHERE l.holder = ? ORDER BY r.id",
         )
         .bind(holder)
@@ -617,18 +521,26 @@ impl ReporterRepo for SqliteRepo {
         Ok(out)
     }
 
-    async fn save_facts(&self, facts: &[(i64, Facts)]) -> Result<(), StoreError> {
+    async fn save_facts(
+        &self,
+        holder: &str,
+        facts: &[(Lease, Facts)],
+    ) -> Result<Vec<i64>, StoreError> {
         if facts.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let mut stored = Vec::with_capacity(facts.len());
         let mut tx = self.state_pool().begin().await?;
         for chunk in facts.chunks(FACTS_PER_UPSERT) {
+            // Written only where this holder still has the lease of that generation (fencing);
+            // a reporter deleted meanwhile has no lease, so nothing is written for it either.
             let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts, accepted_at,
-                     failed_at, problem, offline, failures, trouble_since) ",
+                "WITH v (id, generation, sent_ts, reading_ts, accepted_at, failed_at, problem,
+                         offline, failures, trouble_since) AS (",
             );
-            query.push_values(chunk, |mut row, (id, f)| {
-                row.push_bind(id)
+            query.push_values(chunk, |mut row, (lease, f)| {
+                row.push_bind(lease.id)
+                    .push_bind(lease.generation)
                     .push_bind(f.sent_ts)
                     .push_bind(f.reading_ts)
                     .push_bind(f.accepted_at)
@@ -638,48 +550,48 @@ impl ReporterRepo for SqliteRepo {
                     .push_bind(i64::from(f.failures))
                     .push_bind(f.trouble_since);
             });
-            // A reporter deleted meanwhile has no row to keep state for.
             query.push(
-                " ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
+                ") INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts, accepted_at,
+                     failed_at, problem, offline, failures, trouble_since)
+                 SELECT v.id, v.sent_ts, v.reading_ts, v.accepted_at, v.failed_at, v.problem,
+                        v.offline, v.failures, v.trouble_since
+                 FROM v JOIN reporter_leases l ON l.reporter_id = v.id AND l.holder = ",
+            );
+            query.push_bind(holder);
+            query.push(
+                " AND l.generation = v.generation WHERE 1
+                 ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
                      reading_ts = excluded.reading_ts, accepted_at = excluded.accepted_at,
                      failed_at = excluded.failed_at, problem = excluded.problem,
                      offline = excluded.offline, failures = excluded.failures,
-                     trouble_since = excluded.trouble_since",
+                     trouble_since = excluded.trouble_since
+                 RETURNING reporter_id",
             );
-            match query.build().execute(&mut *tx).await {
-                Ok(_) => {}
-                Err(sqlx::Error::Database(e)) if e.is_foreign_key_violation() => {
-                    // Some reporter in the chunk is gone: store the rest one by one.
-                    for (id, f) in chunk {
-                        let _ = sqlx::query(
-                            "INSERT INTO reporter_state (reporter_id, sent_ts, reading_ts,
-                                 accepted_at, failed_at, problem, offline, failures, trouble_since)
-                             SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM reporters WHERE id = ?
-                             ON CONFLICT (reporter_id) DO UPDATE SET sent_ts = excluded.sent_ts,
-                                 reading_ts = excluded.reading_ts,
-                                 accepted_at = excluded.accepted_at,
-                                 failed_at = excluded.failed_at, problem = excluded.problem,
-                                 offline = excluded.offline, failures = excluded.failures,
-                                 trouble_since = excluded.trouble_since",
-                        )
-                        .bind(f.sent_ts)
-                        .bind(f.reading_ts)
-                        .bind(f.accepted_at)
-                        .bind(f.failed_at)
-                        .bind(f.problem.as_ref().map(Problem::code))
-                        .bind(f.offline)
-                        .bind(i64::from(f.failures))
-                        .bind(f.trouble_since)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
+            let ids: Vec<i64> = query.build_query_scalar().fetch_all(&mut *tx).await?;
+            stored.extend(ids);
         }
         tx.commit().await?;
-        Ok(())
+        Ok(stored)
+    }
+
+    async fn stored_facts(&self, ids: &[i64]) -> Result<Vec<StoredFacts>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "SELECT r.id, r.site_id, r.paused, st.sent_ts, st.reading_ts, st.accepted_at,
+                        st.failed_at, st.problem, st.offline, st.failures, st.trouble_since
+                 FROM reporters r LEFT JOIN reporter_state st ON st.reporter_id = r.id
+                 WHERE r.id IN (",
+            );
+            let mut list = query.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            query.push(")");
+            let rows: Vec<StoredFactsRow> = query.build_query_as().fetch_all(self.pool()).await?;
+            out.extend(rows.into_iter().map(StoredFactsRow::into_stored));
+        }
+        Ok(out)
     }
 }
 

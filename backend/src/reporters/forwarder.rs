@@ -1,6 +1,7 @@
 //! The forwarding loop. One coordinator per server process takes leases on reporters (a row per
-//! reporter in the database: holder and expiry, renewed while it runs, so several processes
-//! share the work without a redesign) and runs one task per leased reporter. Each task waits on
+//! reporter in the database: holder and generation, good while the holder renews its own row,
+//! so several processes share the work; see [`super::leases`]) and runs one task per leased
+//! reporter. Each task waits on
 //! the typed stream of its monitor's committed readings and on the pacer's next due time, sends
 //! the update, and records what happened; the coordinator writes those facts to the database
 //! once a second and tells open pages when a status changes.
@@ -19,7 +20,7 @@ use super::partner::{self, Http, Sink};
 use super::payload::{self, Permission, Sender};
 use crate::Services;
 use crate::clock::Clock;
-use crate::db::ForwardConfig;
+use crate::db::{ForwardConfig, Lease};
 use crate::live::StatusHub;
 use crate::secrets::SecretKind;
 
@@ -39,6 +40,9 @@ pub struct Settings {
     pub lease_ttl_ms: i64,
     /// How often leases are renewed and new reporters taken on.
     pub scan_every: Duration,
+    /// Nothing is sent once the last renewal is this much short of the lease's end (ms): room
+    /// for the clocks of two machines to differ and for a renewal in flight.
+    pub lease_margin_ms: i64,
     /// How often the forwarders' facts are written to the database.
     pub flush_every: Duration,
 }
@@ -52,7 +56,22 @@ impl Default for Settings {
             holder: format!("ampwise-{}", std::process::id()),
             lease_ttl_ms: 30_000,
             scan_every: Duration::from_secs(5),
+            lease_margin_ms: 5_000,
             flush_every: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Settings {
+    /// Several processes on one database: a process that dies (kill -9) has every reporter it
+    /// held forwarded again by another within 15 s: its leases end at most 8 s after its last
+    /// renewal, the others look every 2 s, and the first update goes out at the next reading.
+    pub fn for_cluster(self) -> Self {
+        Self {
+            lease_ttl_ms: 8_000,
+            scan_every: Duration::from_secs(2),
+            lease_margin_ms: 2_000,
+            ..self
         }
     }
 }
@@ -88,6 +107,7 @@ struct BoardInner {
 }
 
 struct Entry {
+    lease: Lease,
     site_id: i64,
     facts: Facts,
     published: Option<Facts>,
@@ -134,15 +154,18 @@ impl Board {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn put(&self, id: i64, site_id: i64, facts: &Facts) {
+    pub fn put(&self, lease: Lease, site_id: i64, facts: &Facts) {
+        let id = lease.id;
         let mut inner = self.lock();
         inner.dirty.insert(id);
         let entry = inner.entries.entry(id).or_insert_with(|| Entry {
+            lease,
             site_id,
             facts: facts.clone(),
             published: None,
             stored: None,
         });
+        entry.lease = lease;
         entry.site_id = site_id;
         entry.facts = facts.clone();
         if entry
@@ -195,12 +218,25 @@ impl Board {
 
     /// The facts due to be written at `now_ms`: a changed status at once, anything else that
     /// changed once its last write is 30 s old; with `all`, whatever changed (at shutdown).
-    pub fn take_due(&self, now_ms: i64, all: bool) -> Vec<(i64, Facts)> {
+    pub fn take_due(&self, now_ms: i64, all: bool) -> Vec<(Lease, Facts)> {
+        self.take(now_ms, all, |_| true)
+    }
+
+    /// Whatever of `ids` changed since it was written (before their leases are given up, so
+    /// the next holder starts from it).
+    fn take_of(&self, now_ms: i64, ids: &HashSet<i64>) -> Vec<(Lease, Facts)> {
+        self.take(now_ms, true, |id| ids.contains(&id))
+    }
+
+    fn take(&self, now_ms: i64, all: bool, wanted: impl Fn(i64) -> bool) -> Vec<(Lease, Facts)> {
         let mut inner = self.lock();
         let BoardInner { entries, dirty } = &mut *inner;
         let mut due = Vec::new();
         let mut periodic = 0;
         dirty.retain(|id| {
+            if !wanted(*id) {
+                return true;
+            }
             let Some(entry) = entries.get_mut(id) else {
                 return false;
             };
@@ -214,7 +250,7 @@ impl Board {
                 });
             if now_due {
                 entry.stored = Some((entry.facts.clone(), now_ms));
-                due.push((*id, entry.facts.clone()));
+                due.push((entry.lease, entry.facts.clone()));
             }
             !now_due
         });
@@ -240,9 +276,17 @@ struct Shared {
     settings: Settings,
     http: Http,
     board: Arc<Board>,
+    /// Until when (ms) this process may send for the reporters it holds: the last renewal of
+    /// its leases, plus their time to live, less the margin. Past it another process may have
+    /// taken them, so nothing is sent until the next renewal.
+    sends_until: std::sync::atomic::AtomicI64,
 }
 
 impl Shared {
+    fn may_send(&self, now_ms: i64) -> bool {
+        now_ms < self.sends_until.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// A stored secret opened; empty when there is none or it does not open (the partner then
     /// refuses it, and the status says so).
     fn secret(&self, kind: SecretKind, serial: &str, stored: Option<&str>) -> String {
@@ -280,7 +324,7 @@ impl Shared {
 }
 
 struct Running {
-    version: i64,
+    lease: Lease,
     stop: CancellationToken,
     handle: JoinHandle<()>,
 }
@@ -300,6 +344,7 @@ pub async fn run(
         board: services.reporter_board.clone(),
         services,
         settings,
+        sends_until: std::sync::atomic::AtomicI64::new(0),
     });
     let mut tasks: HashMap<i64, Running> = HashMap::new();
     let mut scan = tokio::time::interval(shared.settings.scan_every);
@@ -342,38 +387,90 @@ pub async fn run(
 
 async fn save(shared: &Shared, all: bool) {
     let due = shared.board.take_due(shared.clock.now_ms(), all);
-    if let Err(e) = shared.services.reporters.save_facts(&due).await {
+    store(shared, due).await;
+}
+
+async fn store(shared: &Shared, due: Vec<(Lease, Facts)>) {
+    if due.is_empty() {
+        return;
+    }
+    if let Err(e) = shared
+        .services
+        .reporters
+        .save_facts(&shared.settings.holder, &due)
+        .await
+    {
         tracing::error!(error = %e, reporters = due.len(), "saving the reporters' state failed");
-        shared.board.unstore(due.into_iter().map(|(id, _)| id));
+        shared
+            .board
+            .unstore(due.into_iter().map(|(lease, _)| lease.id));
     }
 }
 
 /// Renews and takes leases, then makes the running tasks match them: new reporters start,
 /// changed ones restart with their new settings, lost, deleted, paused or crashed ones stop.
+/// Over its share (another process started), this process first stops the reporters it gives
+/// up and writes their state, then lets go of their leases: nobody forwards a reporter twice.
 async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed_at: &mut i64) {
     let now = shared.clock.now_ms();
     let settings = &shared.settings;
-    let held = match shared
-        .services
-        .reporters
+    let repo = &shared.services.reporters;
+    let plan = match repo.lease_census(&settings.holder, now).await {
+        Ok(census) => super::leases::step(census, MAX_NEW_LEASES_PER_SCAN),
+        Err(e) => {
+            tracing::warn!(error = %e, "counting the reporters' leases failed");
+            super::leases::Step {
+                take: 0,
+                give_up: 0,
+            }
+        }
+    };
+    let mut release: Vec<i64> = Vec::new();
+    if plan.give_up > 0 {
+        // The newest reporters go: the oldest stay where they are.
+        let mut held: Vec<i64> = tasks.keys().copied().collect();
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        release = held.into_iter().take(plan.give_up as usize).collect();
+        for id in &release {
+            if let Some(running) = tasks.remove(id) {
+                running.stop.cancel();
+                let _ = running.handle.await;
+            }
+        }
+        let ids: HashSet<i64> = release.iter().copied().collect();
+        store(shared, shared.board.take_of(now, &ids)).await;
+        for id in &release {
+            shared.board.forget(*id);
+        }
+        tracing::info!(
+            reporters = release.len(),
+            "giving up reporters to another process"
+        );
+    }
+    let held = match repo
         .claim_leases(
             &settings.holder,
             now,
             settings.lease_ttl_ms,
-            MAX_NEW_LEASES_PER_SCAN,
+            plan.take,
+            &release,
         )
         .await
     {
         Ok(held) => {
             *renewed_at = now;
-            held.into_iter().collect::<HashMap<i64, i64>>()
+            shared.sends_until.store(
+                now + settings.lease_ttl_ms - settings.lease_margin_ms,
+                std::sync::atomic::Ordering::Release,
+            );
+            held.into_iter()
+                .map(|lease| (lease.id, lease))
+                .collect::<HashMap<i64, Lease>>()
         }
         Err(e) => {
             tracing::error!(error = %e, "renewing the reporters' leases failed");
             // Another process may take them once they expire: stop before it does.
-            if now - *renewed_at
-                < settings.lease_ttl_ms - 2 * settings.scan_every.as_millis() as i64
-            {
+            if now - *renewed_at < settings.lease_ttl_ms - settings.lease_margin_ms {
                 return;
             }
             HashMap::new()
@@ -381,7 +478,7 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
     };
     let stale: Vec<i64> = tasks
         .iter()
-        .filter(|(id, r)| held.get(id) != Some(&r.version) || r.handle.is_finished())
+        .filter(|(id, r)| held.get(id) != Some(&r.lease) || r.handle.is_finished())
         .map(|(id, _)| *id)
         .collect();
     for id in stale {
@@ -405,7 +502,7 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
     if to_start.is_empty() {
         return;
     }
-    let configs = match shared.services.reporters.forward_configs(&to_start).await {
+    let configs = match repo.forward_configs(&to_start).await {
         Ok(configs) => configs,
         Err(e) => {
             tracing::error!(error = %e, "loading reporters failed");
@@ -413,23 +510,38 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
         }
     };
     for config in configs {
+        let Some(lease) = held.get(&config.id).copied() else {
+            continue;
+        };
+        // The board's facts are this process's latest, unless the reporter was away (another
+        // process forwarded it meanwhile): then the database's are newer.
         let facts = shared
             .board
             .latest(config.id)
+            .filter(|_| tasks_lease_kept(shared, lease))
             .unwrap_or_else(|| config.facts.clone());
         let stop = CancellationToken::new();
         let id = config.id;
-        let version = config.version;
-        let handle = tokio::spawn(forward(shared.clone(), config, facts, stop.clone()));
+        let handle = tokio::spawn(forward(shared.clone(), config, lease, facts, stop.clone()));
         tasks.insert(
             id,
             Running {
-                version,
+                lease,
                 stop,
                 handle,
             },
         );
     }
+}
+
+/// Whether the board's entry for `lease`'s reporter comes from this same lease.
+fn tasks_lease_kept(shared: &Shared, lease: Lease) -> bool {
+    shared
+        .board
+        .lock()
+        .entries
+        .get(&lease.id)
+        .is_some_and(|e| e.lease.generation == lease.generation)
 }
 
 /// The newest reading in the database: at start, after falling behind the stream, and before a
@@ -494,6 +606,7 @@ fn log_status_change(
 async fn forward(
     shared: Arc<Shared>,
     config: ForwardConfig,
+    lease: Lease,
     facts: Facts,
     stop: CancellationToken,
 ) {
@@ -548,6 +661,13 @@ async fn forward(
                     catch_up(&shared, config.monitor_id, &mut pacer).await;
                 }
                 let now = shared.clock.now_ms();
+                if !shared.may_send(now) {
+                    // The lease may have passed to another process: wait for the renewal.
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                    }
+                }
                 let (decision, _) = board.decide(config.id, charging_clock.now_ms());
                 decided = decision.allows();
                 let sender = Sender {
@@ -566,7 +686,7 @@ async fn forward(
                 let now = shared.clock.now_ms();
                 pacer.outcome(now, &out, result, rand::random::<f64>());
                 log_status_change(&config, &before, pacer.facts(), now, shared.settings.timing.silent_after_ms);
-                shared.board.put(config.id, config.site_id, pacer.facts());
+                shared.board.put(lease, config.site_id, pacer.facts());
             }
         }
     }

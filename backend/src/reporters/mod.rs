@@ -3,6 +3,7 @@
 //! update it sends ([`payload`]), when it sends ([`pacer`]) and where ([`partner`]).
 
 pub mod forwarder;
+pub mod leases;
 pub mod pacer;
 pub mod partner;
 pub mod payload;

@@ -36,12 +36,19 @@ impl Reply {
     }
 }
 
-pub fn test_config(dir: &tempfile::TempDir) -> Config {
+/// The test's database itself, SQLite or PostgreSQL, for what only a look at the rows shows
+/// (plain SQL both understand, without binds).
+pub async fn raw_database(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
+}
+
+pub async fn test_config(dir: &tempfile::TempDir) -> Config {
     let site = dir.path().join("site");
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     std::fs::write(site.join("pkg").join("ampwise.css"), "body{}").unwrap();
     Config {
-        database_url: format!("sqlite://{}", dir.path().join("test.db").display()),
+        database_url: backend::testing::database_url(dir.path()).await,
         site_root: site,
         licence_key: Some(licence_key()),
         secrets_key: Some(backend::secrets::Secrets::from_hex(SECRETS_KEY).unwrap()),
@@ -64,7 +71,7 @@ impl TestApp {
     /// With the test configuration changed by `tweak`.
     pub async fn new_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(&dir);
+        let mut config = test_config(&dir).await;
         tweak(&mut config);
         let built = server::build(&config).await.unwrap();
         Self {
@@ -369,7 +376,7 @@ impl Running {
     /// With the test configuration changed by `tweak`.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(&dir);
+        let mut config = test_config(&dir).await;
         tweak(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -480,7 +487,7 @@ impl Running {
     /// listening. Killed when the child is dropped.
     pub async fn start_binary(
         wrapper: &[&str],
-        db: &std::path::Path,
+        database_url: &str,
         site_root: &std::path::Path,
     ) -> (tokio::process::Child, Self) {
         use tokio::io::AsyncBufReadExt;
@@ -500,7 +507,7 @@ impl Running {
         };
         let mut child = command
             .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
-            .env("AMPWISE_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("AMPWISE_DATABASE_URL", database_url)
             .env("AMPWISE_SITE_ROOT", site_root)
             .env("AMPWISE_SECRETS_KEY", SECRETS_KEY)
             // These tests post as fast as they can (a disk filling up), not at a meter's pace.
@@ -527,7 +534,7 @@ impl Running {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let running = Self {
             base: format!("http://127.0.0.1:{port}"),
-            database_url: format!("sqlite://{}", db.display()),
+            database_url: database_url.to_string(),
             client: reqwest::Client::new(),
             stop: None,
             _dir: tempfile::tempdir().unwrap(),
