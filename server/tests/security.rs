@@ -88,6 +88,52 @@ async fn live_streams_end_when_access_does(#[case] how: &str) {
     assert!(matches!(again.status().as_u16(), 401 | 404), "{how}");
 }
 
+/// Changes that take access away from someone else leave a stream open: its viewer still
+/// sees the next reading (each change makes every open stream look at its viewer again).
+#[tokio::test]
+async fn live_streams_outlast_changes_that_are_not_their_viewers() {
+    let server = Running::start().await;
+    let (anna, _site, monitor, token) = server.household().await;
+    let open = server
+        .client
+        .get(format!("{}/api/v1/monitors/{monitor}/live", server.base))
+        .header("cookie", &anna)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open.status(), 200);
+    let mut events = Events::new(open);
+    let t = common::now_ms() - 2000;
+    server.post_readings(monitor, &token, &[t]).await;
+    events.next().await;
+    // Someone else signs up, makes a site, deletes it and signs out.
+    let form = format!(
+        "email=bo%40example.se&password={}&role=owner",
+        enc(PASSWORD)
+    );
+    let bo = Running::cookie_of(&server.call("sign_up", None, form).await);
+    let created = server
+        .call("create_site", Some(&bo), site_form("Bo's", "20"))
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let bo_site = created
+        .as_i64()
+        .unwrap_or_else(|| created["id"].as_i64().unwrap());
+    for (function, form) in [
+        ("delete_site", format!("id={bo_site}")),
+        ("log_out", String::new()),
+    ] {
+        let reply = server.call(function, Some(&bo), form).await;
+        assert_eq!(reply.status(), 200, "{function}");
+    }
+    // Anna's stream goes on.
+    server.post_readings(monitor, &token, &[t + 1000]).await;
+    let (_, point) = events.next().await;
+    assert_eq!(point["ts"], t + 1000, "{point}");
+}
+
 /// A state-changing request from another site's page (a hidden form, a forged log-in) is
 /// refused before it does anything; the same request from our own page works.
 #[rstest]
