@@ -4,9 +4,21 @@
 # beside it the Charge Amps cloud simulator on http://127.0.0.1:3002 (its Partner page) and a
 # simulated household whose meter sees the simulated chargers. Ctrl-C stops everything this
 # script started.
+#
+# scripts/run.sh --cluster: the same on PostgreSQL (Debian's package, installed if missing; a
+# cluster of its own in ./data/pg on 127.0.0.1:5440, run as the unprivileged `postgres` user)
+# with three server processes on :3000, :3010 and :3020 sharing it. The demo login works on all
+# three; the simulators post to :3000. Ctrl-C stops the processes and the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+
+cluster=false
+case "${1:-}" in
+  --cluster) cluster=true ;;
+  "") ;;
+  *) echo "usage: scripts/run.sh [--cluster]" >&2; exit 2 ;;
+esac
 
 ensure_wasm_tools
 scripts/build-site.sh
@@ -14,6 +26,16 @@ step "building the server"
 build_native
 
 mkdir -p data
+if $cluster; then
+  ensure_postgres
+  pg_port="${AMPWISE_PG_PORT:-5440}"
+  step "PostgreSQL in data/pg on 127.0.0.1:$pg_port"
+  start_postgres "$PWD/data/pg" "$pg_port"
+  as_pg_owner "$(pg_bin)/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qtAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'ampwise'" | grep -q 1 \
+    || as_pg_owner "$(pg_bin)/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres ampwise
+  export AMPWISE_DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/ampwise"
+fi
 export AMPWISE_DATABASE_URL="${AMPWISE_DATABASE_URL:-sqlite://data/ampwise.db}"
 export AMPWISE_SITE_ROOT="${AMPWISE_SITE_ROOT:-$PWD/target/site}"
 export AMPWISE_DEMO="${AMPWISE_DEMO:-true}"
@@ -47,6 +69,7 @@ cleanup() {
   trap - INT TERM EXIT
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if $cluster; then stop_postgres "$PWD/data/pg"; fi
 }
 trap cleanup INT TERM EXIT
 
@@ -71,7 +94,18 @@ target/debug/ampwise simulate --url "$url" --device-file "$AMPWISE_DEMO_DEVICE_F
   --interval 2 --backfill-hours 48 --control "${AMPWISE_SIMULATOR_CONTROL:-127.0.0.1:3001}" \
   --charge-amps "http://$charge_amps" &
 pids+=($!)
-step "Ampwise: $url (Ctrl-C stops everything)"
+if $cluster; then
+  # Two more processes on the same database, started once the first has seeded the demo (they
+  # find it there). Each prefixes its log lines with its port.
+  for port in 3010 3020; do
+    AMPWISE_ADDR="127.0.0.1:$port" AMPWISE_DEMO_DEVICE_FILE= target/debug/ampwise \
+      > >(sed -u "s/^/[:$port] /") 2>&1 &
+    pids+=($!)
+  done
+  step "Ampwise on PostgreSQL: $url, http://127.0.0.1:3010 and http://127.0.0.1:3020 (Ctrl-C stops everything)"
+else
+  step "Ampwise: $url (Ctrl-C stops everything)"
+fi
 echo "Charge Amps Partner (simulated): http://$charge_amps"
 echo "Licence codes for this local system: scripts/licences.sh mint --count 8 --sheet data/licences"
 # Returns when any process ends; the trap then stops the others.

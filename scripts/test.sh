@@ -23,6 +23,17 @@ cargo clippy -p frontend -p app --features app/hydrate,app/bundle-home --target 
 step "unit and integration tests (also builds target/debug/ampwise)"
 cargo test "${NATIVE[@]}"
 
+step "the contract suite and the server's tests again, on PostgreSQL (a throwaway local cluster)"
+ensure_postgres
+pg_port="${AMPWISE_TEST_PG_PORT:-54329}"
+pg_root=$(mktemp -d); chmod 755 "$pg_root"
+trap 'stop_postgres "$pg_root/pg"; rm -rf "$pg_root"' EXIT
+# fsync off: a cluster that lives for one test run need not survive a power cut.
+PG_FSYNC=off start_postgres "$pg_root/pg" "$pg_port"
+# The browser suite's test of several processes uses the same cluster (end2end/cluster.spec.ts).
+export AMPWISE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pg_port/postgres"
+cargo test "${NATIVE[@]}"
+
 step "every benchmark scenario at toy size (a change that breaks one fails here)"
 target/debug/ampwise-bench toy
 

@@ -329,7 +329,11 @@ pub async fn set(
         ..current
     };
     refresh(services, record, now).await?;
-    services.reporter_changes.notify_one();
+    services.reporters_changed(None);
+    // The process that forwards it plans it too, wherever it runs.
+    services
+        .bus
+        .publish(crate::bus::Event::Charging { reporter_id });
     view(services, actor, reporter_id).await
 }
 
@@ -352,6 +356,7 @@ pub async fn set_site_prices(
     let prices = input.validate()?;
     services.charging.set_site_prices(site_id, &prices).await?;
     services.charging_changes.notify_one();
+    services.bus.publish(crate::bus::Event::Prices);
     Ok(prices)
 }
 
@@ -469,7 +474,12 @@ pub async fn run(
             () = services.charging_changes.notified() => {}
         }
         let now = services.charging_clock.now_ms();
-        if let Some(feed) = &services.price_feed {
+        // One process fetches prices for all (the forwarders' leader).
+        if let Some(feed) = services
+            .price_feed
+            .as_ref()
+            .filter(|_| services.reporter_board.leads())
+        {
             let days = due_days(now);
             for area in services.charging.price_areas().await? {
                 for date in &days {
@@ -478,8 +488,11 @@ pub async fn run(
                         continue;
                     }
                     match fetch_day(&services, feed, area, *date).await {
-                        Ok(_) => {
+                        Ok(stored) => {
                             retry_at.remove(&key);
+                            if stored {
+                                services.bus.publish(crate::bus::Event::Prices);
+                            }
                         }
                         Err(e) => {
                             let wait = retry_at
@@ -494,6 +507,10 @@ pub async fn run(
         }
         for record in services.charging.active_chargings().await? {
             let id = record.reporter_id;
+            // Several processes: each plans what it forwards.
+            if services.bus.shared() && !services.reporter_board.holds(id) {
+                continue;
+            }
             if let Err(e) = refresh(&services, record, now).await {
                 tracing::error!(reporter = id, error = %e, "planning adaptive charging failed");
             }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod bus;
 pub mod charging;
 pub mod clock;
 pub mod db;
@@ -46,7 +47,7 @@ pub struct Services {
     /// Verifies licence codes; without it, redeeming answers [`Error::Unavailable`].
     pub licence_key: Option<licences::LicenceKey>,
     pub monitors: Arc<dyn MonitorRepo>,
-    /// The one writer of readings.
+    /// The one writer of readings (its task: [`ingest::Ingestor::run`]).
     pub ingest: ingest::Ingestor,
     /// New readings to the live streams.
     pub hub: Arc<live::Hub>,
@@ -88,17 +89,23 @@ pub struct Services {
     /// Counts changes that can take access away (an installer revoked, a site or monitor
     /// deleted, a sign-out): open live streams look again when it moves.
     pub access_changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// What the other server processes must hear (nobody, on SQLite).
+    pub bus: Arc<dyn bus::Bus>,
 }
 
 /// Raw readings are kept this many days unless configured otherwise.
 pub const DEFAULT_RAW_RETENTION_DAYS: i64 = 7;
 
 impl Services {
-    /// Needs a Tokio runtime: it starts the readings writer.
+    /// The readings' writer does not run yet: the server runs it under its supervisor
+    /// (tools and tests: `services.ingest.spawn_detached()`).
     pub fn new(db: &Database) -> Self {
         let monitors = db.monitor_repo();
         let hub = Arc::new(live::Hub::default());
         let reporter_events = Arc::new(live::StatusHub::default());
+        let bus = bus::for_database(db);
+        let reporter_board = Arc::new(reporters::forwarder::Board::new(reporter_events.clone()));
+        reporter_board.announce(bus.shared());
         Self {
             repo: db.repo(),
             login_limiter: Arc::new(limiter::LoginLimiter::default()),
@@ -106,13 +113,13 @@ impl Services {
             redeem_limit: Arc::new(limiter::redeem_limit(limiter::REDEEMS_PER_HOUR)),
             device_limit: Arc::new(limiter::device_limit(limiter::DEVICE_REQUESTS_PER_SECOND)),
             licence_key: None,
-            ingest: ingest::Ingestor::start(monitors.clone(), hub.clone()),
+            ingest: ingest::Ingestor::new(monitors.clone(), hub.clone(), bus.clone()),
             devices: Arc::new(monitors::DeviceCache::default()),
             monitors,
             hub,
             raw_retention_days: DEFAULT_RAW_RETENTION_DAYS,
             reporters: db.reporter_repo(),
-            reporter_board: Arc::new(reporters::forwarder::Board::new(reporter_events.clone())),
+            reporter_board,
             reporter_events,
             reporter_changes: Arc::new(tokio::sync::Notify::new()),
             silent_after_ms: reporters::pacer::Timing::default().silent_after_ms,
@@ -127,6 +134,7 @@ impl Services {
             secrets: Arc::new(secrets::Secrets::ephemeral()),
             reporters_per_site: reporters::REPORTERS_PER_SITE,
             access_changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            bus,
         }
     }
 
@@ -147,9 +155,30 @@ impl Services {
         self
     }
 
-    /// Tells open live streams to check their viewer's access again.
+    /// Tells open live streams, here and in every other process, to check their viewer's
+    /// access again.
     pub fn access_changed(&self) {
         self.access_changes.send_modify(|n| *n += 1);
+        self.bus.publish(bus::Event::Access);
+    }
+
+    /// A reporter was added, changed, paused or deleted: the forwarders (in every process)
+    /// look at their leases at once; with `shown`, pages elsewhere show the reporter again.
+    pub fn reporters_changed(&self, shown: Option<i64>) {
+        self.reporter_changes.notify_one();
+        self.bus.publish(bus::Event::ReportersChanged);
+        if let Some(id) = shown {
+            self.bus.publish(bus::Event::Reporter { id });
+        }
+    }
+
+    /// A monitor's device record changed (`None`: any monitor's): every process reads it again.
+    pub fn device_changed(&self, monitor_id: Option<i64>) {
+        match monitor_id {
+            Some(id) => self.devices.forget(id),
+            None => self.devices.clear(),
+        }
+        self.bus.publish(bus::Event::Device { monitor_id });
     }
 
     /// Ingest requests per monitor, per second (a minute's worth at once).

@@ -37,7 +37,12 @@ impl<T: Clone> Topics<T> {
             .subscribe()
     }
 
-    /// Sends to the key's subscribers; nothing (not even `make`) when nobody listens.
+    /// Whether anyone here listens to `key`.
+    pub fn listened(&self, key: i64) -> bool {
+        let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels.get(&key).is_some_and(|s| s.receiver_count() > 0)
+    }
+
     /// Sends what `make` makes to the key's subscribers, if it has any (and makes something).
     pub fn publish_with(&self, key: i64, make: impl FnOnce() -> Option<T>) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());

@@ -147,7 +147,8 @@ pub async fn rotate_token(
         .monitors
         .set_token(monitor_id, &hash, actor.id)
         .await?;
-    services.devices.forget(monitor_id);
+    // The old token stops working on every process at once.
+    services.device_changed(Some(monitor_id));
     Ok(DeviceToken { monitor_id, token })
 }
 
@@ -171,7 +172,7 @@ pub async fn delete(services: &Services, actor: &Account, monitor_id: i64) -> Re
         return Err(FieldError::new("monitor", "error.monitor_has_reporter").into());
     }
     services.monitors.delete_monitor(monitor_id).await?;
-    services.devices.forget(monitor_id);
+    services.device_changed(Some(monitor_id));
     services.access_changed();
     Ok(())
 }

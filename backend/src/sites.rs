@@ -107,14 +107,14 @@ pub async fn update(
     let site = validate(input)?;
     services.repo.update_site(site_id, &site).await?;
     // Its monitors' readings are bucketed in the site's time zone.
-    services.devices.clear();
+    services.device_changed(None);
     Ok(())
 }
 
 pub async fn delete(services: &Services, actor: &Account, site_id: i64) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Own).await?;
     services.repo.delete_site(site_id).await?;
-    services.devices.clear();
+    services.device_changed(None);
     services.access_changed();
     Ok(())
 }

@@ -38,6 +38,7 @@ async fn world() -> World {
     let s = Services::new(&Database::connect(&url).await.unwrap())
         .with_licence_key(Some(key.clone()))
         .with_charging_clock(clock.clone());
+    s.ingest.spawn_detached();
     let anna = accounts::sign_up(
         &s,
         "anna@example.se",

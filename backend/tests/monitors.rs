@@ -21,6 +21,7 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = backend::testing::database_url(dir.path()).await;
     let s = Services::new(&Database::connect(&url).await.unwrap());
+    s.ingest.spawn_detached();
     let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
         .await
         .unwrap()

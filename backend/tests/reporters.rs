@@ -627,7 +627,9 @@ async fn leases_share_the_reporters_between_processes() {
         LeaseCensus {
             reporters: 3,
             holders: 2,
-            held: 2
+            held: 2,
+            // "a" comes before "b": it leads.
+            leader: true,
         }
     );
     // A renews; B stops renewing, and after its lease expires A takes its reporter over.
@@ -636,6 +638,8 @@ async fn leases_share_the_reporters_between_processes() {
         ids[..2]
     );
     assert_eq!(repo.lease_census("a", 31_001).await.unwrap().holders, 1);
+    // B leads only while A's row is not live.
+    assert!(!repo.lease_census("b", 25_000).await.unwrap().leader);
     assert_eq!(
         held(repo.claim_leases("a", 31_001, TTL, 10, &[]).await.unwrap()),
         ids

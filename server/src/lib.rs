@@ -115,6 +115,12 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
                 backend::db::redact_url(&config.database_url)
             )
         })?;
+    db.prepare(
+        jiff::Timestamp::now().as_millisecond(),
+        config.raw_retention_days,
+    )
+    .await
+    .context("making the database's partitions")?;
     let secrets = config.secrets_key.clone().context(
         "AMPWISE_SECRETS_KEY is not set: it seals reporter PINs and partner passwords in the \
          database. Make one with `od -An -tx1 -N32 /dev/urandom | tr -d ' \\n'` and keep it \
@@ -185,8 +191,30 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
             config.session_days,
         )));
 
-    spawn_pruning(&mut supervisor, services.clone());
-    spawn_forwarding(&mut supervisor, services.clone(), config);
+    {
+        let ingest = services.ingest.clone();
+        supervisor.spawn("readings writer", move |stop| {
+            let ingest = ingest.clone();
+            async move { ingest.run(stop).await }
+        });
+    }
+    {
+        let services = services.clone();
+        supervisor.spawn("bus", move |stop| {
+            let services = services.clone();
+            async move {
+                let bus = services.bus.clone();
+                bus.run(services, stop).await
+            }
+        });
+    }
+    spawn_pruning(&mut supervisor, services.clone(), db.clone());
+    spawn_forwarding(
+        &mut supervisor,
+        services.clone(),
+        config,
+        matches!(db, Database::Postgres(_)),
+    );
     {
         let services = services.clone();
         supervisor.spawn("charging", move |stop| {
@@ -405,19 +433,32 @@ impl SiteAssets {
 /// How often raw readings past the retention window are deleted.
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-fn spawn_pruning(supervisor: &mut supervisor::Supervisor, services: Services) {
+/// Deletes raw readings past retention, and makes what the database needs ahead of time
+/// (PostgreSQL's partitions for the coming days), every hour.
+fn spawn_pruning(supervisor: &mut supervisor::Supervisor, services: Services, db: Database) {
     supervisor.spawn("pruning", move |stop| {
-        let services = services.clone();
+        let (services, db) = (services.clone(), db.clone());
         async move {
             let mut every = tokio::time::interval(PRUNE_EVERY);
             loop {
                 tokio::select! {
                     () = stop.cancelled() => return Ok(()),
-                    _ = every.tick() => match backend::monitors::prune(&services).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
-                        Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
-                    },
+                    _ = every.tick() => {}
+                }
+                match db
+                    .prepare(services.clock.now_ms(), services.raw_retention_days)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(partitions = n, "made the coming days' partitions"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "making the coming days' partitions failed")
+                    }
+                }
+                match backend::monitors::prune(&services).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
+                    Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
                 }
             }
         }
@@ -501,7 +542,12 @@ fn test_clock_routes(clock: std::sync::Arc<backend::clock::OffsetClock>) -> Rout
 
 /// The reporters' forwarding loop ([`backend::reporters::forwarder`]), with the settings from
 /// the configuration.
-fn spawn_forwarding(supervisor: &mut supervisor::Supervisor, services: Services, config: &Config) {
+fn spawn_forwarding(
+    supervisor: &mut supervisor::Supervisor,
+    services: Services,
+    config: &Config,
+    cluster: bool,
+) {
     use backend::reporters::forwarder::{self, Settings};
     use backend::reporters::pacer::Timing;
     let settings = Settings {
@@ -516,6 +562,11 @@ fn spawn_forwarding(supervisor: &mut supervisor::Supervisor, services: Services,
         partner_timeout: config.partner_timeout,
         holder: config.instance.clone(),
         ..Settings::default()
+    };
+    let settings = if cluster {
+        settings.for_cluster()
+    } else {
+        settings
     };
     supervisor.spawn("reporters", move |stop| {
         forwarder::run(services.clone(), settings.clone(), stop)
@@ -659,6 +710,13 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// 200 when the database answers, 503 otherwise: what a load balancer or a test waits on.
 async fn readyz(State(state): State<AppState>) -> Response {
+    if !state.services.ingest.is_running() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "readings cannot be stored: the writer is not running",
+        )
+            .into_response();
+    }
     if let Some(why) = state.services.monitors.writer_problem() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,

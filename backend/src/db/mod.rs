@@ -249,6 +249,18 @@ impl Database {
         }
     }
 
+    /// Makes what the database needs ahead of time at `now_ms`: PostgreSQL's partitions of raw
+    /// readings for the retention window and the coming days, and of minute rollups for the
+    /// coming months (nothing on SQLite). The number made.
+    pub async fn prepare(&self, now_ms: i64, retention_days: i64) -> Result<usize, StoreError> {
+        match self {
+            Database::Sqlite(_) => Ok(0),
+            Database::Postgres(repo) => {
+                postgres::partitions::ensure(repo.pool(), now_ms, retention_days).await
+            }
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Database::Sqlite(repo) => {

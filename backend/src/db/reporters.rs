@@ -113,6 +113,9 @@ pub struct LeaseCensus {
     pub holders: i64,
     /// Leases this process holds.
     pub held: i64,
+    /// No live process has a name before this one's: it does what one process does for all
+    /// (fetching prices).
+    pub leader: bool,
 }
 
 /// One reporter this process forwards: its settings' version (a change restarts the

@@ -380,10 +380,11 @@ impl ReporterRepo for SqliteRepo {
     }
 
     async fn lease_census(&self, holder: &str, now_ms: i64) -> Result<LeaseCensus, StoreError> {
-        let (reporters, live, held): (i64, i64, i64) = sqlx::query_as(
+        let (reporters, live, held, first): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM reporters WHERE paused = 0),
                     (SELECT count(*) FROM forwarders WHERE expires_at > ?2 AND holder <> ?1),
-                    (SELECT count(*) FROM reporter_leases WHERE holder = ?1)",
+                    (SELECT count(*) FROM reporter_leases WHERE holder = ?1),
+                    (SELECT count(*) FROM forwarders WHERE expires_at > ?2 AND holder < ?1)",
         )
         .bind(holder)
         .bind(now_ms)
@@ -393,6 +394,7 @@ impl ReporterRepo for SqliteRepo {
             reporters,
             holders: live + 1,
             held,
+            leader: first == 0,
         })
     }
 

@@ -98,6 +98,13 @@ const RESTORE_AT_ONCE: usize = 500;
 pub struct Board {
     inner: Mutex<BoardInner>,
     events: Arc<StatusHub>,
+    /// Other processes show these reporters too: what a page here is told is written at once
+    /// and announced on the bus.
+    announce: std::sync::atomic::AtomicBool,
+    /// The reporters this process forwards now.
+    held: std::sync::RwLock<HashSet<i64>>,
+    /// Whether this process leads the others (fetches the prices for all).
+    leader: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -113,6 +120,8 @@ struct Entry {
     published: Option<Facts>,
     /// What the database holds, as far as this process wrote it, and when.
     stored: Option<(Facts, i64)>,
+    /// Published to pages here, not yet to other processes'.
+    unannounced: bool,
 }
 
 /// Whether the status derived from `new` can differ from `old`'s at the same moment.
@@ -147,7 +156,49 @@ impl Board {
         Self {
             inner: Mutex::new(BoardInner::default()),
             events,
+            announce: std::sync::atomic::AtomicBool::new(false),
+            held: std::sync::RwLock::new(HashSet::new()),
+            leader: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Whether other processes' pages show these reporters too.
+    pub fn announce(&self, yes: bool) {
+        self.announce
+            .store(yes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether this process forwards the reporter.
+    pub fn holds(&self, id: i64) -> bool {
+        self.held
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
+    }
+
+    fn set_held(&self, ids: impl Iterator<Item = i64>) {
+        *self.held.write().unwrap_or_else(|e| e.into_inner()) = ids.collect();
+    }
+
+    /// Whether this process leads the others (alone, it does).
+    pub fn leads(&self) -> bool {
+        self.leader.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Of the reporters just stored, those whose new status other processes' pages should
+    /// show now.
+    fn announced(&self, stored: &[i64]) -> Vec<i64> {
+        let mut inner = self.lock();
+        stored
+            .iter()
+            .copied()
+            .filter(|id| {
+                inner
+                    .entries
+                    .get_mut(id)
+                    .is_some_and(|e| std::mem::take(&mut e.unannounced))
+            })
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BoardInner> {
@@ -164,6 +215,7 @@ impl Board {
             facts: facts.clone(),
             published: None,
             stored: None,
+            unannounced: false,
         });
         entry.lease = lease;
         entry.site_id = site_id;
@@ -174,6 +226,7 @@ impl Board {
             .is_none_or(|p| worth_publishing(p, facts))
         {
             entry.published = Some(facts.clone());
+            entry.unannounced = self.announce.load(std::sync::atomic::Ordering::Relaxed);
             self.events.publish_with(site_id, || {
                 Some(Arc::new(ReporterLive {
                     id,
@@ -241,6 +294,7 @@ impl Board {
                 return false;
             };
             let now_due = all
+                || entry.unannounced
                 || entry.stored.as_ref().is_none_or(|(stored, at)| {
                     status_changed(stored, &entry.facts)
                         || (now_ms - at >= RESTORE_AFTER_MS && {
@@ -394,16 +448,26 @@ async fn store(shared: &Shared, due: Vec<(Lease, Facts)>) {
     if due.is_empty() {
         return;
     }
-    if let Err(e) = shared
+    match shared
         .services
         .reporters
         .save_facts(&shared.settings.holder, &due)
         .await
     {
-        tracing::error!(error = %e, reporters = due.len(), "saving the reporters' state failed");
-        shared
-            .board
-            .unstore(due.into_iter().map(|(lease, _)| lease.id));
+        Ok(stored) => {
+            for id in shared.board.announced(&stored) {
+                shared
+                    .services
+                    .bus
+                    .publish(crate::bus::Event::Reporter { id });
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, reporters = due.len(), "saving the reporters' state failed");
+            shared
+                .board
+                .unstore(due.into_iter().map(|(lease, _)| lease.id));
+        }
     }
 }
 
@@ -416,7 +480,13 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
     let settings = &shared.settings;
     let repo = &shared.services.reporters;
     let plan = match repo.lease_census(&settings.holder, now).await {
-        Ok(census) => super::leases::step(census, MAX_NEW_LEASES_PER_SCAN),
+        Ok(census) => {
+            shared
+                .board
+                .leader
+                .store(census.leader, std::sync::atomic::Ordering::Relaxed);
+            super::leases::step(census, MAX_NEW_LEASES_PER_SCAN)
+        }
         Err(e) => {
             tracing::warn!(error = %e, "counting the reporters' leases failed");
             super::leases::Step {
@@ -494,6 +564,7 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
             }
         }
     }
+    shared.board.set_held(held.keys().copied());
     let to_start: Vec<i64> = held
         .keys()
         .filter(|id| !tasks.contains_key(id))
@@ -501,6 +572,11 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
         .collect();
     if to_start.is_empty() {
         return;
+    }
+    // Reporters taken over from another process: their adaptive charging is planned here
+    // before the first update says whether the car may charge.
+    if shared.services.bus.shared() {
+        plan_taken_over(&shared.services, &to_start).await;
     }
     let configs = match repo.forward_configs(&to_start).await {
         Ok(configs) => configs,
@@ -531,6 +607,23 @@ async fn rescan(shared: &Arc<Shared>, tasks: &mut HashMap<i64, Running>, renewed
                 handle,
             },
         );
+    }
+}
+
+/// Plans the adaptive charging of `ids` in this process (they were forwarded elsewhere).
+async fn plan_taken_over(services: &Services, ids: &[i64]) {
+    let ids: HashSet<i64> = ids.iter().copied().collect();
+    match services.charging.active_chargings().await {
+        Ok(records) => {
+            let now = services.charging_clock.now_ms();
+            for record in records.into_iter().filter(|r| ids.contains(&r.reporter_id)) {
+                let id = record.reporter_id;
+                if let Err(e) = crate::charging::refresh(services, record, now).await {
+                    tracing::warn!(error = %e, reporter = id, "planning adaptive charging failed");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reading adaptive charging failed"),
     }
 }
 

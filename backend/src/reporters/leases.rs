@@ -43,6 +43,7 @@ mod tests {
             reporters,
             holders,
             held,
+            leader: false,
         }
     }
 

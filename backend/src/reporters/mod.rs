@@ -502,7 +502,7 @@ pub async fn create(
     {
         tracing::warn!(error = %e, "forgetting a saved wizard's draft failed");
     }
-    services.reporter_changes.notify_one();
+    services.reporters_changed(None);
     Ok(id)
 }
 
@@ -543,7 +543,7 @@ pub async fn update(
             .map(|target| seal_password(services, &current.serial, target)),
     };
     services.reporters.update_reporter(id, &changes).await?;
-    services.reporter_changes.notify_one();
+    services.reporters_changed(None);
     Ok(())
 }
 
@@ -556,7 +556,8 @@ pub async fn set_paused(
 ) -> Result<(), Error> {
     let current = get(services, actor, id).await?;
     services.reporters.set_paused(id, paused).await?;
-    services.reporter_changes.notify_one();
+    // Pages on other processes show it paused too.
+    services.reporters_changed(Some(id));
     services.reporter_events.publish_with(current.site_id, || {
         Some(Arc::new(ReporterLive {
             id,
@@ -582,7 +583,7 @@ pub async fn regenerate_pin(
         .secrets
         .seal(SecretKind::Pin, &current.serial, &pin);
     services.reporters.set_pin(id, &sealed).await?;
-    services.reporter_changes.notify_one();
+    services.reporters_changed(None);
     Ok(NewCredentials {
         serial: current.serial,
         pin,
@@ -593,7 +594,7 @@ pub async fn regenerate_pin(
 pub async fn delete(services: &Services, actor: &Account, id: i64) -> Result<(), Error> {
     get(services, actor, id).await?;
     services.reporters.delete_reporter(id).await?;
-    services.reporter_changes.notify_one();
+    services.reporters_changed(None);
     Ok(())
 }
 

@@ -74,6 +74,9 @@ impl TestApp {
         let mut config = test_config(&dir).await;
         tweak(&mut config);
         let built = server::build(&config).await.unwrap();
+        // Requests go straight to the router: of the background tasks only the readings'
+        // writer runs (the supervisor, dropped here, would run them all).
+        built.state.services.ingest.spawn_detached();
         Self {
             router: built.router,
             state: built.state,

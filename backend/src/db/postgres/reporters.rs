@@ -393,10 +393,11 @@ impl ReporterRepo for PgRepo {
     }
 
     async fn lease_census(&self, holder: &str, now_ms: i64) -> Result<LeaseCensus, StoreError> {
-        let (reporters, live, held): (i64, i64, i64) = sqlx::query_as(
+        let (reporters, live, held, first): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM reporters WHERE NOT paused),
                     (SELECT count(*) FROM forwarders WHERE expires_at > $2 AND holder <> $1),
-                    (SELECT count(*) FROM reporter_leases WHERE holder = $1)",
+                    (SELECT count(*) FROM reporter_leases WHERE holder = $1),
+                    (SELECT count(*) FROM forwarders WHERE expires_at > $2 AND holder < $1)",
         )
         .bind(holder)
         .bind(now_ms)
@@ -406,6 +407,7 @@ impl ReporterRepo for PgRepo {
             reporters,
             holders: live + 1,
             held,
+            leader: first == 0,
         })
     }
 
