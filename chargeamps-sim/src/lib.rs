@@ -192,6 +192,13 @@ struct Device {
     last_update_at: Option<i64>,
     #[serde(skip)]
     updates: u64,
+    /// The newest log-in an update has come with.
+    #[serde(skip)]
+    newest_login: u64,
+    /// Updates that came with an older log-in's token after a newer one's had: two senders
+    /// forwarding this device at once.
+    #[serde(skip)]
+    overlapping_updates: u64,
     /// Create Token calls refused for this serial (a wrong PIN).
     #[serde(skip)]
     refused_logins: u64,
@@ -265,6 +272,11 @@ pub(crate) struct World {
     unknown_logins: BTreeMap<String, (u64, i64)>,
     #[serde(skip)]
     tokens: HashMap<String, Bearer>,
+    /// Each device token's log-in, numbered in the order they were given.
+    #[serde(skip)]
+    logins: HashMap<String, u64>,
+    #[serde(skip)]
+    last_login: u64,
     #[serde(skip)]
     faults: Faults,
 }
@@ -306,6 +318,8 @@ impl World {
                 pin: pin.to_string(),
                 last_update_at: None,
                 updates: 0,
+                newest_login: 0,
+                overlapping_updates: 0,
                 refused_logins: 0,
                 last_refused_at: None,
                 last_login_at: None,
@@ -774,6 +788,9 @@ async fn measurement_token(State(sim): State<Sim>, body: axum::body::Bytes) -> R
             d.last_login_at = Some(now);
             let token = new_token();
             w.tokens.insert(token.clone(), Bearer::Device(serial));
+            w.last_login += 1;
+            let login = w.last_login;
+            w.logins.insert(token.clone(), login);
             Json(serde_json::json!({ "token": token })).into_response()
         }
         Some(d) => {
@@ -826,7 +843,10 @@ async fn measurement_update(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let who = bearer(&headers).and_then(|t| sim.world().tokens.get(&t).cloned());
+    let token = bearer(&headers);
+    let who = token
+        .as_ref()
+        .and_then(|t| sim.world().tokens.get(t).cloned());
     let Some(Bearer::Device(serial)) = who else {
         if let Some(fault) = fault_for(&sim, None).await {
             return fault;
@@ -884,6 +904,13 @@ async fn measurement_update(
     };
     device.last_update_at = Some(now);
     device.updates += 1;
+    let login = token.and_then(|t| w.logins.get(&t).copied()).unwrap_or(0);
+    let device = w.devices.get_mut(&serial).expect("looked up above");
+    if login < device.newest_login {
+        device.overlapping_updates += 1;
+    } else {
+        device.newest_login = login;
+    }
     device.last = Some(Reported {
         online,
         current_a: current,
@@ -1061,6 +1088,10 @@ pub struct DeviceView {
     /// ACTIVE while updates arrive; inactive 60 s after the last.
     pub active: bool,
     pub updates: u64,
+    /// Updates that came with an older log-in's token after a newer one's had: this device was
+    /// forwarded by two senders at once (what fencing must prevent).
+    #[serde(default)]
+    pub overlapping_updates: u64,
     pub refused_logins: u64,
     /// The last log-in was refused (its serial is here, its PIN was not): the installer typed
     /// the PIN wrong in Partner or in the app.
@@ -1108,6 +1139,7 @@ impl World {
                         .last_update_at
                         .is_some_and(|at| now - at <= ACTIVE_WITHIN_MS),
                     updates: d.updates,
+                    overlapping_updates: d.overlapping_updates,
                     refused_logins: d.refused_logins,
                     wrong_pin: d.last_refused_at > d.last_login_at,
                     last_refused_at: d.last_refused_at.map(rfc3339),

@@ -342,3 +342,41 @@ async fn the_open_reporter_partner_records_what_it_receives() {
     );
     sim.stop().await;
 }
+
+/// Updates with an older log-in's token after a newer one's are counted: the sign of two
+/// senders forwarding one device at once. A sender that logs in again, and one that takes over
+/// from another that has stopped, are not.
+#[tokio::test]
+async fn two_senders_at_once_are_counted() {
+    let sim = start(Options::default()).await;
+    sim.post(
+        "/api/devices",
+        json!({"serial": "AMPW-2345-6789", "pin": "12345678"}),
+        None,
+    )
+    .await;
+    let first = sim.token("AMPW-2345-6789", "12345678").await.1.unwrap();
+    let second = sim.token("AMPW-2345-6789", "12345678").await.1.unwrap();
+    let cases: [(&str, &str, u64); 4] = [
+        ("first_sender", &first, 0),
+        ("taken_over", &second, 0),
+        ("the_old_sender_again", &first, 1),
+        ("the_new_one_goes_on", &second, 1),
+    ];
+    for (name, token, want) in cases {
+        let (s, _) = sim
+            .post(
+                "/measurement/update",
+                update([5.0, 5.0, 5.0], true),
+                Some(token),
+            )
+            .await;
+        assert_eq!(s, 200, "{name}");
+        assert_eq!(
+            sim.state().await.devices[0].overlapping_updates,
+            want,
+            "{name}"
+        );
+    }
+    sim.stop().await;
+}

@@ -6,60 +6,9 @@ mod common;
 use std::time::Duration;
 
 use backend::reporters::partner::PartnerAllow;
-use chargeamps_sim::{Options, Sim, StateView};
-use common::{Events, Running, enc, now_ms};
+use chargeamps_sim::StateView;
+use common::{Cloud, Events, Running, enc, now_ms};
 use serde_json::{Value, json};
-
-/// The simulator on its own socket.
-struct Cloud {
-    url: String,
-    client: reqwest::Client,
-}
-
-impl Cloud {
-    async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let sim = Sim::new(Options {
-            margin_a: 0.0,
-            ramp_step_a: 100.0,
-            ..Options::default()
-        })
-        .unwrap();
-        tokio::spawn(chargeamps_sim::serve(sim, listener, std::future::pending()));
-        Self {
-            url,
-            client: reqwest::Client::new(),
-        }
-    }
-
-    /// The simulator's `host:port` on the server's allow-list: its Open Reporter partner is on
-    /// loopback and plain http, which no user's URL may otherwise reach.
-    fn allowed(&self) -> PartnerAllow {
-        PartnerAllow::parse(self.url.trim_start_matches("http://")).unwrap()
-    }
-
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> u16 {
-        self.client
-            .request(method, format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    async fn state(&self) -> StateView {
-        let r = self
-            .client
-            .get(format!("{}/api/state", self.url))
-            .send()
-            .await
-            .unwrap();
-        r.json().await.unwrap()
-    }
-}
 
 /// Anna's site with a monitor, a Charge Amps licence and a reporter saved through the wizard's
 /// calls, on a server that forwards to `cloud`: (server, cookie, site, monitor, device token,

@@ -438,10 +438,12 @@ impl Running {
 
     /// Anna signs up and registers a monitor on a new site: (cookie, site, monitor, token).
     pub async fn household(&self) -> (String, i64, i64, String) {
-        let form = format!(
-            "email=anna%40example.se&password={}&role=owner",
-            enc(PASSWORD)
-        );
+        self.household_of("anna@example.se").await
+    }
+
+    /// [`Self::household`] for the owner `email`.
+    pub async fn household_of(&self, email: &str) -> (String, i64, i64, String) {
+        let form = format!("email={}&password={}&role=owner", enc(email), enc(PASSWORD));
         let cookie = Self::cookie_of(&self.call("sign_up", None, form).await);
         let site: i64 = self
             .call("create_site", Some(&cookie), site_form("Villa Ek", "20"))
@@ -493,6 +495,16 @@ impl Running {
         database_url: &str,
         site_root: &std::path::Path,
     ) -> (tokio::process::Child, Self) {
+        Self::start_binary_with(wrapper, database_url, site_root, &[]).await
+    }
+
+    /// [`Self::start_binary`] with more of its environment: `(name, value)`s.
+    pub async fn start_binary_with(
+        wrapper: &[&str],
+        database_url: &str,
+        site_root: &std::path::Path,
+        env: &[(&str, String)],
+    ) -> (tokio::process::Child, Self) {
         use tokio::io::AsyncBufReadExt;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -516,6 +528,7 @@ impl Running {
             // These tests post as fast as they can (a disk filling up), not at a meter's pace.
             .env("AMPWISE_DEVICE_REQUESTS_PER_SECOND", "100000")
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -612,5 +625,57 @@ impl Events {
             .unwrap();
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
+    }
+}
+
+/// The simulator on its own socket.
+pub struct Cloud {
+    pub url: String,
+    pub client: reqwest::Client,
+}
+
+impl Cloud {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sim = chargeamps_sim::Sim::new(chargeamps_sim::Options {
+            margin_a: 0.0,
+            ramp_step_a: 100.0,
+            ..chargeamps_sim::Options::default()
+        })
+        .unwrap();
+        tokio::spawn(chargeamps_sim::serve(sim, listener, std::future::pending()));
+        Self {
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// The simulator's `host:port` on the server's allow-list: its Open Reporter partner is on
+    /// loopback and plain http, which no user's URL may otherwise reach.
+    pub fn allowed(&self) -> backend::reporters::partner::PartnerAllow {
+        backend::reporters::partner::PartnerAllow::parse(self.url.trim_start_matches("http://"))
+            .unwrap()
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> u16 {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn state(&self) -> chargeamps_sim::StateView {
+        let r = self
+            .client
+            .get(format!("{}/api/state", self.url))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
     }
 }
