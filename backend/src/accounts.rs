@@ -41,7 +41,8 @@ pub async fn sign_up(
     if let Some(address) = address {
         services
             .sign_up_limit
-            .check(&address)
+            .check(&address.to_string(), services.clock.now_ms())
+            .await
             .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     }
     // One argon2 computation either way (a hash for a new address, a verification for a taken
@@ -75,7 +76,8 @@ pub async fn log_in(
     let email = normalize_email(email).map_err(|_| Error::BadCredentials)?;
     let delay = services
         .login_limiter
-        .attempt(&email, address, std::time::Instant::now())
+        .attempt(&email, address, services.clock.now_ms())
+        .await
         .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -85,7 +87,8 @@ pub async fn log_in(
     if password::verify(password.to_string(), stored).await {
         services
             .login_limiter
-            .succeeded(&email, address, std::time::Instant::now());
+            .succeeded(&email, address, services.clock.now_ms())
+            .await;
         Ok(credentials.expect("verified against a stored hash").account)
     } else {
         Err(Error::BadCredentials)

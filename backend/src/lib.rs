@@ -39,9 +39,11 @@ pub struct Services {
     pub repo: Arc<dyn Repo>,
     pub login_limiter: Arc<limiter::LoginLimiter>,
     /// Sign-ups per client address.
-    pub sign_up_limit: Arc<limiter::Limit<std::net::IpAddr>>,
+    pub sign_up_limit: Arc<limiter::SharedLimit>,
     /// Licence redemptions per account.
-    pub redeem_limit: Arc<limiter::Limit<i64>>,
+    pub redeem_limit: Arc<limiter::SharedLimit>,
+    /// Where the limits above count: shared by the processes on one PostgreSQL database.
+    pub rate_levels: Arc<dyn limiter::Levels>,
     /// Ingest requests per monitor.
     pub device_limit: Arc<limiter::Limit<i64>>,
     /// Verifies licence codes; without it, redeeming answers [`Error::Unavailable`].
@@ -106,11 +108,19 @@ impl Services {
         let bus = bus::for_database(db);
         let reporter_board = Arc::new(reporters::forwarder::Board::new(reporter_events.clone()));
         reporter_board.announce(bus.shared());
+        let levels = limiter::levels_for(db);
         Self {
             repo: db.repo(),
-            login_limiter: Arc::new(limiter::LoginLimiter::default()),
-            sign_up_limit: Arc::new(limiter::sign_up_limit(limiter::SIGN_UPS_PER_HOUR)),
-            redeem_limit: Arc::new(limiter::redeem_limit(limiter::REDEEMS_PER_HOUR)),
+            login_limiter: Arc::new(limiter::LoginLimiter::new(levels.clone())),
+            sign_up_limit: Arc::new(limiter::sign_up_limit(
+                levels.clone(),
+                limiter::SIGN_UPS_PER_HOUR,
+            )),
+            redeem_limit: Arc::new(limiter::redeem_limit(
+                levels.clone(),
+                limiter::REDEEMS_PER_HOUR,
+            )),
+            rate_levels: levels,
             device_limit: Arc::new(limiter::device_limit(limiter::DEVICE_REQUESTS_PER_SECOND)),
             licence_key: None,
             ingest: ingest::Ingestor::new(monitors.clone(), hub.clone(), bus.clone()),
@@ -189,8 +199,8 @@ impl Services {
 
     /// Sign-ups per client address and licence redemptions per account, per hour.
     pub fn with_hourly_limits(mut self, sign_ups: u32, redeems: u32) -> Self {
-        self.sign_up_limit = Arc::new(limiter::sign_up_limit(sign_ups));
-        self.redeem_limit = Arc::new(limiter::redeem_limit(redeems));
+        self.sign_up_limit = Arc::new(limiter::sign_up_limit(self.rate_levels.clone(), sign_ups));
+        self.redeem_limit = Arc::new(limiter::redeem_limit(self.rate_levels.clone(), redeems));
         self
     }
 

@@ -146,7 +146,8 @@ pub async fn redeem(
     };
     services
         .redeem_limit
-        .check(&actor.id)
+        .check(&actor.id.to_string(), services.clock.now_ms())
+        .await
         .map_err(|retry_after_secs| Error::RateLimited { retry_after_secs })?;
     let verified = match verify(key, typed) {
         Ok(v) => v,

@@ -394,3 +394,33 @@ async fn what_a_revoked_installer_set_up_is_shown_to_the_owner() {
         Err(Error::NotFound)
     ));
 }
+
+/// Guessing a password through several processes on one PostgreSQL database counts against
+/// one limit, not one each: here two `Services` on the same database (as two processes have).
+/// On SQLite (one process) the limit lives in memory, and one `Services` is the whole server.
+#[tokio::test]
+async fn log_in_limits_count_across_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = backend::testing::database_url(dir.path()).await;
+    let db = Database::connect(&url).await.unwrap();
+    let a = Services::new(&db);
+    let b = if backend::testing::on_postgres() {
+        Services::new(&Database::connect(&url).await.unwrap())
+    } else {
+        a.clone()
+    };
+    account(&a, "anna@example.se", Role::Owner).await;
+    let from = Some("192.0.2.1".parse().unwrap());
+    for n in 0..5 {
+        let through = if n % 2 == 0 { &a } else { &b };
+        let wrong = accounts::log_in(through, "anna@example.se", "wrong-password", from).await;
+        assert!(matches!(wrong, Err(Error::BadCredentials)), "guess {n}");
+    }
+    for (name, through) in [("first", &a), ("second", &b)] {
+        let refused = accounts::log_in(through, "anna@example.se", PASSWORD, from).await;
+        assert!(
+            matches!(refused, Err(Error::RateLimited { .. })),
+            "{name} process let a sixth try through"
+        );
+    }
+}

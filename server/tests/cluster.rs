@@ -71,6 +71,24 @@ async fn post_now(server: &Running, monitor: i64, token: &str, l: f64) -> i64 {
     ts
 }
 
+/// A reading posted with `token`: the answer's status.
+async fn try_post(server: &Running, monitor: i64, token: &str) -> u16 {
+    let body = json!({"readings": [{"ts": jiff::Timestamp::now().to_string(), "current_a": [5.0, 5.0, 5.0]}]});
+    server
+        .client
+        .post(format!(
+            "{}/api/v1/monitors/{monitor}/readings",
+            server.base
+        ))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 async fn open_stream(server: &Running, path: &str, cookie: &str) -> Events {
     let r = server
         .client
@@ -169,6 +187,33 @@ async fn a_page_on_one_process_shows_what_another_is_told() {
             started.elapsed()
         );
     }
+
+    // A new device token from A's page: B, which knew the old one, refuses it within a second
+    // (its cache of tokens heard) and takes the new one.
+    assert_eq!(try_post(&b, monitor, &token).await, 200, "B knows the token");
+    let rotated: Value = a
+        .client
+        .post(format!("{}/api/rotate_monitor_token", a.base))
+        .header("cookie", &cookie)
+        .json(&json!({"id": monitor}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_token = rotated["token"].as_str().unwrap().to_string();
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(1), async {
+        while try_post(&b, monitor, &token).await != 401 {
+            tokio::time::sleep(Duration::from_millis(10)).await; // polling, not waiting it out
+        }
+    })
+    .await
+    .expect("B refused the rotated token within 1 s");
+    eprintln!("the old token refused on B after {:?}", started.elapsed());
+    assert_eq!(try_post(&b, monitor, &new_token).await, 200);
+    let token = new_token;
 
     // A reporter saved on A: its status on B's page turns ACTIVE (accepted) as it is forwarded,
     // whichever process forwards it.
