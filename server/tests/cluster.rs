@@ -190,7 +190,11 @@ async fn a_page_on_one_process_shows_what_another_is_told() {
 
     // A new device token from A's page: B, which knew the old one, refuses it within a second
     // (its cache of tokens heard) and takes the new one.
-    assert_eq!(try_post(&b, monitor, &token).await, 200, "B knows the token");
+    assert_eq!(
+        try_post(&b, monitor, &token).await,
+        200,
+        "B knows the token"
+    );
     let rotated: Value = a
         .client
         .post(format!("{}/api/rotate_monitor_token", a.base))

@@ -268,6 +268,15 @@ async fn devices(
     homes: &[Home],
     seconds: u64,
 ) -> anyhow::Result<(Vec<Posted>, Vec<f64>)> {
+    devices_to(&[server.base.clone()], homes, seconds).await
+}
+
+/// [`devices`] with the homes spread over several processes' addresses (as a proxy would).
+async fn devices_to(
+    bases: &[String],
+    homes: &[Home],
+    seconds: u64,
+) -> anyhow::Result<(Vec<Posted>, Vec<f64>)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .tcp_nodelay(true)
@@ -275,7 +284,7 @@ async fn devices(
     let end = Instant::now() + Duration::from_secs(seconds);
     let n = homes.len();
     let tasks = homes.iter().enumerate().map(|(k, home)| {
-        let (client, base, home) = (client.clone(), server.base.clone(), home.clone());
+        let (client, base, home) = (client.clone(), bases[k % bases.len()].clone(), home.clone());
         tokio::spawn(async move {
             let mut out = Vec::new();
             let mut durations = Vec::new();
@@ -645,5 +654,149 @@ pub async fn closed_day(warp: f64) -> anyhow::Result<()> {
         "  charged {charged_kwh:.1} kWh in the day; household peaks per phase {:.1} / {:.1} / {:.1} A",
         peak_household[0], peak_household[1], peak_household[2]
     );
+    Ok(())
+}
+
+/// Three processes on one PostgreSQL database (`pg` names the server), `n` reporters shared
+/// out among them and the meters posting to all three, as a proxy spreads them: committed →
+/// accepted. Then one process is killed (SIGKILL): the seconds until each reporter it held
+/// reaches Charge Amps again, and updates the simulator saw twice (the same reading, or a
+/// device sent to with two log-ins at once).
+pub async fn cluster(pg: &str, n: usize, seconds: u64, toy: bool) -> anyhow::Result<()> {
+    let cloud = Cloud::start().await?;
+    let db = backend::testing::fresh_postgres(pg).await;
+    let env = |name: &str| {
+        let mut env = forwarding_env(&cloud);
+        env.push(("AMPWISE_DATABASE_URL".into(), db.clone()));
+        env.push(("AMPWISE_INSTANCE".into(), name.into()));
+        env
+    };
+    let first = Arc::new(Server::start_with(&env("p1")).await?);
+    let homes = homes(&first, &cloud, n, "25").await?;
+    let mut others = vec![
+        Server::start_with(&env("p2")).await?,
+        Server::start_with(&env("p3")).await?,
+    ];
+    let pool = sqlx::PgPool::connect(&db).await?;
+    let spread = Instant::now();
+    let deadline = spread + Duration::from_secs(120);
+    let held = loop {
+        let held: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT holder, count(*) FROM reporter_leases GROUP BY holder ORDER BY holder",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let total: i64 = held.iter().map(|(_, c)| c).sum();
+        if held.len() == 3 && total == n as i64 && held.iter().all(|(_, c)| *c >= (n / 3) as i64) {
+            break held;
+        }
+        if Instant::now() > deadline {
+            bail!("the reporters were not shared out within 120 s: {held:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await; // polling the lease table
+    };
+    println!(
+        "cluster: {n} reporters shared out over 3 processes in {:.1} s: {held:?}",
+        spread.elapsed().as_secs_f64()
+    );
+
+    let bases: Vec<String> = std::iter::once(first.base.clone())
+        .chain(others.iter().map(|s| s.base.clone()))
+        .collect();
+    let cpu = |first: &Server, others: &[Server]| -> Vec<f64> {
+        std::iter::once(first.cpu_s())
+            .chain(others.iter().map(|s| s.cpu_s()))
+            .collect()
+    };
+    cloud.arrivals().await?;
+    let cpu0 = cpu(&first, &others);
+    let started = Instant::now();
+    let (posted, durations) = devices_to(&bases, &homes, seconds).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let used: Vec<String> = cpu(&first, &others)
+        .iter()
+        .zip(&cpu0)
+        .map(|(after, before)| format!("{:.0} %", (after - before) / elapsed * 100.0))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(3)).await; // the last updates on their way
+    let arrivals = cloud.arrivals().await?;
+    let (from_commit, _, missing) = journeys(&homes, &posted, &arrivals, |_| false);
+    println!(
+        "cluster: {} readings in {elapsed:.0} s ({:.0}/s) to 3 processes, {missing} not forwarded",
+        posted.len(),
+        posted.len() as f64 / elapsed
+    );
+    println!("  {}", summary("device POST (durable commit)", &durations));
+    println!(
+        "  {}",
+        summary("committed → update accepted by the partner", &from_commit)
+    );
+    println!("  CPU of one core, per process: {}", used.join(", "));
+
+    // p2 dies without a word.
+    let victims: Vec<String> = sqlx::query_scalar(
+        "SELECT r.serial FROM reporter_leases l JOIN reporters r ON r.id = l.reporter_id \
+         WHERE l.holder = 'p2'",
+    )
+    .fetch_all(&pool)
+    .await?;
+    others[0].child.start_kill()?;
+    others[0].child.wait().await?;
+    let killed_us = now_us();
+    let survivors = [bases[0].clone(), bases[2].clone()];
+    let (after_kill, _) = devices_to(&survivors, &homes, if toy { 15 } else { 25 }).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = cloud.arrivals().await?;
+    let mut back: HashMap<&str, i64> = HashMap::new();
+    for (serial, _, at) in &later {
+        if *at > killed_us && victims.contains(serial) {
+            back.entry(serial.as_str()).or_insert(*at);
+        }
+    }
+    let mut waits: Vec<f64> = back
+        .values()
+        .map(|at| (at - killed_us) as f64 / 1e6)
+        .collect();
+    waits.sort_by(|a, b| a.total_cmp(b));
+    let (from_commit_after, _, _) = journeys(&homes, &after_kill, &later, |_| false);
+    // The same reading twice, over the whole run.
+    let mut seen = std::collections::HashSet::new();
+    let twice = arrivals
+        .iter()
+        .chain(&later)
+        .filter(|(serial, ts, _)| ts.is_some() && !seen.insert((serial.clone(), *ts)))
+        .count();
+    let state = cloud.get("/api/state").await?;
+    let overlapping: u64 = state["devices"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .filter_map(|d| d["overlapping_updates"].as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    println!(
+        "cluster: p2 killed (SIGKILL) holding {} reporters: {} of them forwarded again, the first after {:.1} s, the last after {:.1} s",
+        victims.len(),
+        back.len(),
+        waits.first().copied().unwrap_or(f64::NAN),
+        waits.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  {}",
+        summary("committed → accepted, kill and after", &from_commit_after)
+    );
+    println!(
+        "  duplicates at the simulator: {twice} readings arrived twice, {overlapping} updates from two senders at once"
+    );
+    if back.len() != victims.len() {
+        bail!(
+            "{} of the killed process's reporters were never forwarded again",
+            victims.len() - back.len()
+        );
+    }
+    if overlapping > 0 {
+        bail!("{overlapping} updates came from two senders at once");
+    }
     Ok(())
 }

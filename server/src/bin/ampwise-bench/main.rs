@@ -57,6 +57,32 @@ fn reading(ts_ms: i64, k: i64) -> WireReading {
     }
 }
 
+/// The PostgreSQL server (`BENCH_POSTGRES`, e.g. postgres://postgres@127.0.0.1:5433/postgres)
+/// the scenarios run on while [`ON_POSTGRES`] is set; SQLite otherwise.
+static ON_POSTGRES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn postgres_server() -> Option<String> {
+    ON_POSTGRES
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .then(|| std::env::var("BENCH_POSTGRES").ok())
+        .flatten()
+}
+
+/// The databases to run a scenario on, side by side: SQLite, and PostgreSQL with
+/// `BENCH_POSTGRES` set.
+fn databases() -> Vec<&'static str> {
+    if std::env::var_os("BENCH_POSTGRES").is_some() {
+        vec!["SQLite", "PostgreSQL"]
+    } else {
+        vec!["SQLite"]
+    }
+}
+
+fn use_database(name: &str) {
+    ON_POSTGRES.store(name == "PostgreSQL", std::sync::atomic::Ordering::Relaxed);
+    println!("-- on {name}");
+}
+
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond() / 1000 * 1000
 }
@@ -83,11 +109,21 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        // A database of its own: SQLite in the folder, or on PostgreSQL while `on_postgres` says
+        // so; the caller's AMPWISE_DATABASE_URL (processes sharing one) overrides either.
+        let database_url = match env.iter().find(|(k, _)| k == "AMPWISE_DATABASE_URL") {
+            Some((_, url)) => url.clone(),
+            None => match postgres_server() {
+                Some(server) => backend::testing::fresh_postgres(&server).await,
+                None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+            },
+        };
         let mut child = Command::new(&binary)
             .env("AMPWISE_ADDR", format!("127.0.0.1:{port}"))
             .env("AMPWISE_DATABASE_URL", &database_url)
             .env("AMPWISE_SITE_ROOT", dir.path())
+            // Several processes at once sign up the same bench account (and log in).
+            .env("AMPWISE_SIGN_UPS_PER_HOUR", "100000000")
             .env("AMPWISE_RAW_RETENTION_DAYS", "400")
             .env("AMPWISE_SECRETS_KEY", "6b".repeat(32))
             .env("AMPWISE_REQUEST_TIMEOUT_SECS", "120")
@@ -683,15 +719,19 @@ async fn main() -> anyhow::Result<()> {
     }
     let size = |full: u64, small: u64| pick(toy, full, small);
     if matches!(what.as_str(), "ingest" | "all") {
-        for (batch, concurrency) in [(1000, 8), (100, 16)] {
-            ingest(
-                batch,
-                concurrency,
-                size(20, 2) as usize,
-                size(25_000, 300) as i64,
-            )
-            .await?;
+        for db in databases() {
+            use_database(db);
+            for (batch, concurrency) in [(1000, 8), (100, 16)] {
+                ingest(
+                    batch,
+                    concurrency,
+                    size(20, 2) as usize,
+                    size(25_000, 300) as i64,
+                )
+                .await?;
+            }
         }
+        use_database("SQLite");
     }
     if matches!(what.as_str(), "sse" | "all") {
         let only: Option<usize> = std::env::args().nth(2).and_then(|v| v.parse().ok());
@@ -707,11 +747,15 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if matches!(what.as_str(), "history" | "all") {
-        history(
-            size(365 * 24 * 60, 2 * 24 * 60) as i64,
-            size(50, 3) as usize,
-        )
-        .await?;
+        for db in databases() {
+            use_database(db);
+            history(
+                size(365 * 24 * 60, 2 * 24 * 60) as i64,
+                size(50, 3) as usize,
+            )
+            .await?;
+        }
+        use_database("SQLite");
     }
     let arg = |k: usize| std::env::args().nth(k).and_then(|v| v.parse::<f64>().ok());
     if matches!(what.as_str(), "ingest1" | "all") {
@@ -720,7 +764,20 @@ async fn main() -> anyhow::Result<()> {
         } else {
             &[8, 16, 32, 64, 128, 256]
         };
-        forward::ingest_single(levels, size(10, 2), size(200, 10) as usize).await?;
+        for db in databases() {
+            use_database(db);
+            forward::ingest_single(levels, size(10, 2), size(200, 10) as usize).await?;
+        }
+        use_database("SQLite");
+    }
+    if matches!(what.as_str(), "cluster" | "all") {
+        match std::env::var("BENCH_POSTGRES") {
+            Ok(server) => {
+                let n = arg(2).map_or(size(1000, 12) as usize, |n| n as usize);
+                forward::cluster(&server, n, arg(3).map_or(size(60, 6), |s| s as u64), toy).await?;
+            }
+            Err(_) => println!("cluster: skipped (set BENCH_POSTGRES to a PostgreSQL server)"),
+        }
     }
     if matches!(what.as_str(), "forward" | "all") {
         let n = arg(2).map_or(size(10_000, 20) as usize, |n| n as usize);
