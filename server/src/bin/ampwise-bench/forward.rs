@@ -268,7 +268,7 @@ async fn devices(
     homes: &[Home],
     seconds: u64,
 ) -> anyhow::Result<(Vec<Posted>, Vec<f64>)> {
-    devices_to(&[server.base.clone()], homes, seconds).await
+    devices_to(std::slice::from_ref(&server.base), homes, seconds).await
 }
 
 /// [`devices`] with the homes spread over several processes' addresses (as a proxy would).
