@@ -35,7 +35,9 @@ export AMPWISE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pg_port/postgres"
 cargo test "${NATIVE[@]}"
 
 step "every benchmark scenario at toy size (a change that breaks one fails here)"
-target/debug/ampwise-bench toy
+# (the PostgreSQL scenarios too: ingest, history and the live stream across processes, and
+# three processes with one killed)
+BENCH_POSTGRES="$AMPWISE_TEST_POSTGRES" target/debug/ampwise-bench toy
 
 step "site build (wasm)"
 scripts/build-site.sh

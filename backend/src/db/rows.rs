@@ -344,11 +344,47 @@ impl ChargingRow {
 
 #[cfg(test)]
 mod tests {
-    use super::usual_interval;
+    use super::{local_time, usual_interval};
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::steady(&[100, 90, 80, 70], 10)]
+    #[case::one_gap_of_an_outage(&[100, 90, 80, 20, 10, 0], 10)]
+    #[case::a_reading_sent_twice(&[30, 20, 20, 10, 0], 10)]
+    #[case::one_reading(&[5], model::monitor::DEFAULT_INTERVAL_MS)]
+    #[case::none(&[], model::monitor::DEFAULT_INTERVAL_MS)]
+    fn the_usual_interval_is_the_median_gap(#[case] newest_first: &[i64], #[case] want: i64) {
+        assert_eq!(usual_interval(newest_first), want);
+    }
+
+    /// Stockholm's local time, summer and winter (a reading not from today shows its date).
+    #[rstest]
+    #[case::winter("2026-01-15T12:00:00Z", "Europe/Stockholm", Some("2026-01-15 13:00"))]
+    #[case::summer("2026-07-15T12:00:00Z", "Europe/Stockholm", Some("2026-07-15 14:00"))]
+    #[case::the_hour_clocks_go_back(
+        "2026-10-25T00:30:00Z",
+        "Europe/Stockholm",
+        Some("2026-10-25 02:30")
+    )]
+    #[case::after_it("2026-10-25T01:30:00Z", "Europe/Stockholm", Some("2026-10-25 02:30"))]
+    #[case::unknown_zone("2026-01-15T12:00:00Z", "Mars/Olympus", None)]
+    fn display_time_is_the_sites_local_time(
+        #[case] at: &str,
+        #[case] zone: &str,
+        #[case] want: Option<&str>,
+    ) {
+        let ts = at.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+        assert_eq!(local_time(ts, zone).as_deref(), want);
+    }
 
     #[test]
-    fn the_usual_interval_ignores_one_gap() {
-        assert_eq!(usual_interval(&[100, 90, 80, 20, 10, 0]), 10);
-        assert_eq!(usual_interval(&[5]), model::monitor::DEFAULT_INTERVAL_MS);
+    fn display_time_today_is_the_clock_time() {
+        let now = jiff::Timestamp::now();
+        let shown = local_time(now.as_millisecond(), "Europe/Stockholm").unwrap();
+        let want = now
+            .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
+            .strftime("%H:%M:%S")
+            .to_string();
+        assert_eq!(shown, want);
     }
 }

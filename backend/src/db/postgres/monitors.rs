@@ -58,12 +58,30 @@ impl PgRepo {
     async fn records(&self, rows: Vec<MonitorRow>) -> Result<Vec<MonitorRecord>, StoreError> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let times = self.recent_times(row.id, INTERVAL_SAMPLE).await?;
+            // Only the days around its newest reading: a bound on time lets the planner leave
+            // out every other day's partition (planning over a year of them took 40 ms).
+            let times = match row.last_ts {
+                None => Vec::new(),
+                Some(last) => {
+                    sqlx::query_scalar(
+                        "SELECT ts FROM readings WHERE monitor_id = $1 AND ts >= $2 \
+                         ORDER BY ts DESC LIMIT $3",
+                    )
+                    .bind(row.id)
+                    .bind(last - RECENT_WINDOW_MS)
+                    .bind(INTERVAL_SAMPLE)
+                    .fetch_all(self.pool())
+                    .await?
+                }
+            };
             out.push(row.into_record(usual_interval(&times))?);
         }
         Ok(out)
     }
 }
+
+/// How far back from a monitor's newest reading its usual interval is looked for.
+const RECENT_WINDOW_MS: i64 = 2 * 24 * 3600 * 1000;
 
 /// Stores `jobs` in the transaction `tx`: per job, the readings that were new (a (monitor,
 /// time) stored before, or by an earlier job of the same group, is skipped).
@@ -417,11 +435,21 @@ impl MonitorRepo for PgRepo {
     }
 
     async fn latest_point(&self, monitor_id: i64) -> Result<Option<LivePoint>, StoreError> {
+        // Its time first (kept on the monitor), so the planner looks at one day's partition.
+        let last: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT last_ts FROM monitors WHERE id = $1")
+                .bind(monitor_id)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(Some(last)) = last else {
+            return Ok(None);
+        };
         let row: Option<(i64, i64, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
-            "SELECT seq, ts, i1, i2, i3 FROM readings WHERE monitor_id = $1
+            "SELECT seq, ts, i1, i2, i3 FROM readings WHERE monitor_id = $1 AND ts >= $2
              ORDER BY ts DESC LIMIT 1",
         )
         .bind(monitor_id)
+        .bind(last - RECENT_WINDOW_MS)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|(seq, ts, i1, i2, i3)| LivePoint {

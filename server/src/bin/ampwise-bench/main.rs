@@ -7,7 +7,11 @@
 //!   the server's resident memory while they are connected;
 //! - history: a year of minute readings on one monitor, then the year's daily series (and a
 //!   month, a day) through the server function the history page calls;
-//! - forward, ingest1, slow, loop: the reporters' forwarding (see `forward.rs`).
+//! - forward, ingest1, slow, loop: the reporters' forwarding (see `forward.rs`);
+//! - with `BENCH_POSTGRES=postgres://…/postgres` (a server where it may create databases):
+//!   ingest, ingest1 and history also on PostgreSQL, side by side; `sse-across` (posted to one
+//!   process, watched on another) and `cluster [reporters] [seconds]` (three processes, one
+//!   killed).
 //!
 //! Run: `cargo build --release -p server -p chargeamps-sim && target/release/ampwise-bench all`.
 
@@ -135,7 +139,10 @@ impl Server {
             .env("AMPWISE_STREAMS_PER_ACCOUNT", "1000000")
             .env("AMPWISE_STREAMS_TOTAL", "1000000")
             .env("AMPWISE_CONNECTIONS_PER_ADDRESS", "1000000")
-            .env("RUST_LOG", "warn,server=info")
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_RUST_LOG").unwrap_or("warn,server=info".into()),
+            )
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -147,7 +154,15 @@ impl Server {
                 break;
             }
         }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        // BENCH_LOG=1 shows the servers' log (RUST_LOG as set for them), prefixed by port.
+        let show = std::env::var_os("BENCH_LOG").is_some();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if show {
+                    println!("[:{port}] {line}");
+                }
+            }
+        });
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()?;
@@ -539,9 +554,22 @@ async fn viewer(
 /// Threads the viewers run on, each with its own single-threaded runtime.
 const VIEWER_THREADS: usize = 2;
 
-async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
+/// `across`: the readings are posted to a second process on the same (PostgreSQL) database,
+/// the viewers watch the first: the live graph across processes.
+async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()> {
     let server = Arc::new(Server::start().await?);
     let (monitor, token) = server.monitors(1).await?.remove(0);
+    let poster = match across {
+        true => Some(
+            Server::start_with(&[
+                ("AMPWISE_DATABASE_URL".into(), server.database_url.clone()),
+                ("AMPWISE_INSTANCE".into(), "poster".into()),
+            ])
+            .await?,
+        ),
+        false => None,
+    };
+    let posting_to: &Server = poster.as_ref().unwrap_or(&server);
     let idle_rss = server.rss_kib();
     let addr = server.base.trim_start_matches("http://").to_string();
     let request = format!(
@@ -604,7 +632,7 @@ async fn sse(viewers: usize, readings: usize) -> anyhow::Result<()> {
         let ts = start + k as i64 * 1000;
         sent.insert(ts, SystemTime::now());
         let posted = Instant::now();
-        server
+        posting_to
             .post(monitor, &token, &[reading(ts, k as i64)])
             .await?;
         posts.push(posted.elapsed().as_secs_f64() * 1000.0);
@@ -742,8 +770,20 @@ async fn main() -> anyhow::Result<()> {
         };
         for &(viewers, readings) in levels {
             if only.is_none_or(|v| v == viewers) {
-                sse(viewers, readings).await?;
+                sse(viewers, readings, false).await?;
             }
+        }
+    }
+    if matches!(what.as_str(), "sse-across" | "all") {
+        if std::env::var_os("BENCH_POSTGRES").is_some() {
+            use_database("PostgreSQL");
+            println!("live across processes: posted to one, watched on another");
+            for (viewers, readings) in pick(toy, vec![(1, 200), (100, 200)], vec![(1, 10)]) {
+                sse(viewers, readings, true).await?;
+            }
+            use_database("SQLite");
+        } else {
+            println!("sse-across: skipped (set BENCH_POSTGRES to a PostgreSQL server)");
         }
     }
     if matches!(what.as_str(), "history" | "all") {
