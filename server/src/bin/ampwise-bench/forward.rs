@@ -687,7 +687,8 @@ pub async fn cluster(pg: &str, n: usize, seconds: u64, toy: bool) -> anyhow::Res
         .fetch_all(&pool)
         .await?;
         let total: i64 = held.iter().map(|(_, c)| c).sum();
-        if held.len() == 3 && total == n as i64 && held.iter().all(|(_, c)| *c >= (n / 3) as i64) {
+        // Each near its share: two fill theirs (rounded up), the last takes the rest.
+        if held.len() == 3 && total == n as i64 && held.iter().all(|(_, c)| *c >= (n / 4) as i64) {
             break held;
         }
         if Instant::now() > deadline {
