@@ -52,8 +52,20 @@ async fn process(
     Running::start_binary_with(&[], db, site.path(), &env).await
 }
 
-/// A reading measured now (to the millisecond), posted as the meter does.
+/// A reading measured now (to the millisecond), posted as the meter does: its time.
 async fn post_now(server: &Running, monitor: i64, token: &str, l: f64) -> i64 {
+    let (status, ts) = post_with(server, monitor, token, l).await;
+    assert_eq!(status, 200);
+    ts
+}
+
+/// A reading posted with `token`: the answer's status.
+async fn try_post(server: &Running, monitor: i64, token: &str) -> u16 {
+    post_with(server, monitor, token, 5.0).await.0
+}
+
+/// `l` amperes on every phase, measured now: (the answer's status, the reading's time).
+async fn post_with(server: &Running, monitor: i64, token: &str, l: f64) -> (u16, i64) {
     let ts = jiff::Timestamp::now().as_millisecond();
     let body = json!({"readings": [{"ts": jiff::Timestamp::from_millisecond(ts).unwrap().to_string(), "current_a": [l, l, l]}]});
     let r = server
@@ -67,26 +79,7 @@ async fn post_now(server: &Running, monitor: i64, token: &str, l: f64) -> i64 {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    ts
-}
-
-/// A reading posted with `token`: the answer's status.
-async fn try_post(server: &Running, monitor: i64, token: &str) -> u16 {
-    let body = json!({"readings": [{"ts": jiff::Timestamp::now().to_string(), "current_a": [5.0, 5.0, 5.0]}]});
-    server
-        .client
-        .post(format!(
-            "{}/api/v1/monitors/{monitor}/readings",
-            server.base
-        ))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    (r.status().as_u16(), ts)
 }
 
 async fn open_stream(server: &Running, path: &str, cookie: &str) -> Events {
