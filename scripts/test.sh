@@ -32,6 +32,8 @@ trap 'stop_postgres "$pg_root/pg"; rm -rf "$pg_root"' EXIT
 PG_FSYNC=off start_postgres "$pg_root/pg" "$pg_port"
 # The browser suite's test of several processes uses the same cluster (end2end/cluster.spec.ts).
 export AMPWISE_TEST_POSTGRES="postgres://postgres@127.0.0.1:$pg_port/postgres"
+# From here the tests of several processes fail rather than skip without it.
+export AMPWISE_REQUIRE_POSTGRES=1
 cargo test "${NATIVE[@]}"
 
 step "every benchmark scenario at toy size (a change that breaks one fails here)"

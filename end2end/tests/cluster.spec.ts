@@ -9,6 +9,8 @@ import { Process, Server, startChargeAmps, startHousehold, startServer } from '.
 
 const postgres = process.env.AMPWISE_TEST_POSTGRES;
 test.use({ locale: 'en-GB' });
+// Only an ad-hoc run without a PostgreSQL server skips it; scripts/test.sh requires it.
+if (!postgres && process.env.AMPWISE_REQUIRE_POSTGRES) throw new Error('AMPWISE_REQUIRE_POSTGRES is set but AMPWISE_TEST_POSTGRES is not');
 test.skip(!postgres, 'needs PostgreSQL (AMPWISE_TEST_POSTGRES; scripts/test.sh starts one)');
 
 type Cloud = Awaited<ReturnType<typeof startChargeAmps>>;

@@ -440,7 +440,14 @@ fn spawn_pruning(supervisor: &mut supervisor::Supervisor, services: Services, db
         let (services, db) = (services.clone(), db.clone());
         async move {
             let mut every = tokio::time::interval(PRUNE_EVERY);
+            // Its first tick is now, when `build` has just made the partitions: prune only.
+            every.tick().await;
             loop {
+                match backend::monitors::prune(&services).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
+                    Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
+                }
                 tokio::select! {
                     () = stop.cancelled() => return Ok(()),
                     _ = every.tick() => {}
@@ -454,11 +461,6 @@ fn spawn_pruning(supervisor: &mut supervisor::Supervisor, services: Services, db
                     Err(e) => {
                         tracing::error!(error = %e, "making the coming days' partitions failed")
                     }
-                }
-                match backend::monitors::prune(&services).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(readings = n, "deleted raw readings past retention"),
-                    Err(e) => tracing::error!(error = %e, "deleting old raw readings failed"),
                 }
             }
         }

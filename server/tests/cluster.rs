@@ -26,6 +26,11 @@ async fn shared_database(test: &str) -> Option<String> {
     match std::env::var(backend::testing::POSTGRES_ENV) {
         Ok(server) => Some(backend::testing::fresh_postgres(&server).await),
         Err(_) => {
+            // scripts/test.sh requires it (the run on PostgreSQL must not pass by skipping).
+            assert!(
+                std::env::var_os("AMPWISE_REQUIRE_POSTGRES").is_none(),
+                "{test}: AMPWISE_REQUIRE_POSTGRES is set but AMPWISE_TEST_POSTGRES is not"
+            );
             eprintln!("{test}: needs PostgreSQL (set AMPWISE_TEST_POSTGRES); nothing to check");
             None
         }
