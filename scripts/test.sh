@@ -47,4 +47,4 @@ scripts/build-site.sh
 step "browser tests (Playwright, Debian's Chromium)"
 (cd end2end && npx playwright test)
 
-echo "all checks passed in $(( $(date +%s) - start )) s"
+echo "all checks passed in $(( $(date +%s) - start )) s; target/ holds $(du -sh target | cut -f1)"
