@@ -148,16 +148,31 @@ impl Bus for Postgres {
         everything_changed(&services);
         let sending = self.send(&stop);
         tokio::pin!(sending);
+        // Heard events are applied by a task of their own, which takes everything heard while it
+        // was busy in one go: under load one query reads many monitors' readings, and listening
+        // never waits for the database.
+        let (heard_tx, mut heard_rx) = mpsc::unbounded_channel::<Event>();
+        let applying = async {
+            let mut round = Vec::new();
+            while heard_rx.recv_many(&mut round, EVENTS_PER_ROUND).await > 0 {
+                apply(&services, &round).await;
+                round.clear();
+            }
+        };
+        tokio::pin!(applying);
         loop {
             tokio::select! {
                 () = stop.cancelled() => return Ok(()),
                 sent = &mut sending => return sent,
+                () = &mut applying => return Ok(()),
                 heard = listener.try_recv() => match heard? {
                     Some(notification) => {
                         if let Some((origin, events)) = decode(notification.payload())
                             && origin != self.origin
                         {
-                            apply(&services, &events).await;
+                            for event in events {
+                                let _ = heard_tx.send(event);
+                            }
                         }
                     }
                     // The connection dropped and came back: notifications may have been missed.
@@ -189,26 +204,41 @@ fn everything_changed(services: &Services) {
 
 /// Applies other processes' events in this one.
 async fn apply(services: &Services, events: &[Event]) {
-    let mut reporters = Vec::new();
+    let mut reporters = BTreeSet::new();
+    let mut charging_of = BTreeSet::new();
+    let mut written: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for event in events {
         match *event {
             Event::Readings {
                 monitor_id,
                 first,
                 last,
-            } => readings(services, monitor_id, first, last).await,
-            Event::Reporter { id } => reporters.push(id),
+            } => {
+                let range = written.entry(monitor_id).or_insert((first, last));
+                range.0 = range.0.min(first);
+                range.1 = range.1.max(last);
+            }
+            Event::Reporter { id } => {
+                reporters.insert(id);
+            }
             Event::ReportersChanged => services.reporter_changes.notify_one(),
             Event::Access => services.access_changes.send_modify(|n| *n += 1),
             Event::Device {
                 monitor_id: Some(id),
             } => services.devices.forget(id),
             Event::Device { monitor_id: None } => services.devices.clear(),
-            Event::Charging { reporter_id } => charging(services, reporter_id).await,
+            Event::Charging { reporter_id } => {
+                charging_of.insert(reporter_id);
+            }
             Event::Prices => services.charging_changes.notify_one(),
         }
     }
+    readings(services, &written).await;
+    for reporter_id in charging_of {
+        charging(services, reporter_id).await;
+    }
     if !reporters.is_empty() {
+        let reporters: Vec<i64> = reporters.into_iter().collect();
         match services.reporters.stored_facts(&reporters).await {
             Ok(stored) => {
                 for s in stored {
@@ -226,24 +256,41 @@ async fn apply(services: &Services, events: &[Event]) {
     }
 }
 
-/// Readings another process committed, to this process's live viewers and forwarders of the
-/// monitor (read only if someone here listens).
-async fn readings(services: &Services, monitor_id: i64, first: i64, last: i64) {
-    if !services.hub.listened(monitor_id) {
-        return;
-    }
-    let now = services.clock.now_ms();
-    let since = now - model::monitor::LIVE_WINDOW_MS;
-    match services
-        .monitors
-        .live_points(monitor_id, first - 1, since, crate::live::BATCH_MAX as i64)
-        .await
-    {
-        Ok(mut points) => {
-            points.retain(|p| p.seq <= last);
-            services.hub.publish(monitor_id, &points, now);
+/// Monitors whose readings a query reads at most.
+const MONITORS_PER_QUERY: usize = 500;
+
+/// Readings other processes committed (`monitor → (first, last)` seq), to this process's live
+/// viewers and forwarders: read in one query per [`MONITORS_PER_QUERY`] monitors, and only for
+/// monitors someone here listens to.
+async fn readings(services: &Services, written: &BTreeMap<i64, (i64, i64)>) {
+    let ranges: Vec<crate::db::SeqRange> = written
+        .iter()
+        .filter(|(monitor_id, _)| services.hub.listened(**monitor_id))
+        .map(|(&monitor_id, &(first, last))| crate::db::SeqRange {
+            monitor_id,
+            after_seq: first - 1,
+            upto_seq: last,
+        })
+        .collect();
+    for chunk in ranges.chunks(MONITORS_PER_QUERY) {
+        let now = services.clock.now_ms();
+        let since = now - model::monitor::LIVE_WINDOW_MS;
+        match services
+            .monitors
+            .live_points_of(chunk, since, crate::live::BATCH_MAX as i64)
+            .await
+        {
+            Ok(points) => {
+                for same in points.chunk_by(|a, b| a.0 == b.0) {
+                    let monitor_id = same[0].0;
+                    let points: Vec<_> = same.iter().map(|(_, p)| *p).collect();
+                    services.hub.publish(monitor_id, &points, now);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, monitors = chunk.len(), "reading new readings failed")
+            }
         }
-        Err(e) => tracing::warn!(error = %e, monitor = monitor_id, "reading new readings failed"),
     }
 }
 

@@ -388,3 +388,64 @@ async fn a_group_of_requests_is_stored_together_and_fails_apart() {
             .unwrap();
     assert_eq!(rows.iter().map(|(_, agg)| agg.n).sum::<i64>(), 4);
 }
+
+/// What a process reads after hearing that other processes committed readings: several
+/// monitors' ranges in one call, each reading once, with its monitor, in arrival order.
+#[tokio::test]
+async fn several_monitors_new_readings_are_read_together_within_their_ranges() {
+    let w = world().await;
+    let (a, a_device) = w.device("Mains").await;
+    let (b, b_device) = w.device("Garage").await;
+    let (c, c_device) = w.device("Barn").await;
+    let t = minutes_ago(10);
+    let mut seqs = std::collections::HashMap::new();
+    for (id, device) in [
+        (a.monitor_id, &a_device),
+        (b.monitor_id, &b_device),
+        (c.monitor_id, &c_device),
+    ] {
+        let batch = (0..5)
+            .map(|j| reading(t + j * 1_000, [id as f64, 1.0, 1.0], 1.0))
+            .collect();
+        monitors::ingest(&w.s, device, batch).await.unwrap();
+        let points = w.s.monitors.live_points(id, 0, t, 100).await.unwrap();
+        seqs.insert(id, points.iter().map(|p| p.seq).collect::<Vec<_>>());
+    }
+    let range = |id: i64, from: usize, to: usize| backend::db::SeqRange {
+        monitor_id: id,
+        after_seq: seqs[&id][from] - 1,
+        upto_seq: seqs[&id][to],
+    };
+    // A: readings 1..=3 of 0..5; B: all five but at most 2 (the limit); C: not asked for.
+    let got =
+        w.s.monitors
+            .live_points_of(
+                &[range(a.monitor_id, 1, 3), range(b.monitor_id, 0, 4)],
+                t,
+                2,
+            )
+            .await
+            .unwrap();
+    let got: Vec<(i64, i64)> = got.iter().map(|(m, p)| (*m, p.seq)).collect();
+    let mut want = vec![
+        (a.monitor_id, seqs[&a.monitor_id][1]),
+        (a.monitor_id, seqs[&a.monitor_id][2]),
+        (b.monitor_id, seqs[&b.monitor_id][0]),
+        (b.monitor_id, seqs[&b.monitor_id][1]),
+    ];
+    want.sort();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    assert_eq!(got_sorted, want);
+    // Each monitor's readings come together and in arrival order.
+    let a_first = got.iter().position(|(m, _)| *m == a.monitor_id).unwrap();
+    assert_eq!(got[a_first + 1].0, a.monitor_id);
+    assert!(got[a_first].1 < got[a_first + 1].1);
+    // Nothing before `since`.
+    let none =
+        w.s.monitors
+            .live_points_of(&[range(c.monitor_id, 0, 4)], t + 60_000, 100)
+            .await
+            .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+}

@@ -21,7 +21,7 @@ use model::{
 };
 
 pub use charging::{ChargingRecord, ChargingRepo};
-pub use monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
+pub use monitors::{DeviceRecord, MonitorRecord, MonitorRepo, SeqRange, WriteJob};
 pub use postgres::PgRepo;
 pub use reporters::{ForwardConfig, Lease, LeaseCensus, ReporterRecord, ReporterRepo, StoredFacts};
 pub use sqlite::SqliteRepo;

@@ -10,6 +10,14 @@ use super::StoreError;
 use crate::readings::Reading;
 use crate::rollup::Agg;
 
+/// A monitor's readings numbered `after_seq < seq <= upto_seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    pub monitor_id: i64,
+    pub after_seq: i64,
+    pub upto_seq: i64,
+}
+
 /// A monitor with what its pages need from its site.
 #[derive(Debug, Clone)]
 pub struct MonitorRecord {
@@ -83,6 +91,29 @@ pub trait MonitorRepo: Send + Sync + 'static {
         since: i64,
         limit: i64,
     ) -> Result<Vec<LivePoint>, StoreError>;
+    /// Several monitors' readings at once (what other processes committed): per range, the
+    /// readings with `after_seq < seq <= upto_seq` and `ts >= since`, in arrival order, at most
+    /// `limit` per monitor, each with its monitor's id.
+    async fn live_points_of(
+        &self,
+        ranges: &[SeqRange],
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, LivePoint)>, StoreError> {
+        let mut all = Vec::new();
+        for r in ranges {
+            let points = self
+                .live_points(r.monitor_id, r.after_seq, since, limit)
+                .await?;
+            all.extend(
+                points
+                    .into_iter()
+                    .filter(|p| p.seq <= r.upto_seq)
+                    .map(|p| (r.monitor_id, p)),
+            );
+        }
+        Ok(all)
+    }
     /// The monitor's newest reading by time.
     async fn latest_point(&self, monitor_id: i64) -> Result<Option<LivePoint>, StoreError>;
     /// Rollups with `from <= start < to`, oldest first.

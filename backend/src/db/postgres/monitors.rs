@@ -10,7 +10,7 @@ use model::MonitorKind;
 use model::monitor::{LivePoint, Resolution, ValidMonitor};
 use sqlx::{Postgres, QueryBuilder};
 
-use super::super::monitors::{DeviceRecord, MonitorRecord, MonitorRepo, WriteJob};
+use super::super::monitors::{DeviceRecord, MonitorRecord, MonitorRepo, SeqRange, WriteJob};
 use super::super::rows::{INTERVAL_SAMPLE, MonitorRow, RollupRow, usual_interval};
 use super::{PgRepo, StoreError};
 use crate::rollup::{Agg, aggregate};
@@ -430,6 +430,49 @@ impl MonitorRepo for PgRepo {
                 seq,
                 ts,
                 i: [i1, i2, i3],
+            })
+            .collect())
+    }
+
+    async fn live_points_of(
+        &self,
+        ranges: &[SeqRange],
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, LivePoint)>, StoreError> {
+        let (ids, (after, upto)): (Vec<i64>, (Vec<i64>, Vec<i64>)) = ranges
+            .iter()
+            .map(|r| (r.monitor_id, (r.after_seq, r.upto_seq)))
+            .unzip();
+        // One round trip for every monitor another process wrote to since the last look.
+        let rows: Vec<(i64, i64, i64, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
+            "SELECT w.monitor_id, r.seq, r.ts, r.i1, r.i2, r.i3
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS w(monitor_id, after_seq, upto_seq)
+             CROSS JOIN LATERAL (
+                 SELECT seq, ts, i1, i2, i3 FROM readings
+                 WHERE monitor_id = w.monitor_id AND seq > w.after_seq AND seq <= w.upto_seq
+                   AND ts >= $4
+                 ORDER BY seq LIMIT $5) r
+             ORDER BY w.monitor_id, r.seq",
+        )
+        .bind(&ids)
+        .bind(&after)
+        .bind(&upto)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(monitor_id, seq, ts, i1, i2, i3)| {
+                (
+                    monitor_id,
+                    LivePoint {
+                        seq,
+                        ts,
+                        i: [i1, i2, i3],
+                    },
+                )
             })
             .collect())
     }
