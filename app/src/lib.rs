@@ -2,13 +2,15 @@
 //! with `ssr` into the server (rendering and server-function bodies), with `hydrate` into the
 //! browser's wasm.
 
-// A small browser bundle (crate::bundle) leaves most pages out: their code is unused there.
+// A small browser bundle (crate::bundle) compiles every page's code but draws only its own
+// pages: the other pages' code is dead there. Only that is allowed, and only in those bundles:
+// unused imports and every other lint stay on, and scripts/test.sh lints each bundle.
 #![cfg_attr(
     all(
         feature = "hydrate",
         any(feature = "bundle-login", feature = "bundle-home")
     ),
-    allow(dead_code, unused_imports)
+    allow(dead_code)
 )]
 
 pub mod api;
@@ -27,9 +29,7 @@ pub mod theme;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 #[cfg(not(home_bundle))]
-use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-#[cfg(not(home_bundle))]
-use leptos_router::{SsrMode, path};
+use leptos_router::components::Router;
 use model::Account;
 
 use crate::error::AppError;
@@ -311,6 +311,8 @@ pub fn title_text(page: &str) -> String {
     any(feature = "bundle-login", feature = "bundle-home")
 )))]
 fn routes() -> impl IntoView {
+    use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
+    use leptos_router::{SsrMode, path};
     use monitors::{HistoryPage, MonitorsPage};
     use pages::{
         AppLayout, EditSitePage, LicencesPage, LoginPage, NewSitePage, NotFound, OverviewPage,
@@ -353,6 +355,8 @@ fn routes() -> impl IntoView {
 #[cfg(all(feature = "hydrate", feature = "bundle-login"))]
 fn routes() -> impl IntoView {
     use bundle::Elsewhere;
+    use leptos_router::components::{Route, Routes};
+    use leptos_router::{SsrMode, path};
     use pages::{LoginPage, SignupPage};
     view! {
         <Routes fallback=Elsewhere>
