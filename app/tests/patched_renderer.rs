@@ -17,7 +17,10 @@ fn locked(name: &str) -> Vec<Vec<&'static str>> {
 }
 
 fn version_line(lines: &[&'static str]) -> Option<&'static str> {
-    lines.iter().copied().find(|line| line.starts_with("version = "))
+    lines
+        .iter()
+        .copied()
+        .find(|line| line.starts_with("version = "))
 }
 
 #[test]
@@ -39,7 +42,11 @@ fn the_dependency_tree_uses_the_vendored_renderer() {
         .lines()
         .map(str::trim)
         .find(|line| line.starts_with("version = "));
-    assert_eq!(version_line(entry), vendored, "the vendored manifest's version");
+    assert_eq!(
+        version_line(entry),
+        vendored,
+        "the vendored manifest's version"
+    );
     assert!(
         !LOCK.contains("[[patch.unused]]"),
         "Cargo.lock lists an unused patch"

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod accounts;
 pub mod bus;
+pub mod capacity;
 pub mod charging;
 pub mod clock;
 pub mod db;

@@ -8,6 +8,7 @@ pub mod licences;
 pub mod listen;
 pub mod live_access;
 pub mod monitors;
+pub mod peaks;
 pub mod plan;
 pub mod reporters;
 pub mod security;

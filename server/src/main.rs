@@ -25,6 +25,9 @@ enum Command {
     Simulate(server::simulate::SimulateArgs),
     /// optiCharge's plan on a price file, printed as JSON (no server needed).
     Plan(server::plan::PlanArgs),
+    /// A month's capacity charge as a grid operator counts it, from a meter's readings, printed
+    /// as JSON (no server needed).
+    Peaks(server::peaks::PeaksArgs),
 }
 
 #[derive(Subcommand)]
@@ -56,11 +59,16 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&plan)?);
             return Ok(());
         }
+        Some(Command::Peaks(args)) => {
+            let month = server::peaks::run(&args)?;
+            println!("{}", serde_json::to_string_pretty(&month)?);
+            return Ok(());
+        }
         command => command,
     };
     let config = Config::from_env().context("reading the configuration")?;
     match command.unwrap_or(Command::Serve) {
-        Command::Serve | Command::Simulate(_) | Command::Plan(_) => {}
+        Command::Serve | Command::Simulate(_) | Command::Plan(_) | Command::Peaks(_) => {}
         Command::Licences(LicenceCommand::Mint {
             capability,
             count,

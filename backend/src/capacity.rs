@@ -1,0 +1,398 @@
+//! Capacity tariffs: the month's billed peak as the site's grid operator counts it.
+//!
+//! Most Swedish grid operators bill a capacity charge on the month's peaks, each by its own rule
+//! (the three highest hours on three different days, night hours at half, weekdays 07–19 only,
+//! winter dearer…), and the rules change. They are not written here: they come from the
+//! `grid-tariffs` crate (MIT; every Swedish operator's price lists, maintained as data with
+//! each operator's source link), whose `PowerTariff` says which hours count, how (its
+//! `TariffCalculationMethod` and `PowerDivide`) and what a kW costs. What is ours: turning a
+//! meter's readings into the hourly mean powers the rules are applied to, and the month's
+//! figures from the peaks the crate picks.
+
+use std::collections::BTreeMap;
+
+use grid_tariffs::{
+    Country, GridOperator, Language, PowerAverage, PowerTariff, PowerTariffSimplified,
+    TariffCalculationMethod,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+
+/// A reading: imported power (W) at a moment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub at: Timestamp,
+    pub power_w: f64,
+}
+
+/// How long a reading's power is taken to last when no next reading comes sooner: a meter that
+/// goes quiet is missing data, not a constant load (DSMR meters send every 10 s, Ampwise's
+/// monitors every few seconds; 15 minutes is the longest interval a Swedish meter reports).
+pub const MAX_HOLD_S: i64 = 15 * 60;
+
+/// The mean power of one hour (local hour: it starts when the site's clock shows hh:00).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HourMean {
+    pub start: Timestamp,
+    /// Mean imported power over the part of the hour the readings cover (kW).
+    pub kw: f64,
+    /// Seconds of the hour the readings cover.
+    pub covered_s: i64,
+}
+
+/// The start of the local hour that holds `at` (`tz`'s offset at that moment: a 30-minute
+/// offset zone's hours start at hh:30 UTC; the repeated hour when DST ends is its own hour).
+fn hour_start(at: i64, tz: &TimeZone) -> i64 {
+    let offset = Timestamp::from_second(at)
+        .map(|ts| tz.to_offset(ts).seconds() as i64)
+        .unwrap_or(0);
+    at - (at + offset).rem_euclid(3600)
+}
+
+/// The hourly mean powers of `samples` (any order, any interval) between `from` and `until`:
+/// each reading's power lasts until the next reading, at most [`MAX_HOLD_S`]; an hour's mean is
+/// its energy over the time its readings cover. Hours no reading covers are left out.
+pub fn hourly_means(
+    samples: &[Sample],
+    from: Timestamp,
+    until: Timestamp,
+    tz: &TimeZone,
+) -> Vec<HourMean> {
+    let mut sorted: Vec<(i64, f64)> = samples
+        .iter()
+        .map(|s| (s.at.as_second(), s.power_w.max(0.0)))
+        .collect();
+    sorted.sort_by_key(|&(at, _)| at);
+    let (from, until) = (from.as_second(), until.as_second());
+    // hour start → (joules, covered seconds)
+    let mut hours: BTreeMap<i64, (f64, i64)> = BTreeMap::new();
+    for (i, &(at, watts)) in sorted.iter().enumerate() {
+        let next = sorted.get(i + 1).map_or(at + MAX_HOLD_S, |&(t, _)| t);
+        let mut start = at.max(from);
+        let end = next.min(at + MAX_HOLD_S).min(until);
+        while start < end {
+            let hour = hour_start(start, tz);
+            let stop = end.min(hour + 3600);
+            let entry = hours.entry(hour).or_default();
+            entry.0 += watts * (stop - start) as f64;
+            entry.1 += stop - start;
+            start = stop;
+        }
+    }
+    hours
+        .into_iter()
+        .filter(|&(_, (_, covered))| covered > 0)
+        .filter_map(|(start, (joules, covered))| {
+            Some(HourMean {
+                start: Timestamp::from_second(start).ok()?,
+                kw: joules / covered as f64 / 1000.0,
+                covered_s: covered,
+            })
+        })
+        .collect()
+}
+
+/// An operator's name as the command line takes it: "Göteborg Energi" → `goteborg-energi`,
+/// "Sollentuna Energi & Miljö AB" → `sollentuna-energi-miljo-ab`, "E.ON" → `eon`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.to_lowercase().chars() {
+        let c = match c {
+            'å' | 'ä' | 'á' | 'à' => 'a',
+            'ö' | 'ø' | 'ó' => 'o',
+            'é' | 'è' | 'ë' => 'e',
+            'ü' | 'ú' => 'u',
+            c => c,
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if (c.is_whitespace() || c == '-' || c == '&') && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// What went wrong, in words for whoever typed the command.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CapacityError {
+    #[error("no Swedish grid operator {0:?}{1}")]
+    UnknownOperator(String, String),
+    #[error("{operator} has no tariff {tariff:?} in {month}; its tariffs then: {known}")]
+    UnknownTariff {
+        operator: String,
+        tariff: String,
+        month: String,
+        known: String,
+    },
+    #[error("{operator} has no price list in force in {month}")]
+    NoPriceList { operator: String, month: String },
+    #[error("{operator}'s capacity charge is not yet known to the tariff data (grid-tariffs)")]
+    Unverified { operator: String },
+    #[error("{0:?} is not a month (YYYY-MM)")]
+    BadMonth(String),
+    #[error("{0:?} is not a time zone")]
+    BadTimeZone(String),
+}
+
+/// The Swedish operator `name` (its [`slug`], with or without a trailing `-ab`).
+pub fn operator(name: &str) -> Result<&'static GridOperator, CapacityError> {
+    let wanted = slug(name);
+    let all = GridOperator::all_for_country(Country::SE);
+    let base = |s: &str| s.strip_suffix("-ab").unwrap_or(s).to_string();
+    if let Some(found) = all.iter().find(|op| {
+        let s = slug(op.name());
+        s == wanted || base(&s) == base(&wanted)
+    }) {
+        return Ok(found);
+    }
+    let near: Vec<String> = all
+        .iter()
+        .map(|op| slug(op.name()))
+        .filter(|s| !wanted.is_empty() && s.contains(&wanted[..wanted.len().min(4)]))
+        .take(8)
+        .collect();
+    let hint = if near.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", near.join(", "))
+    };
+    Err(CapacityError::UnknownOperator(name.to_string(), hint))
+}
+
+/// A calendar month of a site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Month {
+    pub year: i16,
+    pub month: i8,
+}
+
+impl std::str::FromStr for Month {
+    type Err = CapacityError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || CapacityError::BadMonth(text.to_string());
+        let (year, month) = text.split_once('-').ok_or_else(bad)?;
+        let (year, month): (i16, i8) = (
+            year.parse().map_err(|_| bad())?,
+            month.parse().map_err(|_| bad())?,
+        );
+        if year.to_string().len() != 4 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Month { year, month })
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl Month {
+    /// The month's first and the next month's first moment in `tz`.
+    pub fn bounds(self, tz: &TimeZone) -> Result<(Timestamp, Timestamp), CapacityError> {
+        let first = jiff::civil::date(self.year, self.month, 1);
+        let next = first
+            .checked_add(jiff::Span::new().months(1))
+            .map_err(|_| CapacityError::BadMonth(self.to_string()))?;
+        let at = |date: jiff::civil::Date| {
+            date.to_zoned(tz.clone())
+                .map(|z| z.timestamp())
+                .map_err(|_| CapacityError::BadMonth(self.to_string()))
+        };
+        Ok((at(first)?, at(next)?))
+    }
+}
+
+/// A counted hour.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Peak {
+    #[serde(serialize_with = "rfc3339")]
+    pub start: Timestamp,
+    #[serde(serialize_with = "rfc3339")]
+    pub end: Timestamp,
+    /// As the operator counts it (Ellevio's night hours at half).
+    pub kw: f64,
+    /// As measured.
+    pub measured_kw: f64,
+}
+
+/// A moment as RFC 3339 in UTC (`2026-01-15T16:00:00Z`).
+fn rfc3339<S: serde::Serializer>(at: &Timestamp, to: S) -> Result<S::Ok, S::Error> {
+    to.collect_str(at)
+}
+
+/// One of a tariff's cost periods (winter weekdays' daytime, say) and its peaks this month.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PeriodPeaks {
+    /// "base", "high" or "low" (the crate's load type).
+    pub load: String,
+    pub peaks: Vec<Peak>,
+    /// The mean of the counted peaks (kW).
+    pub billed_kw: f64,
+    /// kr per billed kW and month, VAT included; 0 when the period costs nothing.
+    pub sek_per_kw: f64,
+    pub cost_sek: f64,
+}
+
+/// The month as the operator counts it: `ampwise peaks`'s answer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MonthPeaks {
+    pub operator: String,
+    pub tariff: Option<String>,
+    pub month: String,
+    /// The rule in words (from the tariff data).
+    pub rule: String,
+    /// The counted peaks of the periods that cost something.
+    pub peaks: Vec<Peak>,
+    /// The billed level of the costliest period (kW).
+    pub billed_kw: f64,
+    /// The month's capacity charge, VAT included.
+    pub cost_sek: f64,
+    pub periods: Vec<PeriodPeaks>,
+}
+
+/// What the capacity charge of `month` comes to under `operator`'s `tariff` (its first tariff
+/// in force that month when `None`) for the `samples` (imported power), a site on `fuse_a`.
+pub fn month_peaks(
+    operator_name: &str,
+    tariff: Option<&str>,
+    month: Month,
+    tz_name: &str,
+    fuse_a: u16,
+    samples: &[Sample],
+) -> Result<MonthPeaks, CapacityError> {
+    let op = operator(operator_name)?;
+    let tz = TimeZone::get(tz_name).map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let chrono_tz: chrono_tz::Tz = tz_name
+        .parse()
+        .map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let first = chrono::NaiveDate::from_ymd_opt(month.year.into(), month.month as u32, 1)
+        .ok_or_else(|| CapacityError::BadMonth(month.to_string()))?;
+    let lists = op.price_lists(first);
+    let list = match tariff {
+        None => lists.first().copied(),
+        Some(name) => {
+            let list = lists
+                .iter()
+                .copied()
+                .find(|l| l.variant().is_some_and(|v| slug(v) == slug(name)));
+            if list.is_none() {
+                return Err(CapacityError::UnknownTariff {
+                    operator: op.name().to_string(),
+                    tariff: name.to_string(),
+                    month: month.to_string(),
+                    known: lists
+                        .iter()
+                        .map(|l| l.variant().unwrap_or("(the only one)"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            list
+        }
+    }
+    .ok_or_else(|| CapacityError::NoPriceList {
+        operator: op.name().to_string(),
+        month: month.to_string(),
+    })?;
+    let mut out = MonthPeaks {
+        operator: op.name().to_string(),
+        tariff: list.variant().map(str::to_string),
+        month: month.to_string(),
+        rule: String::new(),
+        peaks: Vec::new(),
+        billed_kw: 0.0,
+        cost_sek: 0.0,
+        periods: Vec::new(),
+    };
+    let power_tariff = list.power_tariff();
+    let method = match power_tariff {
+        PowerTariff::Unverified => {
+            return Err(CapacityError::Unverified {
+                operator: op.name().to_string(),
+            });
+        }
+        PowerTariff::NotImplemented => {
+            out.rule = "no capacity charge: this tariff bills energy, not peaks".to_string();
+            return Ok(out);
+        }
+        PowerTariff::Periods { method, .. } => *method,
+    };
+    out.rule = match power_tariff.simplified(op, fuse_a, 0, Language::En) {
+        PowerTariffSimplified::Periods {
+            info: Some(info), ..
+        } => info,
+        _ => match method {
+            TariffCalculationMethod::AverageDays(n) => {
+                format!("the mean of the {n} highest hourly peaks, on {n} different days")
+            }
+            TariffCalculationMethod::AverageHours(n) => {
+                format!("the mean of the {n} highest hourly peaks")
+            }
+        },
+    };
+
+    let (from, until) = month.bounds(&tz)?;
+    let hours = hourly_means(samples, from, until, &tz);
+    let measured: BTreeMap<i64, f64> = hours.iter().map(|h| (h.start.as_second(), h.kw)).collect();
+    let averages: Vec<PowerAverage<grid_tariffs::Actual>> = hours
+        .iter()
+        .filter_map(|h| {
+            let utc = chrono::DateTime::from_timestamp(h.start.as_second(), 0)?;
+            Some(PowerAverage::new(
+                utc.with_timezone(&chrono_tz),
+                (h.kw * 1000.0).round() as u32,
+            ))
+        })
+        .collect();
+    let matches = power_tariff.periods(averages, None);
+    let mut costliest = f64::MIN;
+    for item in matches.items() {
+        let period = item.period();
+        let sek_per_kw = period
+            .cost()
+            .cost_for(fuse_a, 0)
+            .map_or(0.0, |money| money.to_f64());
+        let peaks: Vec<Peak> = item
+            .peaks()
+            .values()
+            .iter()
+            .map(|p| {
+                let start = p.timestamp().timestamp();
+                Peak {
+                    start: Timestamp::from_second(start).unwrap_or(from),
+                    end: Timestamp::from_second(start + 3600).unwrap_or(until),
+                    kw: p.kw(),
+                    measured_kw: measured.get(&start).copied().unwrap_or(p.kw()),
+                }
+            })
+            .collect();
+        let billed_kw = if peaks.is_empty() {
+            0.0
+        } else {
+            peaks.iter().map(|p| p.kw).sum::<f64>() / peaks.len() as f64
+        };
+        let cost_sek = billed_kw * sek_per_kw;
+        if sek_per_kw > 0.0 {
+            out.peaks.extend(peaks.iter().cloned());
+            out.cost_sek += cost_sek;
+            if cost_sek > costliest {
+                costliest = cost_sek;
+                out.billed_kw = billed_kw;
+            }
+        }
+        out.periods.push(PeriodPeaks {
+            load: format!("{:?}", period.load()).to_lowercase(),
+            peaks,
+            billed_kw,
+            sek_per_kw,
+            cost_sek,
+        });
+    }
+    out.peaks.sort_by_key(|p| p.start);
+    Ok(out)
+}
