@@ -3,7 +3,10 @@
 //! HTTP status that matches the error.
 
 use leptos::prelude::*;
-use model::charging::{AdaptiveInput, ChargingView, SitePrices, SitePricesInput};
+use model::charging::{
+    AdaptiveInput, ChargingView, GridOperatorChoice, SiteGrid, SiteGridInput, SitePrices,
+    SitePricesInput,
+};
 use model::monitor::{DeviceToken, History, LiveSnapshot, MonitorInput};
 use model::reporter::{NewCredentials, ReporterInput, WizardOptions};
 use model::{
@@ -682,6 +685,40 @@ pub async fn set_site_prices(
             &prices,
         )
         .await?)
+    })
+    .await
+}
+
+/// The site's grid operator and tariff, for its capacity charge (Settings → Site).
+#[server(prefix = "/api", endpoint = "site_grid", input = Json, output = Json)]
+pub async fn get_site_grid(site_id: i64) -> Result<SiteGrid, AppError> {
+    handle(async {
+        Ok(backend::charging::site_grid(&services()?, &require_account().await?, site_id).await?)
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "set_site_grid", output = Json)]
+pub async fn set_site_grid(site_id: i64, grid: SiteGridInput) -> Result<SiteGrid, AppError> {
+    handle(async {
+        Ok(backend::charging::set_site_grid(
+            &services()?,
+            &require_account().await?,
+            site_id,
+            &grid,
+        )
+        .await?)
+    })
+    .await
+}
+
+/// Every Swedish grid operator with its tariffs (the `grid-tariffs` crate's data), to choose
+/// from.
+#[server(prefix = "/api", endpoint = "grid_operators", input = Json, output = Json)]
+pub async fn grid_operators() -> Result<Vec<GridOperatorChoice>, AppError> {
+    handle(async {
+        require_account().await?;
+        Ok(backend::capacity::operators())
     })
     .await
 }

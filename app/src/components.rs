@@ -386,6 +386,85 @@ pub fn PageTitle(key: &'static str) -> impl IntoView {
     view! { <leptos_meta::Title text /> }
 }
 
+/// The site's grid operator and tariff (Settings → Site), for its capacity charge: the tariff
+/// list follows the chosen operator.
+#[component]
+pub fn SiteGridForm(
+    site_id: i64,
+    grid: model::charging::SiteGrid,
+    operators: Vec<model::charging::GridOperatorChoice>,
+    action: ServerAction<api::SetSiteGrid>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = action_error(action);
+    let saved = move || matches!(action.value().get(), Some(Ok(_)));
+    let chosen = RwSignal::new(grid.operator.clone().unwrap_or_default());
+    let current = grid.operator.clone().unwrap_or_default();
+    let current_tariff = grid.tariff.clone().unwrap_or_default();
+    let operators = StoredValue::new(operators);
+    let operator_options = operators.with_value(|all| {
+        all.iter()
+            .map(|op| {
+                view! {
+                    <option value=op.id.clone() selected=op.id == current>
+                        {op.name.clone()}
+                    </option>
+                }
+            })
+            .collect_view()
+    });
+    let tariff_options = move || {
+        let tariffs = operators.with_value(|all| {
+            all.iter()
+                .find(|op| op.id == chosen.get())
+                .map(|op| op.tariffs.clone())
+                .unwrap_or_default()
+        });
+        tariffs
+            .into_iter()
+            .map(|t| {
+                let selected = t == current_tariff;
+                let label = t.clone();
+                view! { <option value=t selected=selected>{label}</option> }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="card form-card" data-testid="site-grid">
+            <h2>{t!(i18n, "site.grid_title")}</h2>
+            <p class="muted">{t!(i18n, "site.grid_help")}</p>
+            <ActionForm action attr:class="stack">
+                <FormError error />
+                {move || saved().then(|| view! { <p class="alert alert-ok" role="status">{t!(i18n, "common.saved")}</p> })}
+                <input type="hidden" name="site_id" value=site_id.to_string() />
+                <div class="field-row">
+                    <label class="field">
+                        <span>{t!(i18n, "site.grid_operator")}</span>
+                        <select
+                            name="grid[operator]"
+                            aria-invalid=invalid_if(error, "operator")
+                            on:change=move |ev| chosen.set(event_target_value(&ev))
+                        >
+                            <option value="" selected=current.is_empty()>{t!(i18n, "site.grid_operator_none")}</option>
+                            {operator_options}
+                        </select>
+                    </label>
+                    <label class="field">
+                        <span>{t!(i18n, "site.grid_tariff")}</span>
+                        <select name="grid[tariff]" aria-invalid=invalid_if(error, "tariff")>
+                            <option value="">{t!(i18n, "site.grid_tariff_first")}</option>
+                            {tariff_options}
+                        </select>
+                    </label>
+                </div>
+                <div class="actions">
+                    <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>{t!(i18n, "site.grid_save")}</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
 /// What the household pays per kWh on top of the spot price (Settings → Site): with it, prices
 /// are shown as the household pays them.
 #[component]

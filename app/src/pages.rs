@@ -714,6 +714,17 @@ pub fn EditSitePage() -> impl IntoView {
             }
         },
     );
+    let set_grid = ServerAction::<api::SetSiteGrid>::new();
+    let grid = crate::codec::resource(
+        move || (id(), set_grid.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => api::get_site_grid(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    let operators = crate::codec::resource(|| (), |_| api::grid_operators());
     let set_prices = ServerAction::<api::SetSitePrices>::new();
     let prices = crate::codec::resource(
         move || (id(), set_prices.version().get()),
@@ -750,6 +761,8 @@ pub fn EditSitePage() -> impl IntoView {
                     </p>
                 });
                 let prices = prices.await.unwrap_or_default();
+                let grid = grid.await.unwrap_or_default();
+                let operators = operators.await.unwrap_or_default();
                 // Only the owner may see it; anyone else's answer is an error, and nothing shows.
                 let left = left.await.unwrap_or_default();
                 let members_left = left.clone();
@@ -773,6 +786,7 @@ pub fn EditSitePage() -> impl IntoView {
                         </ActionForm>
                     </section>
                     <crate::components::SitePricesForm site_id prices action=set_prices />
+                    <crate::components::SiteGridForm site_id grid operators action=set_grid />
                     <section class="card form-card" data-testid="access">
                         <h2>{t!(i18n, "access.title")}</h2>
                         <p class="muted">{move || i18n.t_with("access.owner_is", &[("email", &owner_email)])}</p>

@@ -161,6 +161,69 @@ pub fn operator(name: &str) -> Result<&'static GridOperator, CapacityError> {
     Err(CapacityError::UnknownOperator(name.to_string(), hint))
 }
 
+/// Every Swedish operator a site may choose, by name, with its tariffs (the names of its price
+/// lists, in its order: the first is what a site without a tariff gets).
+pub fn operators() -> Vec<model::charging::GridOperatorChoice> {
+    let mut all: Vec<model::charging::GridOperatorChoice> =
+        GridOperator::all_for_country(Country::SE)
+            .iter()
+            .map(|op| {
+                let mut tariffs: Vec<String> = Vec::new();
+                for list in op.all_price_lists() {
+                    if let Some(name) = list.variant()
+                        && !tariffs.iter().any(|t| t == name)
+                    {
+                        tariffs.push(name.to_string());
+                    }
+                }
+                model::charging::GridOperatorChoice {
+                    id: slug(op.name()),
+                    name: op.name().to_string(),
+                    tariffs,
+                }
+            })
+            .collect();
+    all.sort_by_key(|op| op.name.to_lowercase());
+    all
+}
+
+/// The grid form's answer as stored: an operator we know (by its id), and one of its tariffs
+/// or none; both empty to choose none.
+pub fn validate(
+    input: &model::charging::SiteGridInput,
+) -> Result<model::charging::SiteGrid, model::FieldError> {
+    let (operator, tariff) = (input.operator.trim(), input.tariff.trim());
+    if operator.is_empty() {
+        return Ok(model::charging::SiteGrid::default());
+    }
+    let choice =
+        operators()
+            .into_iter()
+            .find(|op| op.id == operator)
+            .ok_or(model::FieldError::new(
+                "operator",
+                "error.grid_operator_unknown",
+            ))?;
+    let tariff = match tariff {
+        "" => None,
+        name => Some(
+            choice
+                .tariffs
+                .iter()
+                .find(|t| t.as_str() == name)
+                .cloned()
+                .ok_or(model::FieldError::new(
+                    "tariff",
+                    "error.grid_tariff_unknown",
+                ))?,
+        ),
+    };
+    Ok(model::charging::SiteGrid {
+        operator: Some(choice.id),
+        tariff,
+    })
+}
+
 /// A calendar month of a site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Month {

@@ -13,7 +13,7 @@ use jiff::ToSpan;
 use jiff::tz::TimeZone;
 use model::charging::{
     Adaptive, AdaptiveInput, ChargingView, Decision, Mode, Plan, PlanRequest, PlannedSlot,
-    PriceSlot, SitePrices, SitePricesInput, Want,
+    PriceSlot, SiteGrid, SiteGridInput, SitePrices, SitePricesInput, Want,
 };
 use model::{Account, PriceArea};
 
@@ -358,6 +358,29 @@ pub async fn set_site_prices(
     services.charging_changes.notify_one();
     services.bus.publish(crate::bus::Event::Prices);
     Ok(prices)
+}
+
+pub async fn site_grid(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<SiteGrid, Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    Ok(services.charging.site_grid(site_id).await?)
+}
+
+/// Sets the site's grid operator and tariff (Settings → Site); an operator or tariff the tariff
+/// data does not have is refused and changes nothing.
+pub async fn set_site_grid(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+    input: &SiteGridInput,
+) -> Result<SiteGrid, Error> {
+    access::require(services, actor, site_id, Need::Work).await?;
+    let grid = crate::capacity::validate(input)?;
+    services.charging.set_site_grid(site_id, &grid).await?;
+    Ok(grid)
 }
 
 /// Where prices come from, and the exchange rate for sources in EUR.

@@ -424,3 +424,65 @@ async fn log_in_limits_count_across_processes() {
         );
     }
 }
+
+/// Settings → Site's grid operator: kept, changed, forgotten; an operator or tariff the tariff
+/// data lacks is refused by field and changes nothing.
+#[tokio::test]
+async fn a_sites_grid_operator_is_kept_and_a_bad_choice_changes_nothing() {
+    use backend::charging::{set_site_grid, site_grid};
+    use model::charging::{SiteGrid, SiteGridInput};
+    let (s, _dir) = services().await;
+    let anna = account(&s, "anna@example.se", Role::Owner).await;
+    let id = sites::create(&s, &anna, &villa(), "").await.unwrap();
+    let input = |operator: &str, tariff: &str| SiteGridInput {
+        operator: operator.into(),
+        tariff: tariff.into(),
+    };
+    let chosen = |operator: &str, tariff: Option<&str>| SiteGrid {
+        operator: Some(operator.into()),
+        tariff: tariff.map(str::to_string),
+    };
+    assert_eq!(site_grid(&s, &anna, id).await.unwrap(), SiteGrid::default());
+    let cases: Vec<(&str, SiteGridInput, Result<SiteGrid, &str>)> = vec![
+        (
+            "an operator, its usual tariff",
+            input("ellevio", ""),
+            Ok(chosen("ellevio", None)),
+        ),
+        (
+            "another, with a tariff of its own",
+            input("goteborg-energi", "Tidsbaserad, 14 kW"),
+            Ok(chosen("goteborg-energi", Some("Tidsbaserad, 14 kW"))),
+        ),
+        (
+            "an operator the data lacks",
+            input("nowhere-energi", ""),
+            Err("operator"),
+        ),
+        (
+            "a tariff the operator lacks",
+            input("ellevio", "Tidsbaserad, 14 kW"),
+            Err("tariff"),
+        ),
+        ("none: forgotten", input("", ""), Ok(SiteGrid::default())),
+    ];
+    let mut stored = SiteGrid::default();
+    for (name, input, want) in cases {
+        let got = set_site_grid(&s, &anna, id, &input).await;
+        match want {
+            Ok(want) => {
+                assert_eq!(got.unwrap(), want, "{name}");
+                stored = want;
+            }
+            Err(field) => match got {
+                Err(Error::Invalid(error)) => assert_eq!(error.field, field, "{name}"),
+                other => panic!("{name}: {other:?}"),
+            },
+        }
+        assert_eq!(
+            site_grid(&s, &anna, id).await.unwrap(),
+            stored,
+            "{name}: stored"
+        );
+    }
+}

@@ -235,6 +235,36 @@ impl SitePrices {
     }
 }
 
+/// The site's grid operator and tariff, for its capacity charge (Settings → Site).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteGrid {
+    /// The operator as `ampwise peaks --operator` names it (`goteborg-energi`); `None`: not
+    /// chosen, no capacity charge is shown.
+    pub operator: Option<String>,
+    /// The operator's tariff (a price list's name); `None`: its first.
+    pub tariff: Option<String>,
+}
+
+/// The grid form: the operator's id and the tariff's name, empty for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteGridInput {
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default)]
+    pub tariff: String,
+}
+
+/// A grid operator a site may choose, with its tariffs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GridOperatorChoice {
+    /// What [`SiteGrid::operator`] stores.
+    pub id: String,
+    pub name: String,
+    /// Its tariffs' names, in the operator's order (the first is the default); empty when it
+    /// has one without a name.
+    pub tariffs: Vec<String>,
+}
+
 /// The site prices form: every field text, empty for "not on my bill".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SitePricesInput {

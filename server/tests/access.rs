@@ -91,6 +91,8 @@ enum Call {
 #[case::set_charging(Call::Fn("set_reporter_charging", "id={reporter}&{charging}"),     [200, 200, 404, 404, 404, 401])]
 #[case::site_prices(Call::Fn("site_prices", "site_id={id}"),                            [200, 200, 404, 404, 404, 401])]
 #[case::set_site_prices(Call::Fn("set_site_prices", "site_id={id}&{prices}"),           [200, 200, 404, 404, 404, 401])]
+#[case::site_grid(Call::Fn("site_grid", "site_id={id}"),                                [200, 200, 404, 404, 404, 401])]
+#[case::set_site_grid(Call::Fn("set_site_grid", "site_id={id}&{grid}"),                 [200, 200, 404, 404, 404, 401])]
 #[tokio::test]
 async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
     let app = TestApp::new().await;
@@ -161,6 +163,7 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                     "{prices}",
                     "prices[markup_ore]=5&prices[grid_fee_ore]=25&prices[energy_tax_ore]=43.9&prices[vat_percent]=25",
                 )
+                .replace("{grid}", "grid[operator]=ellevio&grid[tariff]=")
                 .replace(
                     "{draft}",
                     "fields[step]=2&fields[kind]=charge_amps&fields[name]=Garage&fields[main_fuse_a]=20&fields[monitor_id]=1&fields[create_token_url]=&fields[update_url]=&fields[username]=",
@@ -274,6 +277,15 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 prices["vat_percent"],
                 serde_json::Value::Null,
                 "{call:?} as {user:?} changed the site's prices"
+            );
+            let grid = app
+                .call("site_grid", Some(&owner), &format!("site_id={id}"))
+                .await
+                .json();
+            assert_eq!(
+                grid["operator"],
+                serde_json::Value::Null,
+                "{call:?} as {user:?} changed the site's grid operator"
             );
             let reporters = app
                 .call("site_reporters", Some(&owner), &format!("site_id={id}"))

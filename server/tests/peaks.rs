@@ -37,20 +37,25 @@ fn january(car: &[(&str, i64)]) -> tempfile::NamedTempFile {
     file
 }
 
-fn peaks(operator: &str, readings: &std::path::Path) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ampwise"))
+/// `ampwise peaks --operator OPERATOR --month MONTH --readings READINGS --tz Europe/Stockholm`.
+fn ampwise_peaks(operator: &str, month: &str, readings: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ampwise"))
         .args([
             "peaks",
             "--operator",
             operator,
             "--month",
-            "2026-01",
+            month,
             "--readings",
         ])
         .arg(readings)
         .args(["--tz", TZ])
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn peaks(operator: &str, readings: &std::path::Path) -> serde_json::Value {
+    let out = ampwise_peaks(operator, "2026-01", readings);
     assert!(
         out.status.success(),
         "{}",
@@ -145,18 +150,7 @@ fn bad_input_is_refused_with_what_is_wrong() {
         ("not a month", "ellevio", "2026-1x", good.path(), "YYYY-MM"),
     ];
     for (name, operator, month, readings, says) in cases {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ampwise"))
-            .args([
-                "peaks",
-                "--operator",
-                operator,
-                "--month",
-                month,
-                "--readings",
-            ])
-            .arg(readings)
-            .output()
-            .unwrap();
+        let out = ampwise_peaks(operator, month, readings);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name}: refused");
         assert!(out.stdout.is_empty(), "{name}: no answer printed");

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use model::PriceArea;
-use model::charging::{Adaptive, Plan, PriceSlot, SitePrices};
+use model::charging::{Adaptive, Plan, PriceSlot, SiteGrid, SitePrices};
 
 use super::StoreError;
 
@@ -42,6 +42,11 @@ pub trait ChargingRepo: Send + Sync + 'static {
 
     async fn site_prices(&self, site_id: i64) -> Result<SitePrices, StoreError>;
     async fn set_site_prices(&self, site_id: i64, prices: &SitePrices) -> Result<(), StoreError>;
+
+    /// The site's grid operator and tariff (none chosen when never set).
+    async fn site_grid(&self, site_id: i64) -> Result<SiteGrid, StoreError>;
+    /// Sets them; without an operator, forgets them.
+    async fn set_site_grid(&self, site_id: i64, grid: &SiteGrid) -> Result<(), StoreError>;
 
     /// The reporter's adaptive charging (Off when never set).
     async fn charging(&self, reporter_id: i64) -> Result<Option<ChargingRecord>, StoreError>;

@@ -272,18 +272,45 @@ impl Database {
     }
 }
 
-/// A database URL fit for logs and error messages: any password replaced by `***`.
+/// A database URL fit for logs and error messages: any password replaced by `***`, in the
+/// user info (`postgres://amp:PASSWORD@db/amp`) and in the query, where libpq and sqlx also take
+/// one (`postgres://db/amp?user=amp&password=PASSWORD`, `sslpassword=` for a client key).
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    // The user info ends at the authority's last `@` (a password may hold one).
+    let (authority, path) =
+        before_query.split_at(before_query.find('/').unwrap_or(before_query.len()));
+    let authority = match authority.rsplit_once('@') {
         Some((user_info, host)) => {
             let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
+            format!("{user}:***@{host}")
         }
-        None => url.to_string(),
+        None => authority.to_string(),
+    };
+    let mut shown = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _))
+                    if key.eq_ignore_ascii_case("password")
+                        || key.eq_ignore_ascii_case("sslpassword") =>
+                {
+                    format!("{key}=***")
+                }
+                _ => pair.to_string(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
     }
+    shown
 }
 
 #[cfg(test)]
@@ -296,6 +323,19 @@ mod tests {
     #[case::password("postgres://amp:s3cret@db:5432/amp", "postgres://amp:***@db:5432/amp")]
     #[case::user_only("postgres://amp@db/amp", "postgres://amp:***@db/amp")]
     #[case::no_scheme("weird", "weird")]
+    #[case::password_with_at("postgres://amp:p@ss@db/amp", "postgres://amp:***@db/amp")]
+    #[case::query_password(
+        "postgres://db/amp?user=amp&password=s3cret&sslmode=require",
+        "postgres://db/amp?user=amp&password=***&sslmode=require"
+    )]
+    #[case::query_ssl_password(
+        "postgres://db/amp?sslpassword=k3y",
+        "postgres://db/amp?sslpassword=***"
+    )]
+    #[case::at_in_query(
+        "postgres://db/amp?application_name=a@b",
+        "postgres://db/amp?application_name=a@b"
+    )]
     fn urls_are_redacted(#[case] url: &str, #[case] shown: &str) {
         assert_eq!(redact_url(url), shown);
     }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use model::PriceArea;
-use model::charging::{Adaptive, Plan, PriceSlot, SitePrices};
+use model::charging::{Adaptive, Plan, PriceSlot, SiteGrid, SitePrices};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::super::charging::{ChargingRecord, ChargingRepo};
@@ -124,6 +124,44 @@ impl ChargingRepo for PgRepo {
         .bind(p.vat_percent)
         .execute(self.pool())
         .await?;
+        Ok(())
+    }
+
+    async fn site_grid(&self, site_id: i64) -> Result<SiteGrid, StoreError> {
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT operator, tariff FROM site_grid WHERE site_id = $1")
+                .bind(site_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(
+            row.map_or_else(SiteGrid::default, |(operator, tariff)| SiteGrid {
+                operator: Some(operator),
+                tariff,
+            }),
+        )
+    }
+
+    async fn set_site_grid(&self, site_id: i64, grid: &SiteGrid) -> Result<(), StoreError> {
+        match &grid.operator {
+            None => {
+                sqlx::query("DELETE FROM site_grid WHERE site_id = $1")
+                    .bind(site_id)
+                    .execute(self.pool())
+                    .await?;
+            }
+            Some(operator) => {
+                sqlx::query(
+                    "INSERT INTO site_grid (site_id, operator, tariff) VALUES ($1, $2, $3)
+                     ON CONFLICT (site_id) DO UPDATE SET operator = excluded.operator,
+                         tariff = excluded.tariff",
+                )
+                .bind(site_id)
+                .bind(operator)
+                .bind(&grid.tariff)
+                .execute(self.pool())
+                .await?;
+            }
+        }
         Ok(())
     }
 
