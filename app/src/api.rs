@@ -722,3 +722,17 @@ pub async fn grid_operators() -> Result<Vec<GridOperatorChoice>, AppError> {
     })
     .await
 }
+
+/// This month's capacity charge so far under the site's grid operator's rule (the site page).
+#[server(prefix = "/api", endpoint = "capacity_month", input = Json, output = Json)]
+pub async fn capacity_month(
+    site_id: i64,
+) -> Result<Option<model::charging::CapacityMonth>, AppError> {
+    handle(async {
+        Ok(
+            backend::charging::capacity_month(&services()?, &require_account().await?, site_id)
+                .await?,
+        )
+    })
+    .await
+}

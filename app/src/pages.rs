@@ -398,10 +398,21 @@ pub fn SitePage() -> impl IntoView {
             None => Err(AppError::NotFound),
         }
     });
+    let capacity = crate::codec::resource(id, |id| async move {
+        match id {
+            Some(id) => api::capacity_month(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let live = live.await;
+                let capacity = capacity
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|month| view! { <CapacityCard month /> });
                 let cards = reporters.await.ok().map(|(now, reporters)| {
                     view! { <crate::reporters::ReporterCards now reporters site=id() /> }
                 });
@@ -426,6 +437,7 @@ pub fn SitePage() -> impl IntoView {
                             </div>
                             <crate::monitors::LivePanel live />
                             {cards}
+                            {capacity}
                             <dl class="facts-grid card">
                                 <div>
                                     <dt>{t!(i18n, "site.main_fuse")}</dt>
@@ -447,6 +459,65 @@ pub fn SitePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// This month's capacity charge as the grid operator counts it: the billed level so far and its
+/// cost, the hour under way and where it lands at the present power, the counted hours.
+#[component]
+fn CapacityCard(month: model::charging::CapacityMonth) -> impl IntoView {
+    let i18n = use_i18n();
+    let kw = move |value: f64| format!("{} kW", i18n.num(value, 1));
+    let operator = match &month.tariff {
+        Some(tariff) => format!("{} · {tariff}", month.operator),
+        None => month.operator.clone(),
+    };
+    let (billed, cost) = (month.billed_kw, month.cost_sek);
+    let hour = month.hour.clone().map(|hour| {
+        let key = if hour.counted {
+            "capacity.hour_counted"
+        } else {
+            "capacity.hour_not_counted"
+        };
+        view! {
+            <div>
+                <dt>{t!(i18n, "capacity.hour")}</dt>
+                <dd data-testid="capacity-hour">
+                    {move || i18n.t_with("capacity.hour_value", &[
+                        ("so_far", &kw(hour.so_far_kw)),
+                        ("projected", &kw(hour.projected_kw)),
+                    ])}
+                    <small class="muted">" " {move || i18n.t(key)}</small>
+                </dd>
+            </div>
+        }
+    });
+    let peaks = month
+        .peaks
+        .iter()
+        .map(|peak| {
+            let (local, value) = (peak.local.clone(), peak.kw);
+            view! { <li>{local} " · " {move || kw(value)}</li> }
+        })
+        .collect_view();
+    view! {
+        <section class="card" data-testid="capacity">
+            <h2>{t!(i18n, "capacity.title")}</h2>
+            <p class="muted">{operator}</p>
+            <dl class="facts-grid">
+                <div>
+                    <dt>{t!(i18n, "capacity.billed")}</dt>
+                    <dd data-testid="capacity-billed">{move || kw(billed)}</dd>
+                </div>
+                <div>
+                    <dt>{t!(i18n, "capacity.cost")}</dt>
+                    <dd data-testid="capacity-cost">{move || crate::charging::money(i18n, cost)}</dd>
+                </div>
+                {hour}
+            </dl>
+            <p class="muted">{t!(i18n, "capacity.peaks")}</p>
+            <ul data-testid="capacity-peaks">{peaks}</ul>
+        </section>
     }
 }
 

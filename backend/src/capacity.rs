@@ -328,15 +328,22 @@ pub fn month_peaks(
     fuse_a: u16,
     samples: &[Sample],
 ) -> Result<MonthPeaks, CapacityError> {
-    let op = operator(operator_name)?;
     let tz = TimeZone::get(tz_name).map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
-    let chrono_tz: chrono_tz::Tz = tz_name
-        .parse()
-        .map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let (from, until) = month.bounds(&tz)?;
+    let hours = hourly_means(samples, from, until, &tz);
+    month_peaks_of_hours(operator_name, tariff, month, tz_name, fuse_a, &hours)
+}
+
+/// The operator's price list in force in `month`: `tariff`, or its first.
+fn price_list(
+    op: &'static GridOperator,
+    tariff: Option<&str>,
+    month: Month,
+) -> Result<&'static grid_tariffs::PriceList, CapacityError> {
     let first = chrono::NaiveDate::from_ymd_opt(month.year.into(), month.month as u32, 1)
         .ok_or_else(|| CapacityError::BadMonth(month.to_string()))?;
     let lists = op.price_lists(first);
-    let list = match tariff {
+    match tariff {
         None => lists.first().copied(),
         Some(name) => {
             let list = lists
@@ -361,7 +368,58 @@ pub fn month_peaks(
     .ok_or_else(|| CapacityError::NoPriceList {
         operator: op.name().to_string(),
         month: month.to_string(),
-    })?;
+    })
+}
+
+/// Whether the hour that holds `at` counts towards the month's capacity charge under the
+/// operator's `tariff` (its first when `None`): some cost period of the tariff that costs
+/// something holds it. Outside such hours a guard need not hold the power down.
+pub fn hour_counts(
+    operator_name: &str,
+    tariff: Option<&str>,
+    tz_name: &str,
+    fuse_a: u16,
+    at: Timestamp,
+) -> Result<bool, CapacityError> {
+    let op = operator(operator_name)?;
+    let tz = TimeZone::get(tz_name).map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let local = at.to_zoned(tz);
+    let month = Month {
+        year: local.year(),
+        month: local.month(),
+    };
+    let list = price_list(op, tariff, month)?;
+    let PowerTariff::Periods { periods, .. } = list.power_tariff() else {
+        return Ok(false);
+    };
+    let Some(utc) = chrono::DateTime::from_timestamp(hour_start(at.as_second(), &TimeZone::UTC), 0)
+    else {
+        return Ok(false);
+    };
+    Ok(periods.iter().any(|period| {
+        period.matches(utc)
+            && period
+                .cost()
+                .cost_for(fuse_a, 0)
+                .is_some_and(|money| money.to_f64() > 0.0)
+    }))
+}
+
+/// [`month_peaks`] from the month's hourly means (a monitor's hourly rollups, say).
+pub fn month_peaks_of_hours(
+    operator_name: &str,
+    tariff: Option<&str>,
+    month: Month,
+    tz_name: &str,
+    fuse_a: u16,
+    hours: &[HourMean],
+) -> Result<MonthPeaks, CapacityError> {
+    let op = operator(operator_name)?;
+    let tz = TimeZone::get(tz_name).map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let chrono_tz: chrono_tz::Tz = tz_name
+        .parse()
+        .map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let list = price_list(op, tariff, month)?;
     let mut out = MonthPeaks {
         operator: op.name().to_string(),
         tariff: list.variant().map(str::to_string),
@@ -400,7 +458,11 @@ pub fn month_peaks(
     };
 
     let (from, until) = month.bounds(&tz)?;
-    let hours = hourly_means(samples, from, until, &tz);
+    let hours: Vec<HourMean> = hours
+        .iter()
+        .filter(|h| from <= h.start && h.start < until)
+        .copied()
+        .collect();
     let measured: BTreeMap<i64, f64> = hours.iter().map(|h| (h.start.as_second(), h.kw)).collect();
     let averages: Vec<PowerAverage<grid_tariffs::Actual>> = hours
         .iter()

@@ -383,6 +383,115 @@ pub async fn set_site_grid(
     Ok(grid)
 }
 
+/// This month's capacity charge so far, from the site's total-consumption monitor's hourly
+/// rollups, under its grid operator's rule. `None` without an operator or such a monitor.
+pub async fn capacity_month(
+    services: &Services,
+    actor: &Account,
+    site_id: i64,
+) -> Result<Option<model::charging::CapacityMonth>, Error> {
+    use crate::capacity::{self, HourMean, Month};
+    use model::charging::{CapacityHour, CapacityMonth, CapacityPeak};
+    access::require(services, actor, site_id, Need::Work).await?;
+    let grid = services.charging.site_grid(site_id).await?;
+    let Some(operator) = grid.operator else {
+        return Ok(None);
+    };
+    let Some(record) = services.monitors.total_monitor(site_id).await? else {
+        return Ok(None);
+    };
+    let tz = jiff::tz::TimeZone::get(&record.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = jiff::Timestamp::now();
+    let local = now.to_zoned(tz.clone());
+    let month = Month {
+        year: local.year(),
+        month: local.month(),
+    };
+    let Ok((from, _)) = month.bounds(&tz) else {
+        return Ok(None);
+    };
+    let rows = services
+        .monitors
+        .rollups(
+            record.monitor.id,
+            model::monitor::Resolution::Hour,
+            from.as_millisecond(),
+            now.as_millisecond() + 1,
+        )
+        .await?;
+    let hours: Vec<HourMean> = rows
+        .iter()
+        .filter(|(_, agg)| agg.n > 0)
+        .filter_map(|(start, agg)| {
+            Some(HourMean {
+                start: jiff::Timestamp::from_millisecond(*start).ok()?,
+                kw: (agg.p_sum / agg.n as f64).max(0.0) / 1000.0,
+                covered_s: ((agg.ts_max - agg.ts_min) / 1000).max(1),
+            })
+        })
+        .collect();
+    let tariff = grid.tariff.as_deref();
+    let (zone, fuse) = (record.time_zone.as_str(), record.main_fuse_a);
+    let counted = match capacity::month_peaks_of_hours(&operator, tariff, month, zone, fuse, &hours)
+    {
+        Ok(counted) => counted,
+        Err(error) => {
+            // An operator or tariff the tariff data no longer has (after an update of it).
+            tracing::warn!(site_id, %error, "capacity charge not counted");
+            return Ok(None);
+        }
+    };
+    let label = |at: jiff::Timestamp| {
+        at.to_zoned(tz.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let hour_start = now
+        .to_zoned(tz.clone())
+        .round(
+            jiff::ZonedRound::new()
+                .smallest(jiff::Unit::Hour)
+                .mode(jiff::RoundMode::Trunc),
+        )
+        .map(|z| z.timestamp())
+        .unwrap_or(now);
+    let so_far = hours.iter().find(|h| h.start == hour_start).map(|h| h.kw);
+    let power_now = services
+        .monitors
+        .latest_point(record.monitor.id)
+        .await?
+        .filter(|p| now.as_millisecond() - p.ts < 5 * 60_000)
+        .map(|p| {
+            p.i.iter().flatten().sum::<f64>().max(0.0) * crate::readings::NOMINAL_VOLTAGE_V / 1000.0
+        });
+    let hour = so_far.map(|so_far_kw| {
+        let elapsed = ((now - hour_start).get_seconds() as f64).clamp(0.0, 3600.0);
+        let rest = power_now.unwrap_or(so_far_kw);
+        CapacityHour {
+            local: label(hour_start),
+            so_far_kw,
+            projected_kw: (so_far_kw * elapsed + rest * (3600.0 - elapsed)) / 3600.0,
+            counted: capacity::hour_counts(&operator, tariff, zone, fuse, now).unwrap_or(false),
+        }
+    });
+    Ok(Some(CapacityMonth {
+        operator: counted.operator,
+        tariff: counted.tariff,
+        rule: counted.rule,
+        peaks: counted
+            .peaks
+            .iter()
+            .map(|p| CapacityPeak {
+                local: label(p.start),
+                kw: p.kw,
+            })
+            .collect(),
+        billed_kw: counted.billed_kw,
+        cost_sek: counted.cost_sek,
+        hour,
+    }))
+}
+
 /// Where prices come from, and the exchange rate for sources in EUR.
 pub struct PriceFeed {
     pub source: Arc<dyn Source>,

@@ -449,3 +449,56 @@ async fn several_monitors_new_readings_are_read_together_within_their_ranges() {
             .unwrap();
     assert!(none.is_empty(), "{none:?}");
 }
+
+/// The site page's capacity charge: nothing until the site has a grid operator; then this
+/// month's counted hours from the total monitor's hourly rollups under the operator's rule —
+/// here Göteborg Energi's usual tariff, which counts every hour at 45 kr per kW. The hour under
+/// way has drawn 6.9 kW (10 A on three phases) since it began.
+#[tokio::test]
+async fn the_capacity_charge_so_far_follows_the_operators_rule() {
+    use backend::charging::{capacity_month, set_site_grid};
+    use model::charging::SiteGridInput;
+    let w = world().await;
+    let (_, device) = w.device("Mains").await;
+    let now = monitors::now_ms();
+    let hour_start = Timestamp::from_millisecond(now)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Stockholm").unwrap())
+        .round(
+            jiff::ZonedRound::new()
+                .smallest(jiff::Unit::Hour)
+                .mode(jiff::RoundMode::Trunc),
+        )
+        .unwrap()
+        .timestamp()
+        .as_millisecond();
+    let batch: Vec<Reading> = (hour_start..=now)
+        .step_by(10_000)
+        .enumerate()
+        .map(|(n, ts)| reading(ts, [10.0; 3], 100.0 + n as f64 * 0.02))
+        .collect();
+    monitors::ingest(&w.s, &device, batch).await.unwrap();
+    assert_eq!(
+        capacity_month(&w.s, &w.anna, w.site).await.unwrap(),
+        None,
+        "no operator chosen"
+    );
+    let grid = SiteGridInput {
+        operator: "goteborg-energi".into(),
+        tariff: String::new(),
+    };
+    set_site_grid(&w.s, &w.anna, w.site, &grid).await.unwrap();
+    let month = capacity_month(&w.s, &w.anna, w.site)
+        .await
+        .unwrap()
+        .expect("a month");
+    assert_eq!(month.operator, "Göteborg Energi");
+    assert_eq!(month.peaks.len(), 1, "{month:?}");
+    assert!((month.peaks[0].kw - 6.9).abs() < 0.01, "{month:?}");
+    assert!((month.billed_kw - 6.9).abs() < 0.01, "{month:?}");
+    assert!((month.cost_sek - 6.9 * 45.0).abs() < 0.5, "{month:?}");
+    let hour = month.hour.expect("the hour under way");
+    assert!(hour.counted, "every hour counts under this tariff");
+    assert!((hour.so_far_kw - 6.9).abs() < 0.01, "{hour:?}");
+    assert!((hour.projected_kw - 6.9).abs() < 0.01, "{hour:?}");
+}

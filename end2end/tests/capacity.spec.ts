@@ -1,5 +1,7 @@
 // Capacity tariffs (issue 22): the site's grid operator and tariff in Settings → Site, in both
 // languages. The tariff list follows the chosen operator; the choice is kept across a reload.
+// Then the site page counts the month under that operator's rule: a meter that has drawn
+// 6.9 kW (10 A on three phases) this hour.
 import { expect } from '@playwright/test';
 import { open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
@@ -14,6 +16,9 @@ const cases = [
     save: 'Save grid operator',
     saved: 'Saved.',
     usual: 'The usual one',
+    title: 'Capacity charge this month',
+    billed: '6.9 kW',
+    cost: 'SEK 310.50',
   },
   {
     locale: 'sv-SE',
@@ -22,6 +27,9 @@ const cases = [
     save: 'Spara nätbolag',
     saved: 'Sparat.',
     usual: 'Den vanliga',
+    title: 'Effektavgift denna månad',
+    billed: '6,9 kW',
+    cost: '310,50 kr',
   },
 ];
 
@@ -29,7 +37,7 @@ for (const c of cases) {
   test.describe(c.locale, () => {
     test.use({ locale: c.locale });
 
-    test('the grid operator and its tariff are chosen and kept', async ({ page }) => {
+    test('the grid operator and its tariff are chosen and kept, and the site page counts the month by its rule', async ({ page }) => {
       const base = server().url;
       await signUp(page, base, uniqueEmail('grid'));
       const created = await page.request.post(`${base}/api/create_site`, {
@@ -56,6 +64,31 @@ for (const c of cases) {
       await page.reload();
       await expect(operator).toHaveValue('goteborg-energi');
       await expect(tariff).toHaveValue('Tidsbaserad, 14 kW');
+
+      // The usual tariff counts every hour at 45 kr per kW.
+      await operator.selectOption({ label: 'Göteborg Energi' });
+      await tariff.selectOption({ label: c.usual });
+      await form.getByRole('button', { name: c.save }).click();
+      await expect(form.getByRole('status')).toHaveText(c.saved);
+      const monitor = await page.request.post(`${base}/api/create_monitor`, {
+        form: {
+          'monitor[site_id]': String(id), 'monitor[name]': 'Mains', 'monitor[phases]': '3',
+          'monitor[kind]': 'http',
+        },
+      });
+      expect(monitor.status(), await monitor.text()).toBe(200);
+      const { monitor_id, token } = await monitor.json();
+      const posted = await page.request.post(`${base}/api/v1/monitors/${monitor_id}/readings`, {
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        data: JSON.stringify({ readings: [{ ts: new Date().toISOString(), current_a: [10, 10, 10] }] }),
+      });
+      expect(posted.status(), await posted.text()).toBe(200);
+      await open(page, `${base}/sites/${id}`);
+      const card = page.getByTestId('capacity');
+      await expect(card.getByRole('heading')).toHaveText(c.title);
+      await expect(card.getByTestId('capacity-billed')).toHaveText(c.billed);
+      await expect(card.getByTestId('capacity-cost')).toHaveText(c.cost);
+      await expect(card.getByTestId('capacity-peaks').locator('li')).toHaveCount(1);
     });
   });
 }

@@ -265,6 +265,41 @@ pub struct GridOperatorChoice {
     pub tariffs: Vec<String>,
 }
 
+/// This month's capacity charge as the site's grid operator counts it, so far (the site page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityMonth {
+    pub operator: String,
+    pub tariff: Option<String>,
+    /// The rule in words (English: the tariff data's own).
+    pub rule: String,
+    /// The counted hours so far, by time.
+    pub peaks: Vec<CapacityPeak>,
+    /// The billed level so far (kW) and what it costs (kr, VAT included).
+    pub billed_kw: f64,
+    pub cost_sek: f64,
+    /// The hour under way.
+    pub hour: Option<CapacityHour>,
+}
+
+/// A counted hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityPeak {
+    /// The hour's start on the site's clock, `YYYY-MM-DD HH:MM`.
+    pub local: String,
+    /// As the operator counts it (kW).
+    pub kw: f64,
+}
+
+/// The hour under way: its mean so far, and where it lands if the power stays as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityHour {
+    pub local: String,
+    pub so_far_kw: f64,
+    pub projected_kw: f64,
+    /// Whether the operator counts this hour.
+    pub counted: bool,
+}
+
 /// The site prices form: every field text, empty for "not on my bill".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SitePricesInput {

@@ -93,6 +93,7 @@ enum Call {
 #[case::set_site_prices(Call::Fn("set_site_prices", "site_id={id}&{prices}"),           [200, 200, 404, 404, 404, 401])]
 #[case::site_grid(Call::Fn("site_grid", "site_id={id}"),                                [200, 200, 404, 404, 404, 401])]
 #[case::set_site_grid(Call::Fn("set_site_grid", "site_id={id}&{grid}"),                 [200, 200, 404, 404, 404, 401])]
+#[case::capacity_month(Call::Fn("capacity_month", "site_id={id}"),                      [200, 200, 404, 404, 404, 401])]
 #[tokio::test]
 async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
     let app = TestApp::new().await;
