@@ -398,21 +398,35 @@ pub fn SitePage() -> impl IntoView {
             None => Err(AppError::NotFound),
         }
     });
-    let capacity = crate::codec::resource(id, |id| async move {
-        match id {
-            Some(id) => api::capacity_month(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    // The capacity card is read again every minute while the page is open: the hour under way
+    // moves with every reading. In its own Transition, so the page does not blink meanwhile.
+    let minute = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let ticker = set_interval_with_handle(
+            move || minute.update(|m| *m += 1),
+            std::time::Duration::from_secs(60),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(t) = ticker {
+                t.clear();
+            }
+        });
+    }
+    let capacity = crate::codec::resource(
+        move || (id(), minute.get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => api::capacity_month(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 let live = live.await;
-                let capacity = capacity
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|month| view! { <CapacityCard month /> });
                 let cards = reporters.await.ok().map(|(now, reporters)| {
                     view! { <crate::reporters::ReporterCards now reporters site=id() /> }
                 });
@@ -437,7 +451,15 @@ pub fn SitePage() -> impl IntoView {
                             </div>
                             <crate::monitors::LivePanel live />
                             {cards}
-                            {capacity}
+                            <Transition fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    capacity
+                                        .await
+                                        .ok()
+                                        .flatten()
+                                        .map(|month| view! { <CapacityCard month /> })
+                                })}
+                            </Transition>
                             <dl class="facts-grid card">
                                 <div>
                                     <dt>{t!(i18n, "site.main_fuse")}</dt>

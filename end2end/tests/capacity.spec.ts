@@ -18,6 +18,7 @@ const cases = [
     usual: 'The usual one',
     title: 'Capacity charge this month',
     billed: '6.9 kW',
+    later: '9.0 kW',
     cost: 'SEK 310.50',
   },
   {
@@ -29,6 +30,7 @@ const cases = [
     usual: 'Den vanliga',
     title: 'Effektavgift denna månad',
     billed: '6,9 kW',
+    later: '9,0 kW',
     cost: '310,50 kr',
   },
 ];
@@ -78,17 +80,28 @@ for (const c of cases) {
       });
       expect(monitor.status(), await monitor.text()).toBe(200);
       const { monitor_id, token } = await monitor.json();
-      const posted = await page.request.post(`${base}/api/v1/monitors/${monitor_id}/readings`, {
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        data: JSON.stringify({ readings: [{ ts: new Date().toISOString(), current_a: [10, 10, 10] }] }),
-      });
-      expect(posted.status(), await posted.text()).toBe(200);
+      const post = async (amps: number, ts: Date) => {
+        const posted = await page.request.post(`${base}/api/v1/monitors/${monitor_id}/readings`, {
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          data: JSON.stringify({ readings: [{ ts: ts.toISOString(), current_a: [amps, amps, amps] }] }),
+        });
+        expect(posted.status(), await posted.text()).toBe(200);
+      };
+      const first = new Date();
+      await post(10, first);
+      // The page's timers run on a clock the test moves (the card is read again every minute).
+      await page.clock.install();
       await open(page, `${base}/sites/${id}`);
       const card = page.getByTestId('capacity');
       await expect(card.getByRole('heading')).toHaveText(c.title);
       await expect(card.getByTestId('capacity-billed')).toHaveText(c.billed);
       await expect(card.getByTestId('capacity-cost')).toHaveText(c.cost);
       await expect(card.getByTestId('capacity-peaks').locator('li')).toHaveCount(1);
+
+      // 16 A more: the hour's mean becomes (6.9 + 11.04) / 2 kW, shown within the minute.
+      await post(16, new Date(first.getTime() + 1000));
+      await page.clock.runFor(61_000);
+      await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
     });
   });
 }
