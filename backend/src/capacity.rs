@@ -43,6 +43,11 @@ pub struct HourMean {
 
 /// The start of the local hour that holds `at` (`tz`'s offset at that moment: a 30-minute
 /// offset zone's hours start at hh:30 UTC; the repeated hour when DST ends is its own hour).
+pub fn local_hour_start(at: Timestamp, tz: &TimeZone) -> Timestamp {
+    Timestamp::from_second(hour_start(at.as_second(), tz)).unwrap_or(at)
+}
+
+/// [`local_hour_start`] in seconds.
 fn hour_start(at: i64, tz: &TimeZone) -> i64 {
     let offset = Timestamp::from_second(at)
         .map(|ts| tz.to_offset(ts).seconds() as i64)
@@ -167,24 +172,27 @@ pub fn operators() -> Vec<model::charging::GridOperatorChoice> {
     let mut all: Vec<model::charging::GridOperatorChoice> =
         GridOperator::all_for_country(Country::SE)
             .iter()
-            .map(|op| {
-                let mut tariffs: Vec<String> = Vec::new();
-                for list in op.all_price_lists() {
-                    if let Some(name) = list.variant()
-                        && !tariffs.iter().any(|t| t == name)
-                    {
-                        tariffs.push(name.to_string());
-                    }
-                }
-                model::charging::GridOperatorChoice {
-                    id: slug(op.name()),
-                    name: op.name().to_string(),
-                    tariffs,
-                }
-            })
+            .map(|op| choice(op))
             .collect();
     all.sort_by_key(|op| op.name.to_lowercase());
     all
+}
+
+/// An operator as the grid form offers it.
+fn choice(op: &GridOperator) -> model::charging::GridOperatorChoice {
+    let mut tariffs: Vec<String> = Vec::new();
+    for list in op.all_price_lists() {
+        if let Some(name) = list.variant()
+            && !tariffs.iter().any(|t| t == name)
+        {
+            tariffs.push(name.to_string());
+        }
+    }
+    model::charging::GridOperatorChoice {
+        id: slug(op.name()),
+        name: op.name().to_string(),
+        tariffs,
+    }
 }
 
 /// The grid form's answer as stored: an operator we know (by its id), and one of its tariffs
@@ -196,14 +204,14 @@ pub fn validate(
     if operator.is_empty() {
         return Ok(model::charging::SiteGrid::default());
     }
-    let choice =
-        operators()
-            .into_iter()
-            .find(|op| op.id == operator)
-            .ok_or(model::FieldError::new(
-                "operator",
-                "error.grid_operator_unknown",
-            ))?;
+    let choice = GridOperator::all_for_country(Country::SE)
+        .iter()
+        .find(|op| slug(op.name()) == operator)
+        .map(|op| choice(op))
+        .ok_or(model::FieldError::new(
+            "operator",
+            "error.grid_operator_unknown",
+        ))?;
     let tariff = match tariff {
         "" => None,
         name => Some(
@@ -383,7 +391,7 @@ pub fn hour_counts(
 ) -> Result<bool, CapacityError> {
     let op = operator(operator_name)?;
     let tz = TimeZone::get(tz_name).map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
-    let local = at.to_zoned(tz);
+    let local = at.to_zoned(tz.clone());
     let month = Month {
         year: local.year(),
         month: local.month(),
@@ -392,8 +400,7 @@ pub fn hour_counts(
     let PowerTariff::Periods { periods, .. } = list.power_tariff() else {
         return Ok(false);
     };
-    let Some(utc) = chrono::DateTime::from_timestamp(hour_start(at.as_second(), &TimeZone::UTC), 0)
-    else {
+    let Some(utc) = chrono::DateTime::from_timestamp(hour_start(at.as_second(), &tz), 0) else {
         return Ok(false);
     };
     Ok(periods.iter().any(|period| {

@@ -446,15 +446,7 @@ pub async fn capacity_month(
             .strftime("%Y-%m-%d %H:%M")
             .to_string()
     };
-    let hour_start = now
-        .to_zoned(tz.clone())
-        .round(
-            jiff::ZonedRound::new()
-                .smallest(jiff::Unit::Hour)
-                .mode(jiff::RoundMode::Trunc),
-        )
-        .map(|z| z.timestamp())
-        .unwrap_or(now);
+    let hour_start = capacity::local_hour_start(now, &tz);
     let so_far = hours.iter().find(|h| h.start == hour_start).map(|h| h.kw);
     let power_now = services
         .monitors
