@@ -229,7 +229,35 @@ pub fn validate(
     Ok(model::charging::SiteGrid {
         operator: Some(choice.id),
         tariff,
+        guard: guard_of(input)?,
     })
+}
+
+/// The lowest and highest guard level a household may set (kW): below 0.5 kW not even a
+/// fridge runs; 100 kW is past any home's fuse (63 A × 3 × 230 V = 43 kW).
+pub const GUARD_KW: std::ops::RangeInclusive<f64> = 0.5..=100.0;
+
+/// The guard the form asks for: its mode, and its level in kW (`4,5` as well as `4.5`).
+fn guard_of(
+    input: &model::charging::SiteGridInput,
+) -> Result<model::charging::PeakGuard, model::FieldError> {
+    use model::charging::PeakGuard;
+    let level = || {
+        let text = input.guard_kw.trim().replace(',', ".");
+        let kw: f64 = text
+            .parse()
+            .map_err(|_| model::FieldError::new("guard_kw", "error.guard_kw_number"))?;
+        if !kw.is_finite() || !GUARD_KW.contains(&kw) {
+            return Err(model::FieldError::new("guard_kw", "error.guard_kw_range"));
+        }
+        Ok((kw * 1000.0).round() as u32)
+    };
+    match input.guard.trim() {
+        "" | "off" => Ok(PeakGuard::Off),
+        "billed" => Ok(PeakGuard::Billed { start_w: level()? }),
+        "cap" => Ok(PeakGuard::Cap { cap_w: level()? }),
+        _ => Err(model::FieldError::new("guard", "error.guard_mode_unknown")),
+    }
 }
 
 /// A calendar month of a site.
@@ -527,4 +555,97 @@ pub fn month_peaks_of_hours(
     }
     out.peaks.sort_by_key(|p| p.start);
     Ok(out)
+}
+
+/// How far under its level the guard aims an hour: the chargers follow a step down within a few
+/// seconds, and the household's load changes between two readings.
+pub const GUARD_MARGIN: f64 = 0.97;
+
+/// The level the hour starting at `hour` may reach under `guard` (kW), or `None` when the guard
+/// does not limit it: guard off, or an hour the operator does not count. `hours` are the
+/// month's hourly means so far (the hour under way among them or not: it is left out).
+///
+/// For [`PeakGuard::Billed`] the level is the highest mean this hour can end with and leave the
+/// month's capacity charge as it is, by the operator's own rule (found by bisection over the
+/// crate's peak picking: three days' peaks, night hours at half, periods of their own all follow),
+/// and never under the household's starting level.
+#[allow(clippy::too_many_arguments)]
+pub fn guard_level(
+    guard: model::charging::PeakGuard,
+    operator_name: &str,
+    tariff: Option<&str>,
+    tz_name: &str,
+    fuse_a: u16,
+    hours: &[HourMean],
+    hour: Timestamp,
+) -> Result<Option<f64>, CapacityError> {
+    use model::charging::PeakGuard;
+    if guard == PeakGuard::Off || !hour_counts(operator_name, tariff, tz_name, fuse_a, hour)? {
+        return Ok(None);
+    }
+    let start_w = match guard {
+        PeakGuard::Cap { cap_w } => return Ok(Some(f64::from(cap_w) / 1000.0)),
+        PeakGuard::Billed { start_w } => start_w,
+        PeakGuard::Off => return Ok(None),
+    };
+    let tz = TimeZone::get(tz_name).map_err(|_| CapacityError::BadTimeZone(tz_name.into()))?;
+    let local = hour.to_zoned(tz);
+    let month = Month {
+        year: local.year(),
+        month: local.month(),
+    };
+    let mut with: Vec<HourMean> = hours.iter().filter(|h| h.start != hour).copied().collect();
+    let cost = |with: &[HourMean]| {
+        month_peaks_of_hours(operator_name, tariff, month, tz_name, fuse_a, with)
+            .map(|m| m.cost_sek)
+    };
+    let now = cost(&with)?;
+    with.push(HourMean {
+        start: hour,
+        kw: 0.0,
+        covered_s: 3600,
+    });
+    let mut costs_at = |kw: f64| -> Result<bool, CapacityError> {
+        if let Some(last) = with.last_mut() {
+            last.kw = kw;
+        }
+        Ok(cost(&with)? > now + 1e-6)
+    };
+    // The most the site can draw: every phase at the fuse.
+    let most = f64::from(fuse_a) * 3.0 * crate::readings::NOMINAL_VOLTAGE_V / 1000.0;
+    let level = if !costs_at(most)? {
+        most
+    } else {
+        let (mut low, mut high) = (0.0, most);
+        while high - low > 0.01 {
+            let mid = (low + high) / 2.0;
+            if costs_at(mid)? {
+                high = mid;
+            } else {
+                low = mid;
+            }
+        }
+        low
+    };
+    Ok(Some(level.max(f64::from(start_w) / 1000.0)))
+}
+
+/// The power the site may draw for the rest of the hour (kW) so that the hour ends at
+/// [`GUARD_MARGIN`] of `level_kw`, having drawn `so_far_kw` on average for its first
+/// `elapsed_s` seconds. Below 0 when the hour is already past it; the last minute is
+/// treated as a minute, so the answer stays finite.
+pub fn guard_allowed_kw(level_kw: f64, so_far_kw: f64, elapsed_s: f64) -> f64 {
+    let elapsed = elapsed_s.clamp(0.0, 3540.0);
+    (level_kw * GUARD_MARGIN * 3600.0 - so_far_kw * elapsed) / (3600.0 - elapsed)
+}
+
+/// The headroom per phase (A) that keeps the site's power at `allowed_kw`, from the measured
+/// currents (`None` for a phase the monitor does not have): what the power may still grow by,
+/// spread over the measured phases (a three-phase charger takes it from each). Negative: the
+/// chargers must give back that much.
+pub fn guard_headroom_a(allowed_kw: f64, measured_a: [Option<f64>; 3]) -> f64 {
+    let v = crate::readings::NOMINAL_VOLTAGE_V;
+    let phases = measured_a.iter().flatten().count().max(1) as f64;
+    let now_kw: f64 = measured_a.iter().flatten().map(|i| i.max(0.0)).sum::<f64>() * v / 1000.0;
+    (allowed_kw - now_kw) * 1000.0 / (v * phases)
 }

@@ -385,12 +385,37 @@ pub async fn set_site_grid(
 
 /// This month's capacity charge so far, from the site's total-consumption monitor's hourly
 /// rollups, under its grid operator's rule. `None` without an operator or such a monitor.
+/// The hourly mean powers of `monitor_id` (its hourly rollups, imported power) of the hours
+/// starting in `from..until` (ms UTC).
+pub(crate) async fn hour_means(
+    services: &Services,
+    monitor_id: i64,
+    from: i64,
+    until: i64,
+) -> Result<Vec<crate::capacity::HourMean>, crate::db::StoreError> {
+    let rows = services
+        .monitors
+        .rollups(monitor_id, model::monitor::Resolution::Hour, from, until)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|(_, agg)| agg.n > 0)
+        .filter_map(|(start, agg)| {
+            Some(crate::capacity::HourMean {
+                start: jiff::Timestamp::from_millisecond(*start).ok()?,
+                kw: (agg.p_sum / agg.n as f64).max(0.0) / 1000.0,
+                covered_s: ((agg.ts_max - agg.ts_min) / 1000).max(1),
+            })
+        })
+        .collect())
+}
+
 pub async fn capacity_month(
     services: &Services,
     actor: &Account,
     site_id: i64,
 ) -> Result<Option<model::charging::CapacityMonth>, Error> {
-    use crate::capacity::{self, HourMean, Month};
+    use crate::capacity::{self, Month};
     use model::charging::{CapacityHour, CapacityMonth, CapacityPeak};
     access::require(services, actor, site_id, Need::Work).await?;
     let grid = services.charging.site_grid(site_id).await?;
@@ -410,26 +435,13 @@ pub async fn capacity_month(
     let Ok((from, _)) = month.bounds(&tz) else {
         return Ok(None);
     };
-    let rows = services
-        .monitors
-        .rollups(
-            record.monitor.id,
-            model::monitor::Resolution::Hour,
-            from.as_millisecond(),
-            now.as_millisecond() + 1,
-        )
-        .await?;
-    let hours: Vec<HourMean> = rows
-        .iter()
-        .filter(|(_, agg)| agg.n > 0)
-        .filter_map(|(start, agg)| {
-            Some(HourMean {
-                start: jiff::Timestamp::from_millisecond(*start).ok()?,
-                kw: (agg.p_sum / agg.n as f64).max(0.0) / 1000.0,
-                covered_s: ((agg.ts_max - agg.ts_min) / 1000).max(1),
-            })
-        })
-        .collect();
+    let hours = hour_means(
+        services,
+        record.monitor.id,
+        from.as_millisecond(),
+        now.as_millisecond() + 1,
+    )
+    .await?;
     let tariff = grid.tariff.as_deref();
     let (zone, fuse) = (record.time_zone.as_str(), record.main_fuse_a);
     let counted = match capacity::month_peaks_of_hours(&operator, tariff, month, zone, fuse, &hours)

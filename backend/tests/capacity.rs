@@ -364,3 +364,211 @@ fn bad_requests_say_what_is_wrong() {
         "an unknown tariff lists the operator's: {tariff}"
     );
 }
+
+/// The peak guard's level for an hour: the highest mean the hour can end with and leave the
+/// month's capacity charge as it is (by the operator's own rule), never under the household's
+/// starting level; a cap is the cap; no level outside the hours the operator counts.
+#[test]
+fn the_guard_keeps_each_counted_hour_where_the_bill_stays() {
+    use backend::capacity::guard_level;
+    use model::charging::PeakGuard;
+    // Peaks of 7, 6 and 5 kW on the 5th, 6th and 7th at 17:00 (the 7th's is 5 kW at 17:00).
+    let loads: &[(&str, i64, f64)] = &[
+        ("2026-01-05T17:00", 60, 7.0),
+        ("2026-01-06T17:00", 60, 6.0),
+        ("2026-01-07T17:00", 60, 5.0),
+    ];
+    let samples = month("2026-01", loads);
+    let tz = TimeZone::get(TZ).unwrap();
+    let (from, until) = "2026-01".parse::<Month>().unwrap().bounds(&tz).unwrap();
+    let all = hourly_means(&samples, from, until, &tz);
+    let billed = PeakGuard::Billed { start_w: 2000 };
+    struct Guarded {
+        name: &'static str,
+        operator: &'static str,
+        guard: PeakGuard,
+        /// The hour, on the site's clock; the month so far is every hour before it.
+        hour: &'static str,
+        level_kw: Option<f64>,
+    }
+    let cases = [
+        Guarded {
+            // A new day's hour replaces the lowest of the three days' peaks only above it.
+            name: "Göteborg Energi, a new day: up to the lowest counted day",
+            operator: "goteborg-energi",
+            guard: billed,
+            hour: "2026-01-10T18:00",
+            level_kw: Some(5.0),
+        },
+        Guarded {
+            // The 6th's 6 kW is that day's peak: another hour that day counts only above it.
+            name: "Göteborg Energi, a counted day: up to that day's own peak",
+            operator: "goteborg-energi",
+            guard: billed,
+            hour: "2026-01-06T20:00",
+            level_kw: Some(6.0),
+        },
+        Guarded {
+            // Before any counted peak: any hour raises the bill, the household's start rules.
+            name: "Göteborg Energi, the month's first hour: the starting level",
+            operator: "goteborg-energi",
+            guard: billed,
+            hour: "2026-01-01T00:00",
+            level_kw: Some(2.0),
+        },
+        Guarded {
+            name: "a starting level above the month's peaks",
+            operator: "goteborg-energi",
+            guard: PeakGuard::Billed { start_w: 8000 },
+            hour: "2026-01-10T18:00",
+            level_kw: Some(8.0),
+        },
+        Guarded {
+            name: "a cap is the cap, whatever the month so far",
+            operator: "goteborg-energi",
+            guard: PeakGuard::Cap { cap_w: 3500 },
+            hour: "2026-01-10T18:00",
+            level_kw: Some(3.5),
+        },
+        Guarded {
+            name: "the guard off",
+            operator: "goteborg-energi",
+            guard: PeakGuard::Off,
+            hour: "2026-01-10T18:00",
+            level_kw: None,
+        },
+        Guarded {
+            // Ellevio counts 22–06 at half: a night hour may reach twice the lowest peak.
+            name: "Ellevio, a night hour: twice the lowest counted day",
+            operator: "ellevio",
+            guard: billed,
+            hour: "2026-01-10T23:00",
+            level_kw: Some(10.0),
+        },
+        Guarded {
+            name: "Ellevio, an evening hour: the lowest counted day",
+            operator: "ellevio",
+            guard: billed,
+            hour: "2026-01-10T18:00",
+            level_kw: Some(5.0),
+        },
+        Guarded {
+            // Sollentuna counts weekdays 07–19: a Saturday evening is free.
+            name: "Sollentuna, a Saturday: not counted, no limit",
+            operator: "sollentuna-energi-miljo",
+            guard: PeakGuard::Cap { cap_w: 3500 },
+            hour: "2026-01-10T18:00",
+            level_kw: None,
+        },
+        Guarded {
+            // (The crate's 07–19 holds the hour that starts at 19:00 as well.)
+            name: "Sollentuna, a weekday evening: not counted",
+            operator: "sollentuna-energi-miljo",
+            guard: PeakGuard::Cap { cap_w: 3500 },
+            hour: "2026-01-12T20:00",
+            level_kw: None,
+        },
+        Guarded {
+            name: "Sollentuna, a weekday afternoon: counted",
+            operator: "sollentuna-energi-miljo",
+            guard: PeakGuard::Cap { cap_w: 3500 },
+            hour: "2026-01-12T16:00",
+            level_kw: Some(3.5),
+        },
+        Guarded {
+            name: "Vattenfall bills no peaks in 2026: never limited",
+            operator: "vattenfall",
+            guard: PeakGuard::Cap { cap_w: 3500 },
+            hour: "2026-01-12T16:00",
+            level_kw: None,
+        },
+    ];
+    for case in cases {
+        let hour = case
+            .hour
+            .parse::<DateTime>()
+            .unwrap()
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp();
+        let so_far: Vec<HourMean> = all.iter().filter(|h| h.start < hour).copied().collect();
+        let level = guard_level(case.guard, case.operator, None, TZ, 25, &so_far, hour)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        match (level, case.level_kw) {
+            (Some(got), Some(want)) => assert!(
+                (got - want).abs() < 0.02,
+                "{}: {got} kW, want {want}",
+                case.name
+            ),
+            (got, want) => assert_eq!(got, want, "{}", case.name),
+        }
+    }
+}
+
+/// What the site may draw for the rest of the hour to end it at 97 % of the level, and the
+/// headroom per phase that holds it there.
+#[test]
+fn the_rest_of_the_hour_gets_what_the_level_leaves() {
+    use backend::capacity::{guard_allowed_kw, guard_headroom_a};
+    // (name, level kW, mean so far kW, seconds into the hour, allowed kW)
+    let cases = [
+        (
+            "the hour's start: the level, less the margin",
+            5.0,
+            0.0,
+            0.0,
+            4.85,
+        ),
+        (
+            "half past, a quiet half: more for the rest",
+            5.0,
+            2.0,
+            1800.0,
+            7.7,
+        ),
+        ("half past, a busy half: little left", 5.0, 9.0, 1800.0, 0.7),
+        (
+            "already past the level: give back",
+            5.0,
+            12.0,
+            2700.0,
+            -16.6,
+        ),
+        ("the last minute counts as a minute", 5.0, 4.0, 3599.0, 55.0),
+    ];
+    for (name, level, so_far, elapsed, want) in cases {
+        let got = guard_allowed_kw(level, so_far, elapsed);
+        assert!((got - want).abs() < 1e-6, "{name}: {got}, want {want}");
+    }
+    // (name, allowed kW, measured A, headroom per phase A)
+    let phases = [
+        (
+            "three phases share what the power may still grow by",
+            5.0,
+            [Some(4.0), Some(4.0), Some(4.0)],
+            (5000.0 - 12.0 * 230.0) / 690.0,
+        ),
+        (
+            "a single-phase monitor: all of it on its phase",
+            3.0,
+            [Some(10.0), None, None],
+            (3000.0 - 2300.0) / 230.0,
+        ),
+        (
+            "export is not a negative load",
+            3.0,
+            [Some(-10.0), Some(2.0), Some(2.0)],
+            (3000.0 - 920.0) / 690.0,
+        ),
+        (
+            "over the allowance: negative",
+            1.0,
+            [Some(10.0), Some(10.0), Some(10.0)],
+            (1000.0 - 6900.0) / 690.0,
+        ),
+    ];
+    for (name, allowed, measured, want) in phases {
+        let got = guard_headroom_a(allowed, measured);
+        assert!((got - want).abs() < 1e-9, "{name}: {got}, want {want}");
+    }
+}

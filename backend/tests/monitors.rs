@@ -485,7 +485,7 @@ async fn the_capacity_charge_so_far_follows_the_operators_rule() {
     );
     let grid = SiteGridInput {
         operator: "goteborg-energi".into(),
-        tariff: String::new(),
+        ..SiteGridInput::default()
     };
     set_site_grid(&w.s, &w.anna, w.site, &grid).await.unwrap();
     let month = capacity_month(&w.s, &w.anna, w.site)

@@ -430,17 +430,28 @@ async fn log_in_limits_count_across_processes() {
 #[tokio::test]
 async fn a_sites_grid_operator_is_kept_and_a_bad_choice_changes_nothing() {
     use backend::charging::{set_site_grid, site_grid};
-    use model::charging::{SiteGrid, SiteGridInput};
+    use model::charging::{PeakGuard, SiteGrid, SiteGridInput};
     let (s, _dir) = services().await;
     let anna = account(&s, "anna@example.se", Role::Owner).await;
     let id = sites::create(&s, &anna, &villa(), "").await.unwrap();
     let input = |operator: &str, tariff: &str| SiteGridInput {
         operator: operator.into(),
         tariff: tariff.into(),
+        ..SiteGridInput::default()
+    };
+    let guarded = |mode: &str, kw: &str| SiteGridInput {
+        guard: mode.into(),
+        guard_kw: kw.into(),
+        ..input("goteborg-energi", "")
     };
     let chosen = |operator: &str, tariff: Option<&str>| SiteGrid {
         operator: Some(operator.into()),
         tariff: tariff.map(str::to_string),
+        guard: PeakGuard::Off,
+    };
+    let guard = |guard: PeakGuard| SiteGrid {
+        guard,
+        ..chosen("goteborg-energi", None)
     };
     assert_eq!(site_grid(&s, &anna, id).await.unwrap(), SiteGrid::default());
     let cases: Vec<(&str, SiteGridInput, Result<SiteGrid, &str>)> = vec![
@@ -463,6 +474,38 @@ async fn a_sites_grid_operator_is_kept_and_a_bad_choice_changes_nothing() {
             "a tariff the operator lacks",
             input("ellevio", "Tidsbaserad, 14 kW"),
             Err("tariff"),
+        ),
+        (
+            "a guard that never raises the bill, from 4.5 kW (a Swedish comma)",
+            guarded("billed", "4,5"),
+            Ok(guard(PeakGuard::Billed { start_w: 4500 })),
+        ),
+        (
+            "a cap of 5 kW",
+            guarded("cap", "5"),
+            Ok(guard(PeakGuard::Cap { cap_w: 5000 })),
+        ),
+        (
+            "a cap that is not a number",
+            guarded("cap", "five"),
+            Err("guard_kw"),
+        ),
+        ("a cap of nothing", guarded("cap", ""), Err("guard_kw")),
+        (
+            "a cap below any house",
+            guarded("cap", "0.2"),
+            Err("guard_kw"),
+        ),
+        (
+            "a cap past any fuse",
+            guarded("cap", "250"),
+            Err("guard_kw"),
+        ),
+        ("a guard we do not know", guarded("max", "5"), Err("guard")),
+        (
+            "the guard off: its level is not asked for",
+            guarded("off", "five"),
+            Ok(guard(PeakGuard::Off)),
         ),
         ("none: forgotten", input("", ""), Ok(SiteGrid::default())),
     ];

@@ -31,6 +31,10 @@ pub struct Situation {
     /// The measured current per phase, `None` for a phase the meter does not measure; `None`
     /// altogether when there is no fresh measurement.
     pub measured: Option<[Option<f64>; 3]>,
+    /// The headroom per phase the device reported with the measurement (Open Reporter's
+    /// `calculated.relative`), when it is lower than the fuse's: a site's own limit, such as a
+    /// peak guard. The room is never more than it plus the chargers' draw at the measurement.
+    pub headroom: Option<[Option<f64>; 3]>,
     /// Per charger, when there is no fresh measurement (A); below 6 A means paused.
     pub fallback_a: f64,
     /// The household does not allow charging now (adaptive charging).
@@ -74,6 +78,9 @@ pub fn allocate(s: &Situation) -> Vec<f64> {
         let own: f64 = s.chargers.iter().map(|c| c.drawn_at_measurement[p]).sum();
         let household = (m - own).max(0.0);
         *slot = (s.fuse_a - s.margin_a - household).max(0.0);
+        if let Some(reported) = s.headroom.and_then(|h| h[p]) {
+            *slot = slot.min((reported + own).max(0.0));
+        }
     }
     let mut active = wanting;
     loop {
@@ -180,6 +187,7 @@ mod tests {
             fuse_a: 25.0,
             margin_a: 0.0,
             measured: Some(measured.map(Some)),
+            headroom: None,
             fallback_a: 6.0,
             paused: false,
             chargers,
@@ -212,6 +220,21 @@ mod tests {
         );
         s.measured = Some([Some(5.0), None, None]);
         assert_eq!(allocate(&s), vec![0.0, 16.0]);
+    }
+
+    /// A site limit sent as headroom (the peak guard) holds the chargers under it; a headroom
+    /// above the fuse's room changes nothing.
+    #[rstest]
+    #[case::the_guard_holds_back([Some(2.0), Some(2.0), Some(2.0)], vec![8.0])]
+    #[case::the_guard_takes_back([Some(-3.0), Some(-3.0), Some(-3.0)], vec![0.0])]
+    #[case::the_fuse_is_lower([Some(20.0), Some(20.0), Some(20.0)], vec![16.0])]
+    #[case::a_phase_without_headroom_is_the_fuse_s([Some(2.0), None, Some(2.0)], vec![8.0])]
+    fn reported_headroom(#[case] headroom: [Option<f64>; 3], #[case] want: Vec<f64>) {
+        // The household draws 9 A a phase, the charger 6 A of the 15 measured.
+        let mut s = situation([15.0, 15.0, 15.0], vec![charger(THREE, 16.0, 6.0)]);
+        s.fuse_a = 25.0;
+        s.headroom = Some(headroom);
+        assert_eq!(allocate(&s), want);
     }
 
     #[rstest]

@@ -432,6 +432,7 @@ impl Balancer {
         options: &Options,
         now: i64,
         measured: Option<[Option<f64>; 3]>,
+        headroom: Option<[Option<f64>; 3]>,
         measured_at: Option<i64>,
         paused: bool,
     ) {
@@ -440,6 +441,7 @@ impl Balancer {
             fuse_a: self.supply_max_current_a,
             margin_a: options.margin_a,
             measured,
+            headroom: measured.and(headroom),
             fallback_a: self.fallback_current_a,
             paused,
             chargers: self
@@ -612,7 +614,7 @@ impl Sim {
                     .and_then(|d| d.last_update_at)
                     .is_some_and(|at| now - at <= self.options.stale_after_ms);
                 if !fresh {
-                    b.balance(&self.options, now, None, None, false);
+                    b.balance(&self.options, now, None, None, None, false);
                 }
             }
         }
@@ -824,6 +826,9 @@ struct UpdateMeter {
 #[derive(Deserialize)]
 struct UpdateCalculated {
     direct: PhaseValues,
+    /// Headroom per phase; lower than the fuse's when the site limits itself (a peak guard).
+    #[serde(default)]
+    relative: Option<PhaseValues>,
 }
 
 #[derive(Deserialize)]
@@ -876,11 +881,16 @@ async fn measurement_update(
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
         .map(|t| t.as_millisecond());
     // An offline update's numbers are the last known ones and a fuse fully used: no measurement.
-    let current = update
+    let (current, headroom) = update
         .calculated
         .filter(|_| online)
-        .map(|c| [c.direct.l1, c.direct.l2, c.direct.l3])
-        .unwrap_or([None; 3]);
+        .map(|c| {
+            (
+                [c.direct.l1, c.direct.l2, c.direct.l3],
+                c.relative.map_or([None; 3], |r| [r.l1, r.l2, r.l3]),
+            )
+        })
+        .unwrap_or(([None; 3], [None; 3]));
     let permission = update.adaptivecharging.map(|a| a.permission);
     let paused = permission.as_deref() == Some("paused");
     let options = sim.options.clone();
@@ -920,7 +930,14 @@ async fn measurement_update(
     if let Some(b) = w.balancer_of(&serial) {
         // Offline, or a reading older than the balancer's limit: no measurement to act on.
         let fresh = online && measured_at.is_some_and(|at| now - at <= options.stale_after_ms);
-        b.balance(&options, now, fresh.then_some(current), measured_at, paused);
+        b.balance(
+            &options,
+            now,
+            fresh.then_some(current),
+            fresh.then_some(headroom),
+            measured_at,
+            paused,
+        );
     }
     Json(serde_json::json!({ "status": "ok" })).into_response()
 }

@@ -243,6 +243,45 @@ pub struct SiteGrid {
     pub operator: Option<String>,
     /// The operator's tariff (a price list's name); `None`: its first.
     pub tariff: Option<String>,
+    /// The peak guard: how the chargers are held back in the hours the operator counts.
+    #[serde(default)]
+    pub guard: PeakGuard,
+}
+
+/// The peak guard of a site: in the hours its grid operator counts, the chargers get no more than
+/// keeps the hour's mean power under a level; outside them it does not limit. What the level is:
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum PeakGuard {
+    /// No guard: the fuse is the only limit.
+    #[default]
+    Off,
+    /// Never raise the month's billed level: the highest the hour may reach without changing
+    /// the bill, and never below `start_w` (the level the month starts from, when nothing is
+    /// counted yet).
+    Billed { start_w: u32 },
+    /// Never above `cap_w`, whatever the month so far ("never above 5 kW").
+    Cap { cap_w: u32 },
+}
+
+impl PeakGuard {
+    /// The kW the household chose (the start or the cap).
+    pub fn kw(self) -> Option<f64> {
+        match self {
+            PeakGuard::Off => None,
+            PeakGuard::Billed { start_w } => Some(f64::from(start_w) / 1000.0),
+            PeakGuard::Cap { cap_w } => Some(f64::from(cap_w) / 1000.0),
+        }
+    }
+
+    /// The form's name of the mode.
+    pub fn mode(self) -> &'static str {
+        match self {
+            PeakGuard::Off => "off",
+            PeakGuard::Billed { .. } => "billed",
+            PeakGuard::Cap { .. } => "cap",
+        }
+    }
 }
 
 /// The grid form: the operator's id and the tariff's name, empty for none.
@@ -252,6 +291,12 @@ pub struct SiteGridInput {
     pub operator: String,
     #[serde(default)]
     pub tariff: String,
+    /// `off`, `billed` or `cap` (empty: off).
+    #[serde(default)]
+    pub guard: String,
+    /// The guard's level in kW, as typed (`5`, `4,5`).
+    #[serde(default)]
+    pub guard_kw: String,
 }
 
 /// A grid operator a site may choose, with its tariffs.

@@ -65,3 +65,24 @@ pub trait ChargingRepo: Send + Sync + 'static {
         window: Option<(i64, i64)>,
     ) -> Result<(), StoreError>;
 }
+
+/// The peak guard as the `site_grid` row keeps it: its mode and level (W). A row the code no
+/// longer understands (a level missing) is a guard that is off.
+pub(crate) fn guard_from_row(mode: &str, guard_w: Option<i64>) -> model::charging::PeakGuard {
+    use model::charging::PeakGuard;
+    let w = guard_w.and_then(|w| u32::try_from(w).ok());
+    match (mode, w) {
+        ("billed", Some(start_w)) => PeakGuard::Billed { start_w },
+        ("cap", Some(cap_w)) => PeakGuard::Cap { cap_w },
+        _ => PeakGuard::Off,
+    }
+}
+
+/// The level column of a guard.
+pub(crate) fn guard_w(guard: model::charging::PeakGuard) -> Option<i64> {
+    match guard {
+        model::charging::PeakGuard::Off => None,
+        model::charging::PeakGuard::Billed { start_w: w }
+        | model::charging::PeakGuard::Cap { cap_w: w } => Some(i64::from(w)),
+    }
+}

@@ -695,6 +695,129 @@ fn log_status_change(
     }
 }
 
+/// The peak guard of one reporter's site (issue 22): the level of the hour under way, worked out
+/// again when the hour changes or the household changes the guard (looked for once a minute),
+/// and per update the headroom that keeps the hour under it.
+#[derive(Default)]
+struct Guard {
+    /// When the site's grid settings were last read, and what they were.
+    checked_ms: i64,
+    grid: model::charging::SiteGrid,
+    time_zone: String,
+    /// The local hour the level is for (ms UTC) and the level (kW); `None`: no limit.
+    hour_ms: i64,
+    level_kw: Option<f64>,
+}
+
+/// How often a forwarding task looks at its site's grid settings again.
+const GUARD_RECHECK_MS: i64 = 60_000;
+
+impl Guard {
+    /// The guard's headroom per phase (A) for an update about `out` sent at `now_ms`, `None`
+    /// when it does not limit (no guard, an hour the operator does not count, a silent meter:
+    /// the fallback current rules then). A database that fails leaves the last level in force.
+    async fn headroom(
+        &mut self,
+        services: &Services,
+        config: &ForwardConfig,
+        now_ms: i64,
+        out: &payload::Outgoing,
+    ) -> Option<f64> {
+        let payload::Outgoing::Reading(point) = out else {
+            return None;
+        };
+        if let Err(e) = self.refresh(services, config, now_ms).await {
+            tracing::warn!(error = %e, reporter = config.id, "reading the peak guard's state failed");
+        }
+        let level = self.level_kw?;
+        let so_far = crate::charging::hour_means(
+            services,
+            config.monitor_id,
+            self.hour_ms,
+            self.hour_ms + 1,
+        )
+        .await
+        .ok()
+        .and_then(|hours| hours.first().map(|h| h.kw))
+        .unwrap_or(0.0);
+        let elapsed_s = (now_ms - self.hour_ms) as f64 / 1000.0;
+        let allowed = crate::capacity::guard_allowed_kw(level, so_far, elapsed_s);
+        Some(crate::capacity::guard_headroom_a(allowed, point.i))
+    }
+
+    async fn refresh(
+        &mut self,
+        services: &Services,
+        config: &ForwardConfig,
+        now_ms: i64,
+    ) -> Result<(), crate::db::StoreError> {
+        use crate::capacity;
+        let now = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let hour_ms = capacity::local_hour_start(now, &tz).as_millisecond();
+        let recheck = now_ms - self.checked_ms >= GUARD_RECHECK_MS;
+        if !recheck && hour_ms == self.hour_ms {
+            return Ok(());
+        }
+        self.checked_ms = now_ms;
+        let grid = services.charging.site_grid(config.site_id).await?;
+        if self.time_zone.is_empty() {
+            if let Some(record) = services.monitors.monitor(config.monitor_id).await? {
+                self.time_zone = record.time_zone;
+            }
+        }
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let hour_ms = capacity::local_hour_start(now, &tz).as_millisecond();
+        if grid == self.grid && hour_ms == self.hour_ms {
+            return Ok(());
+        }
+        self.grid = grid;
+        self.hour_ms = hour_ms;
+        self.level_kw = None;
+        let model::charging::SiteGrid {
+            operator: Some(operator),
+            tariff,
+            guard,
+        } = &self.grid
+        else {
+            return Ok(());
+        };
+        if *guard == model::charging::PeakGuard::Off {
+            return Ok(());
+        }
+        let local = now.to_zoned(tz.clone());
+        let month = capacity::Month {
+            year: local.year(),
+            month: local.month(),
+        };
+        let Ok((from, _)) = month.bounds(&tz) else {
+            return Ok(());
+        };
+        let hours = crate::charging::hour_means(
+            services,
+            config.monitor_id,
+            from.as_millisecond(),
+            hour_ms,
+        )
+        .await?;
+        let hour = jiff::Timestamp::from_millisecond(hour_ms).unwrap_or(now);
+        self.level_kw = capacity::guard_level(
+            *guard,
+            operator,
+            tariff.as_deref(),
+            &self.time_zone,
+            config.main_fuse_a,
+            &hours,
+            hour,
+        )
+        .unwrap_or_else(|error| {
+            tracing::warn!(reporter = config.id, %error, "the peak guard has no level this hour");
+            None
+        });
+        Ok(())
+    }
+}
+
 /// One reporter's loop, until `stop`.
 async fn forward(
     shared: Arc<Shared>,
@@ -711,7 +834,9 @@ async fn forward(
         phases: config.phases,
         main_fuse_a: config.main_fuse_a,
         permission: (config.kind == ReporterKind::ChargeAmps).then_some(Permission::Allowed),
+        guard_a: None,
     };
+    let mut guard = Guard::default();
     let hub = &shared.services.hub;
     let mut readings = hub.subscribe(config.monitor_id);
     let mut pacer = Pacer::new(shared.settings.timing, facts);
@@ -763,13 +888,14 @@ async fn forward(
                 }
                 let (decision, _) = board.decide(config.id, charging_clock.now_ms());
                 decided = decision.allows();
+                let out = pacer.next(now);
                 let sender = Sender {
                     permission: sender.permission.map(|_| {
                         if decided { Permission::Allowed } else { Permission::Paused }
                     }),
+                    guard_a: guard.headroom(&shared.services, &config, now, &out).await,
                     ..sender.clone()
                 };
-                let out = pacer.next(now);
                 let update = payload::update(&sender, &out, now);
                 let result = tokio::select! {
                     () = stop.cancelled() => return,

@@ -47,6 +47,9 @@ pub struct Sender {
     pub main_fuse_a: u16,
     /// Charge Amps adds the adaptive-charging permission; Open Reporter does not.
     pub permission: Option<Permission>,
+    /// The peak guard's headroom per measured phase (A) in a counted hour, `None` when it does not
+    /// limit: the update's headroom is the lower of it and the fuse's.
+    pub guard_a: Option<f64>,
 }
 
 /// One value per phase (A), always a number: partners type their packets, and refused every
@@ -137,7 +140,10 @@ pub fn update(sender: &Sender, outgoing: &Outgoing, now_ms: i64) -> Update {
             current(point),
             current(point),
             Phases::from_fn(sender.phases, |p| {
-                point.i[p].map_or(0.0, |i| amps(headroom(fuse, i)))
+                point.i[p].map_or(0.0, |i| {
+                    let fuse_room = headroom(fuse, i);
+                    amps(sender.guard_a.map_or(fuse_room, |g| fuse_room.min(g)))
+                })
             }),
             true,
             point.ts,
@@ -192,6 +198,7 @@ mod tests {
             phases,
             main_fuse_a: 25,
             permission,
+            guard_a: None,
         }
     }
 
@@ -308,5 +315,36 @@ mod tests {
     fn single_phase_monitor_reports_one_phase() {
         let out = reading([Some(9.87), None, None]);
         insta::assert_snapshot!(json(&update(&sender(1, None), &out, NOW)));
+    }
+
+    /// In a counted hour the peak guard's headroom replaces the fuse's where it is lower, on
+    /// each measured phase; a phase the monitor does not have stays at 0.
+    #[rstest::rstest]
+    #[case::the_guard_is_tighter(Some(3.5), 3, [3.5, 3.5, 3.5])]
+    #[case::the_fuse_is_tighter(Some(20.0), 3, [12.6, 17.1, 3.7])]
+    #[case::the_guard_takes_back(Some(-4.25), 3, [-4.25, -4.25, -4.25])]
+    #[case::no_guard(None, 3, [12.6, 17.1, 3.7])]
+    #[case::single_phase(Some(3.5), 1, [3.5, 0.0, 0.0])]
+    fn the_guard_lowers_the_headroom(
+        #[case] guard_a: Option<f64>,
+        #[case] phases: u8,
+        #[case] want: [f64; 3],
+    ) {
+        let out = reading([Some(12.4), Some(7.9), Some(21.3)]);
+        let sender = Sender {
+            guard_a,
+            ..sender(phases, Some(Permission::Allowed))
+        };
+        let u = update(&sender, &out, NOW);
+        assert_eq!(
+            u.calculated.relative,
+            Phases {
+                l1: want[0],
+                l2: want[1],
+                l3: want[2]
+            }
+        );
+        // What was measured is still reported as measured.
+        assert_eq!(u.calculated.direct.l1, 12.4);
     }
 }

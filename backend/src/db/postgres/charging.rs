@@ -128,15 +128,19 @@ impl ChargingRepo for PgRepo {
     }
 
     async fn site_grid(&self, site_id: i64) -> Result<SiteGrid, StoreError> {
-        let row: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT operator, tariff FROM site_grid WHERE site_id = $1")
-                .bind(site_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<(String, Option<String>, String, Option<i64>)> = sqlx::query_as(
+            "SELECT operator, tariff, guard, guard_w FROM site_grid WHERE site_id = $1",
+        )
+        .bind(site_id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(
-            row.map_or_else(SiteGrid::default, |(operator, tariff)| SiteGrid {
-                operator: Some(operator),
-                tariff,
+            row.map_or_else(SiteGrid::default, |(operator, tariff, guard, guard_w)| {
+                SiteGrid {
+                    operator: Some(operator),
+                    tariff,
+                    guard: crate::db::charging::guard_from_row(&guard, guard_w),
+                }
             }),
         )
     }
@@ -151,13 +155,17 @@ impl ChargingRepo for PgRepo {
             }
             Some(operator) => {
                 sqlx::query(
-                    "INSERT INTO site_grid (site_id, operator, tariff) VALUES ($1, $2, $3)
+                    "INSERT INTO site_grid (site_id, operator, tariff, guard, guard_w)
+                     VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (site_id) DO UPDATE SET operator = excluded.operator,
-                         tariff = excluded.tariff",
+                         tariff = excluded.tariff, guard = excluded.guard,
+                         guard_w = excluded.guard_w",
                 )
                 .bind(site_id)
                 .bind(operator)
                 .bind(&grid.tariff)
+                .bind(grid.guard.mode())
+                .bind(crate::db::charging::guard_w(grid.guard))
                 .execute(self.pool())
                 .await?;
             }

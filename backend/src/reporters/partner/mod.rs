@@ -363,6 +363,7 @@ mod tests {
             phases: 3,
             main_fuse_a: 20,
             permission: None,
+            guard_a: None,
         };
         update(&sender, &Outgoing::Offline { last: None }, 0)
     }
