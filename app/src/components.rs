@@ -401,6 +401,8 @@ pub fn SiteGridForm(
     let chosen = RwSignal::new(grid.operator.clone().unwrap_or_default());
     let current = grid.operator.clone().unwrap_or_default();
     let current_tariff = grid.tariff.clone().unwrap_or_default();
+    let guard_mode = grid.guard.mode();
+    let guard_kw = grid.guard.kw().map(|kw| kw.to_string()).unwrap_or_default();
     let operators = StoredValue::new(operators);
     let operator_options = operators.with_value(|all| {
         all.iter()
@@ -457,6 +459,21 @@ pub fn SiteGridForm(
                         </select>
                     </label>
                 </div>
+                <div class="field-row">
+                    <label class="field">
+                        <span>{t!(i18n, "site.guard")}</span>
+                        <select name="grid[guard]" aria-invalid=invalid_if(error, "guard")>
+                            <option value="off" selected=guard_mode == "off">{t!(i18n, "site.guard_off")}</option>
+                            <option value="billed" selected=guard_mode == "billed">{t!(i18n, "site.guard_billed")}</option>
+                            <option value="cap" selected=guard_mode == "cap">{t!(i18n, "site.guard_cap")}</option>
+                        </select>
+                    </label>
+                    <label class="field">
+                        <span>{t!(i18n, "site.guard_kw")}</span>
+                        <input name="grid[guard_kw]" inputmode="decimal" value=guard_kw aria-invalid=invalid_if(error, "guard_kw") />
+                    </label>
+                </div>
+                <p class="muted">{t!(i18n, "site.guard_help")}</p>
                 <div class="actions">
                     <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>{t!(i18n, "site.grid_save")}</button>
                 </div>

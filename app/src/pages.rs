@@ -512,6 +512,17 @@ fn CapacityCard(month: model::charging::CapacityMonth) -> impl IntoView {
                     <small class="muted">" " {move || i18n.t(key)}</small>
                 </dd>
             </div>
+            {hour.guard_on.then(|| view! {
+                <div>
+                    <dt>{t!(i18n, "capacity.guard")}</dt>
+                    <dd data-testid="capacity-guard">
+                        {move || match hour.guard_kw {
+                            Some(level) => i18n.t_with("capacity.guard_level", &[("level", &kw(level))]),
+                            None => i18n.t("capacity.guard_free"),
+                        }}
+                    </dd>
+                </div>
+            })}
         }
     });
     let peaks = month

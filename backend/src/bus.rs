@@ -230,7 +230,11 @@ async fn apply(services: &Services, events: &[Event]) {
             Event::Charging { reporter_id } => {
                 charging_of.insert(reporter_id);
             }
-            Event::Prices => services.charging_changes.notify_one(),
+            Event::Prices => {
+                services.charging_changes.notify_one();
+                // A site's grid operator or peak guard may have changed: forwarders look again.
+                services.charging_board.touch();
+            }
         }
     }
     readings(services, &written).await;

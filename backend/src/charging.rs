@@ -380,6 +380,9 @@ pub async fn set_site_grid(
     access::require(services, actor, site_id, Need::Work).await?;
     let grid = crate::capacity::validate(input)?;
     services.charging.set_site_grid(site_id, &grid).await?;
+    // The forwarders hold the guard's level: they look again at once, here and elsewhere.
+    services.charging_board.touch();
+    services.bus.publish(crate::bus::Event::Prices);
     Ok(grid)
 }
 
@@ -476,6 +479,11 @@ pub async fn capacity_month(
             so_far_kw,
             projected_kw: (so_far_kw * elapsed + rest * (3600.0 - elapsed)) / 3600.0,
             counted: capacity::hour_counts(&operator, tariff, zone, fuse, now).unwrap_or(false),
+            guard_on: grid.guard != model::charging::PeakGuard::Off,
+            guard_kw: capacity::guard_level(
+                grid.guard, &operator, tariff, zone, fuse, &hours, hour_start,
+            )
+            .unwrap_or(None),
         }
     });
     Ok(Some(CapacityMonth {

@@ -343,6 +343,12 @@ pub struct CapacityHour {
     pub projected_kw: f64,
     /// Whether the operator counts this hour.
     pub counted: bool,
+    /// Whether the site has a peak guard, and the level it holds this hour under (kW); `None`
+    /// when it does not limit this hour.
+    #[serde(default)]
+    pub guard_on: bool,
+    #[serde(default)]
+    pub guard_kw: Option<f64>,
 }
 
 /// The site prices form: every field text, empty for "not on my bill".

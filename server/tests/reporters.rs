@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 struct Home {
     server: Running,
     cookie: String,
+    site: i64,
     monitor: i64,
     token: String,
     reporter: i64,
@@ -61,6 +62,7 @@ async fn home(cloud: &Cloud, silent_secs: u64) -> Home {
     Home {
         server,
         cookie,
+        site,
         monitor,
         token,
         reporter,
@@ -255,6 +257,97 @@ async fn the_integration_guide_over_http() {
         metrics.contains("ampwise_reporters{status=\"active\"} 1"),
         "{metrics}"
     );
+}
+
+/// Settings → Site's grid form: Göteborg Energi with the peak guard `mode` at `kw`.
+async fn set_guard(home: &Home, mode: &str, kw: &str) {
+    let form = format!(
+        "site_id={}&grid[operator]=goteborg-energi&grid[tariff]=&grid[guard]={mode}&grid[guard_kw]={kw}",
+        home.site
+    );
+    let r = home
+        .server
+        .call("set_site_grid", Some(&home.cookie), form)
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+/// What the simulator allows the charger after each of `updates` readings of the meter: the
+/// household's 4 A a phase (2.8 kW) and what the (three-phase) charger draws.
+async fn allowed_after(home: &Home, cloud: &Cloud, updates: usize) -> Vec<f64> {
+    let mut allowed = Vec::new();
+    let charger = |s: &StateView| {
+        let c = &s.load_balancers[0].chargers[0];
+        (c.allowed_a, c.drawing_a)
+    };
+    let mut drawing = charger(&cloud.state().await).1;
+    for _ in 0..updates {
+        let s = home.post_through(cloud, [4.0 + drawing; 3]).await;
+        allowed.push(charger(&s).0);
+        drawing = charger(&s).1;
+    }
+    allowed
+}
+
+/// The peak guard in the closed loop: a site whose grid operator counts every hour (Göteborg
+/// Energi) and a household drawing 2.8 kW; with a cap of 2 kW the charger is stopped (the hour is
+/// already over the cap); with the guard off it charges again, and a cap far above the fuse
+/// leaves the fuse as the only limit. The guard reaches Charge Amps only as headroom.
+#[tokio::test]
+async fn the_peak_guard_holds_the_charger_under_the_level() {
+    let cloud = Cloud::start().await;
+    let home = home(&cloud, 30).await;
+    assert_eq!(
+        cloud
+            .send(
+                reqwest::Method::POST,
+                "/api/devices",
+                json!({"serial": home.serial, "pin": home.pin})
+            )
+            .await,
+        201
+    );
+    let lb = json!({"name": "Villa Ek", "supply_max_current_a": 20, "device": home.serial,
+                    "chargers": [{"name": "Garage", "phases": "3", "max_current_a": 16, "wants_a": 16}]});
+    assert_eq!(
+        cloud
+            .send(reqwest::Method::POST, "/api/load-balancers", lb)
+            .await,
+        201
+    );
+    let free = allowed_after(&home, &cloud, 6).await;
+    assert_eq!(free.last(), Some(&16.0), "no guard: up to 16 A ({free:?})");
+
+    set_guard(&home, "cap", "2").await;
+    let held = allowed_after(&home, &cloud, 2).await;
+    assert_eq!(held, vec![0.0, 0.0], "over a 2 kW cap: stopped");
+    // On the card: the level it holds this hour under.
+    let card: Value = home
+        .server
+        .client
+        .post(format!("{}/api/capacity_month", home.server.base))
+        .header("cookie", &home.cookie)
+        .json(&json!({"site_id": home.site}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["hour"]["guard_kw"], 2.0, "{card}");
+
+    set_guard(&home, "off", "").await;
+    let again = allowed_after(&home, &cloud, 6).await;
+    assert_eq!(again.first(), Some(&6.0), "started low again ({again:?})");
+    assert_eq!(
+        again.last(),
+        Some(&16.0),
+        "the guard off: the fuse's 16 A ({again:?})"
+    );
+
+    set_guard(&home, "cap", "100").await;
+    let high = allowed_after(&home, &cloud, 1).await;
+    assert_eq!(high, vec![16.0], "a cap above the fuse: the fuse rules");
 }
 
 /// Charge Amps refusing the serial and PIN is counted, with when it began: the page says

@@ -745,6 +745,11 @@ impl Guard {
         Some(crate::capacity::guard_headroom_a(allowed, point.i))
     }
 
+    /// The site's settings may have changed: read them again before the next update.
+    fn forget(&mut self) {
+        self.checked_ms = i64::MIN;
+    }
+
     async fn refresh(
         &mut self,
         services: &Services,
@@ -755,7 +760,7 @@ impl Guard {
         let now = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let hour_ms = capacity::local_hour_start(now, &tz).as_millisecond();
-        let recheck = now_ms - self.checked_ms >= GUARD_RECHECK_MS;
+        let recheck = now_ms.saturating_sub(self.checked_ms) >= GUARD_RECHECK_MS;
         if !recheck && hour_ms == self.hour_ms {
             return Ok(());
         }
@@ -864,8 +869,9 @@ async fn forward(
         tokio::select! {
             biased;
             () = stop.cancelled() => return,
-            // Adaptive charging changed (a new plan, a moved clock): decide again at once.
-            Ok(()) = controls_changed.changed() => {}
+            // Adaptive charging changed (a new plan, a moved clock, a site's peak guard):
+            // decide again at once.
+            Ok(()) = controls_changed.changed() => guard.forget(),
             received = readings.recv() => match received {
                 Ok(batch) => batch.points.iter().for_each(|p| pacer.offer(*p)),
                 Err(RecvError::Lagged(_)) => catch_up(&shared, config.monitor_id, &mut pacer).await,
