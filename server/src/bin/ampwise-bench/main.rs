@@ -16,6 +16,7 @@
 //! Run: `cargo build --release -p server -p chargeamps-sim && target/release/ampwise-bench all`.
 
 mod forward;
+mod january;
 mod planner;
 
 use std::collections::HashMap;
@@ -832,6 +833,9 @@ async fn main() -> anyhow::Result<()> {
         } else {
             "../shared/data"
         })?;
+    }
+    if matches!(what.as_str(), "january" | "all") {
+        january::run(arg(2).map_or(size(31, 2) as i64, |d| d as i64))?;
     }
     if matches!(what.as_str(), "loop" | "all") {
         forward::closed_day(arg(2).unwrap_or(pick(toy, 120.0, 8640.0))).await?;
