@@ -424,7 +424,14 @@ fn PlanView(view: ChargingView) -> impl IntoView {
         let clock = view.clock.clone();
         view! {
             {(!p.complete && p.capped_by_max_price).then(|| view! { <p class="muted">{t!(i18n, "charging.capped")}</p> })}
-            {(!p.complete && !p.capped_by_max_price && p.prices_until_ms.is_none()).then(|| view! {
+            {p.limited_by_guard.then(|| view! {
+                <p class="muted" data-testid="guard-short">{move || i18n.t_with("charging.guard_short", &[
+                    ("kwh", &i18n.num(p.kwh, 1)),
+                    ("wanted", &i18n.num(p.wanted_kwh, 1)),
+                    ("short", &i18n.num(p.wanted_kwh - p.kwh, 1)),
+                ])}</p>
+            })}
+            {(!p.complete && !p.capped_by_max_price && !p.limited_by_guard && p.prices_until_ms.is_none()).then(|| view! {
                 <p class="muted" data-testid="short-window">{t!(i18n, "charging.short_window")}</p>
             })}
             {p.prices_until_ms.map(|ms| view! {

@@ -649,3 +649,21 @@ pub fn guard_headroom_a(allowed_kw: f64, measured_a: [Option<f64>; 3]) -> f64 {
     let now_kw: f64 = measured_a.iter().flatten().map(|i| i.max(0.0)).sum::<f64>() * v / 1000.0;
     (allowed_kw - now_kw) * 1000.0 / (v * phases)
 }
+
+/// The household's usual load per hour of the day on the site's clock (kW, index = the hour):
+/// the lower quartile of the means of that hour in `hours` from `since` on, 0 for an hour of the
+/// day with none. Read low, so that a car that charged in that hour on most nights (a quarter
+/// of the nights free of it is enough) does not count as household.
+pub fn usual_load(hours: &[HourMean], since: Timestamp, tz: &TimeZone) -> [f64; 24] {
+    let mut by_hour: [Vec<f64>; 24] = std::array::from_fn(|_| Vec::new());
+    for h in hours.iter().filter(|h| h.start >= since) {
+        let hour = h.start.to_zoned(tz.clone()).hour();
+        if let Some(slot) = by_hour.get_mut(hour as usize) {
+            slot.push(h.kw);
+        }
+    }
+    by_hour.map(|mut kw| {
+        kw.sort_by(f64::total_cmp);
+        kw.get(kw.len() / 4).copied().unwrap_or(0.0)
+    })
+}

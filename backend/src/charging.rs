@@ -195,7 +195,15 @@ pub async fn plan_for(
         now_ms,
         running_slot_ms: running,
     };
-    let mut plan = planner::plan(&request, &prices);
+    let limits = match guard_limits(services, record, window, now_ms, opti.power_kw).await {
+        Ok(limits) => limits,
+        Err(e) => {
+            // Planned without the guard's limits: the guard still holds the chargers back.
+            tracing::warn!(reporter = record.reporter_id, error = %e, "the peak guard's limits are unknown");
+            Vec::new()
+        }
+    };
+    let mut plan = planner::plan_within(&request, &prices, &limits);
     if !done.is_empty() {
         plan.slots.splice(0..0, done);
         // Pieces of one slot, charged before and after a re-plan, are one slot again.
@@ -223,6 +231,96 @@ pub async fn plan_for(
         plan.saving = plan.cost_if_now - plan.cost;
     }
     Ok((Some(plan), Some(window)))
+}
+
+/// Days of the household's history its usual load per hour of the day is read from.
+const USUAL_DAYS: i64 = 14;
+
+/// What the peak guard leaves a charger of `power_kw` in each hour of `window` that the site's
+/// grid operator counts: the hour's level (as the guard works it out now), less the household's
+/// usual load at that hour of the day, under the guard's margin; nothing when that is below the
+/// charger's least current (6 A on its phases). No limits without a guard.
+///
+/// The household's usual load is [`crate::capacity::usual_load`] over the last [`USUAL_DAYS`]
+/// days.
+async fn guard_limits(
+    services: &Services,
+    record: &ChargingRecord,
+    window: (i64, i64),
+    now_ms: i64,
+    power_kw: f64,
+) -> Result<Vec<model::charging::PowerLimit>, Error> {
+    use crate::capacity::{self, Month};
+    let grid = services.charging.site_grid(record.site_id).await?;
+    let Some(operator) = grid.operator.as_deref() else {
+        return Ok(Vec::new());
+    };
+    if grid.guard == model::charging::PeakGuard::Off {
+        return Ok(Vec::new());
+    }
+    let Some(monitor) = services.monitors.total_monitor(record.site_id).await? else {
+        return Ok(Vec::new());
+    };
+    let tz = zone(&record.time_zone);
+    let now = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    let local = now.to_zoned(tz.clone());
+    let Ok((month_from, _)) = (Month {
+        year: local.year(),
+        month: local.month(),
+    })
+    .bounds(&tz) else {
+        return Ok(Vec::new());
+    };
+    let this_hour = capacity::local_hour_start(now, &tz);
+    let history_from = (now_ms - USUAL_DAYS * 86_400_000).min(month_from.as_millisecond());
+    let hours = hour_means(
+        services,
+        monitor.monitor.id,
+        history_from,
+        this_hour.as_millisecond(),
+    )
+    .await?;
+    let since = jiff::Timestamp::from_millisecond(now_ms - USUAL_DAYS * 86_400_000).unwrap_or(now);
+    let usual = capacity::usual_load(&hours, since, &tz);
+    let month: Vec<capacity::HourMean> = hours
+        .into_iter()
+        .filter(|h| h.start >= month_from)
+        .collect();
+    // 6 A on one phase, or on three for a charger past a single phase's 7.4 kW.
+    let least_kw =
+        if power_kw > 7.4 { 3.0 * 6.0 } else { 6.0 } * crate::readings::NOMINAL_VOLTAGE_V / 1000.0;
+    let mut limits = Vec::new();
+    let mut at = capacity::local_hour_start(
+        jiff::Timestamp::from_millisecond(window.0).unwrap_or(now),
+        &tz,
+    );
+    while at.as_millisecond() < window.1 {
+        let level = capacity::guard_level(
+            grid.guard,
+            operator,
+            grid.tariff.as_deref(),
+            &record.time_zone,
+            monitor.main_fuse_a,
+            &month,
+            at,
+        )
+        .unwrap_or_else(|error| {
+            // An operator or tariff the tariff data no longer has: no level, no limit.
+            tracing::warn!(site = record.site_id, %error, "the peak guard has no level");
+            None
+        });
+        if let Some(level) = level {
+            let household = usual[at.to_zoned(tz.clone()).hour() as usize];
+            let room = level * capacity::GUARD_MARGIN - household;
+            limits.push(model::charging::PowerLimit {
+                start_ms: at.as_millisecond(),
+                end_ms: at.as_millisecond() + 3_600_000,
+                kw: if room < least_kw { 0.0 } else { room },
+            });
+        }
+        at = at + jiff::SignedDuration::from_hours(1);
+    }
+    Ok(limits)
 }
 
 /// Plans `record` again if its window or prices moved, stores the plan, and hands the controls
@@ -704,6 +802,7 @@ mod tests {
             saving: 1.0,
             complete: true,
             capped_by_max_price: false,
+            limited_by_guard: false,
             prices_until_ms: None,
         }
     }

@@ -8,7 +8,7 @@
 //! the last one in part, when energy needs it — is exactly optimal (the fractional knapsack
 //! with equal weights).
 
-use model::charging::{Plan, PlanRequest, PlannedSlot, PriceSlot, Want};
+use model::charging::{Plan, PlanRequest, PlannedSlot, PowerLimit, PriceSlot, Want};
 
 /// Hours in a millisecond.
 const MS_PER_HOUR: f64 = 3_600_000.0;
@@ -46,17 +46,27 @@ fn usable(slot: &PriceSlot, from: i64, until: i64) -> f64 {
 
 /// The plan for `request` over `prices` (any order; overlapping slots are not expected).
 pub fn plan(request: &PlanRequest, prices: &[PriceSlot]) -> Plan {
+    plan_within(request, prices, &[])
+}
+
+/// [`plan`] where the charger gets less than its power in some spans: the peak guard's limits
+/// in the hours the grid operator counts (`limits`, any order; a slot takes the lowest limit that
+/// covers its start). Every kWh still costs its slot's price, and a slot holds at most its length
+/// at its power, so the cheapest slots first stays exact. A need the window cannot hold under
+/// the limits is planned as far as it goes, and the plan says the guard is why.
+pub fn plan_within(request: &PlanRequest, prices: &[PriceSlot], limits: &[PowerLimit]) -> Plan {
     let from = request.from_ms.max(request.now_ms);
     let until = request.until_ms;
     let power = request.power_kw.max(0.0);
-    let wanted_h = match request.want {
-        Want::Hours(h) => h.max(0.0),
-        Want::Energy(kwh) if power > 0.0 => kwh.max(0.0) / power,
-        Want::Energy(_) => 0.0,
+    let wanted_kwh = match request.want {
+        Want::Hours(h) => h.max(0.0) * power,
+        Want::Energy(kwh) => kwh.max(0.0),
     };
+    let epsilon_kwh = EPSILON_H * power.max(1.0);
     // Each slot clipped to the window: charging in the slot that holds `now` (or the window's
-    // start) runs from then, not from the slot's start.
-    let mut slots: Vec<(PriceSlot, f64)> = prices
+    // start) runs from then, not from the slot's start. Its power: the charger's, or less under
+    // a limit.
+    let mut slots: Vec<(PriceSlot, f64, f64)> = prices
         .iter()
         .map(|s| {
             let clipped = PriceSlot {
@@ -64,33 +74,39 @@ pub fn plan(request: &PlanRequest, prices: &[PriceSlot]) -> Plan {
                 end_ms: s.end_ms.min(until),
                 price: s.price,
             };
-            (clipped, usable(s, from, until))
+            let kw = limits
+                .iter()
+                .filter(|l| l.start_ms <= clipped.start_ms && clipped.start_ms < l.end_ms)
+                .map(|l| l.kw.max(0.0))
+                .fold(power, f64::min);
+            (clipped, usable(s, from, until), kw)
         })
-        .filter(|(_, h)| *h > EPSILON_H)
+        .filter(|(_, h, _)| *h > EPSILON_H)
         .collect();
-    slots.sort_by_key(|(s, _)| s.start_ms);
+    slots.sort_by_key(|(s, _, _)| s.start_ms);
     // Prices known up to here; the window may reach beyond.
-    let known_until = slots.last().map(|(s, _)| s.end_ms.min(until));
-    let known_from = slots.first().map(|(s, _)| s.start_ms.max(from));
+    let known_until = slots.last().map(|(s, _, _)| s.end_ms.min(until));
+    let known_from = slots.first().map(|(s, _, _)| s.start_ms.max(from));
     let gap = known_until.is_none_or(|k| k < until) || known_from.is_none_or(|k| k > from);
 
+    // Hours taken of each slot.
     let mut take = vec![0.0f64; slots.len()];
-    let mut left = wanted_h;
+    let mut left = wanted_kwh;
     // A slot already being charged in stays: re-planning never stops what is running.
     if let Some(running) = request.running_slot_ms
         && let Some(k) = slots
             .iter()
-            .position(|(s, _)| s.start_ms <= running.max(from) && running.max(from) < s.end_ms)
+            .position(|(s, _, _)| s.start_ms <= running.max(from) && running.max(from) < s.end_ms)
     {
         take[k] = slots[k].1;
-        left -= slots[k].1;
+        left -= slots[k].1 * slots[k].2;
     }
     // Below the floor: always charge, the whole slot.
     if let Some(floor) = request.min_price {
-        for (k, (s, h)) in slots.iter().enumerate() {
+        for (k, (s, h, kw)) in slots.iter().enumerate() {
             if s.price < floor && take[k] == 0.0 {
                 take[k] = *h;
-                left -= *h;
+                left -= *h * *kw;
             }
         }
     }
@@ -103,56 +119,66 @@ pub fn plan(request: &PlanRequest, prices: &[PriceSlot]) -> Plan {
             .total_cmp(&slots[*b].0.price)
             .then(slots[*a].0.start_ms.cmp(&slots[*b].0.start_ms))
     });
-    let mut capped = false;
+    let (mut capped, mut limited) = (false, false);
     for k in order {
-        if left <= EPSILON_H {
+        if left <= epsilon_kwh {
             break;
         }
+        let (slot, hours, kw) = slots[k];
         if request
             .max_price
-            .is_some_and(|ceiling| slots[k].0.price > ceiling)
+            .is_some_and(|ceiling| slot.price > ceiling)
         {
             capped = true;
             continue;
         }
-        let h = slots[k].1.min(left);
+        if kw < power {
+            limited = true;
+        }
+        if kw <= 0.0 {
+            continue;
+        }
+        let h = hours.min(left / kw);
         take[k] = h;
-        left -= h;
+        left -= h * kw;
     }
     let chosen: Vec<PlannedSlot> = slots
         .iter()
         .zip(&take)
         .filter(|(_, h)| **h > EPSILON_H)
-        .map(|((s, _), h)| PlannedSlot {
+        .filter(|((_, _, kw), _)| *kw > 0.0)
+        .map(|((s, _, kw), h)| PlannedSlot {
             start_ms: s.start_ms,
             end_ms: s.end_ms,
             price: s.price,
             share: h * MS_PER_HOUR / (s.end_ms - s.start_ms) as f64,
-            kwh: h * power,
+            kwh: h * kw,
         })
         .collect();
     let cost: f64 = chosen.iter().map(|s| s.price * s.kwh).sum();
-    let planned_h: f64 = take.iter().sum();
+    let planned_kwh: f64 = chosen.iter().map(|s| s.kwh).sum();
     // Charging at once instead: from the start of the window, slot after slot, until done.
-    let mut at_once_left = wanted_h;
+    let mut at_once_left = wanted_kwh;
     let mut cost_if_now = 0.0;
-    for (s, h) in &slots {
-        if at_once_left <= EPSILON_H {
+    for (s, h, kw) in &slots {
+        if at_once_left <= epsilon_kwh {
             break;
         }
-        let h = h.min(at_once_left);
-        cost_if_now += s.price * h * power;
-        at_once_left -= h;
+        let kwh = (h * kw).min(at_once_left);
+        cost_if_now += s.price * kwh;
+        at_once_left -= kwh;
     }
+    let complete = planned_kwh + epsilon_kwh >= wanted_kwh;
     Plan {
         slots: chosen,
-        wanted_kwh: wanted_h * power,
-        kwh: planned_h * power,
+        wanted_kwh,
+        kwh: planned_kwh,
         cost,
         cost_if_now,
         saving: cost_if_now - cost,
-        complete: planned_h + EPSILON_H >= wanted_h,
+        complete,
         capped_by_max_price: capped,
+        limited_by_guard: limited && !complete,
         prices_until_ms: if gap { known_until } else { None },
     }
 }
@@ -243,6 +269,35 @@ mod tests {
         );
         // At once: 5, 1, then half of 3.
         assert!((p.cost_if_now - (5.0 + 1.0 + 1.5)).abs() < 1e-9);
+    }
+
+    /// The peak guard's limits: a slot gives what its limit lets through, the plan moves to the
+    /// next cheapest for the rest, and says when the window cannot hold the need.
+    #[rstest::rstest]
+    #[case::a_limit_halves_the_cheap_slots(2.0, 3.0, &[0, 1, 2, 3], 3.0, true)]
+    #[case::no_room_in_the_cheap_slots(0.0, 2.0, &[2, 3], 2.0, true)]
+    #[case::the_window_cannot_hold_it(0.0, 3.0, &[2, 3], 2.0, false)]
+    #[case::a_limit_above_the_power_changes_nothing(9.0, 2.0, &[0, 1], 2.0, true)]
+    fn within_the_guard(
+        #[case] limit_kw: f64,
+        #[case] want_kwh: f64,
+        #[case] chosen: &[i64],
+        #[case] kwh: f64,
+        #[case] complete: bool,
+    ) {
+        // 4 kW; the two cheap slots are in a counted hour the guard limits.
+        let prices = slots(&[1.0, 1.0, 5.0, 5.0]);
+        let limits = [PowerLimit {
+            start_ms: 0,
+            end_ms: 2 * Q,
+            kw: limit_kw,
+        }];
+        let p = plan_within(&request(4, Want::Energy(want_kwh)), &prices, &limits);
+        assert_eq!(starts(&p), chosen);
+        assert!((p.kwh - kwh).abs() < 1e-9, "{} kWh", p.kwh);
+        assert_eq!(p.complete, complete);
+        assert_eq!(p.limited_by_guard, !complete, "says the guard is why");
+        assert!((p.wanted_kwh - want_kwh).abs() < 1e-9);
     }
 
     #[test]

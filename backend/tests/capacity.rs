@@ -572,3 +572,50 @@ fn the_rest_of_the_hour_gets_what_the_level_leaves() {
         assert!((got - want).abs() < 1e-9, "{name}: {got}, want {want}");
     }
 }
+
+/// The household's usual load per hour of the day, read low: a car charging at 22:00 on five
+/// nights of seven does not make 22:00 a household hour; an hour with no data is 0.
+#[test]
+fn the_usual_load_leaves_out_the_car() {
+    use backend::capacity::usual_load;
+    let tz = TimeZone::get(TZ).unwrap();
+    let at = |local: &str| {
+        local
+            .parse::<DateTime>()
+            .unwrap()
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+    };
+    let mut hours = Vec::new();
+    for day in 1..=7 {
+        // 22:00: 1.5 kW of household, and 11 kW more on the nights the car charges.
+        let car = if day <= 5 { 11.0 } else { 0.0 };
+        hours.push(HourMean {
+            start: at(&format!("2026-01-{day:02}T22:00")),
+            kw: 1.5 + car,
+            covered_s: 3600,
+        });
+        // 17:00: dinner, 5 to 6 kW.
+        hours.push(HourMean {
+            start: at(&format!("2026-01-{day:02}T17:00")),
+            kw: 5.0 + f64::from(day) / 7.0,
+            covered_s: 3600,
+        });
+    }
+    // Before `since`: not counted.
+    hours.push(HourMean {
+        start: at("2025-12-20T03:00"),
+        kw: 9.0,
+        covered_s: 3600,
+    });
+    let usual = usual_load(&hours, at("2026-01-01T00:00"), &tz);
+    let cases = [
+        ("the car's hour is the household's", 22, 1.5),
+        ("dinner is dinner, read low", 17, 5.0 + 2.0 / 7.0),
+        ("an hour with no data", 3, 0.0),
+    ];
+    for (name, hour, want) in cases {
+        assert!((usual[hour] - want).abs() < 1e-9, "{name}: {}", usual[hour]);
+    }
+}

@@ -248,3 +248,69 @@ async fn without_prices_it_charges_at_once_and_says_so() {
     assert_eq!(view.decision, Decision::NoPricesYet);
     assert!(view.decision.allows());
 }
+
+/// optiCharge plans within the peak guard: in the hours the grid operator counts (Göteborg
+/// Energi: all of them) an 11 kW charger gets what the level leaves, so the same need takes more
+/// quarters; a level that leaves less than the charger's least current (6 A on three phases,
+/// 4.1 kW) leaves nothing, and the plan says how much is missing. Turning the guard off plans at
+/// full power again.
+#[tokio::test]
+async fn opticharge_plans_within_the_peak_guard_and_says_what_is_missing() {
+    use model::charging::SiteGridInput;
+    let w = world().await;
+    w.clock.set(at("2026-12-01T20:00:00"));
+    // 20:00 to 07:00, cheapest around midnight.
+    prices(
+        &w,
+        "2026-12-01T20:00:00",
+        &[3.0, 2.0, 1.2, 1.0, 0.5, 0.6, 0.8, 1.1, 2.0, 2.5, 3.0],
+    )
+    .await;
+    let site = sites::list(&w.s, &w.anna).await.unwrap()[0].id;
+    let guard = |mode: &str, kw: &str| SiteGridInput {
+        operator: "goteborg-energi".into(),
+        guard: mode.into(),
+        guard_kw: kw.into(),
+        ..SiteGridInput::default()
+    };
+    // (name, guard, level, quarters planned, kWh planned, complete)
+    let cases = [
+        ("no guard: 2 h at 11 kW", "off", "", 8, 22.0, true),
+        // 5 kW × 97 % = 4.85 kW: 22 kWh needs 4.54 h, 19 quarters (the last in part).
+        (
+            "a 5 kW cap: the same energy, more quarters",
+            "cap",
+            "5",
+            19,
+            22.0,
+            true,
+        ),
+        (
+            "a 4 kW cap: below the charger's least current",
+            "cap",
+            "4",
+            0,
+            0.0,
+            false,
+        ),
+    ];
+    for (name, mode, kw, quarters, kwh, complete) in cases {
+        charging::set_site_grid(&w.s, &w.anna, site, &guard(mode, kw))
+            .await
+            .unwrap();
+        let view = charging::set(&w.s, &w.anna, w.reporter, &opti("2"))
+            .await
+            .unwrap();
+        let plan = view.plan.expect("a plan");
+        assert_eq!(plan.slots.len(), quarters, "{name}");
+        assert!((plan.kwh - kwh).abs() < 1e-6, "{name}: {} kWh", plan.kwh);
+        assert!((plan.wanted_kwh - 22.0).abs() < 1e-6, "{name}");
+        assert_eq!(plan.complete, complete, "{name}");
+        assert_eq!(plan.limited_by_guard, !complete, "{name}: says why");
+        for s in &plan.slots {
+            let hours = (s.end_ms - s.start_ms) as f64 * s.share / 3_600_000.0;
+            let most = if mode == "cap" { 4.85 } else { 11.0 };
+            assert!(s.kwh <= most * hours + 1e-9, "{name}: {s:?}");
+        }
+    }
+}

@@ -41,6 +41,15 @@ pub struct PlanRequest {
     pub running_slot_ms: Option<i64>,
 }
 
+/// The most a charger may draw in a span (kW): the peak guard's room in an hour the grid
+/// operator counts, for the planner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PowerLimit {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub kw: f64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PlannedSlot {
     pub start_ms: i64,
@@ -67,6 +76,10 @@ pub struct Plan {
     pub complete: bool,
     /// Slots above the ceiling were passed over.
     pub capped_by_max_price: bool,
+    /// The plan falls short because the peak guard leaves the charger less than its power in
+    /// the hours the grid operator counts (short by `wanted_kwh - kwh`).
+    #[serde(default)]
+    pub limited_by_guard: bool,
     /// Prices are known only until here (ms UTC), short of the window's end: the plan uses
     /// what is published and is made again when more is.
     pub prices_until_ms: Option<i64>,
