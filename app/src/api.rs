@@ -723,16 +723,24 @@ pub async fn grid_operators() -> Result<Vec<GridOperatorChoice>, AppError> {
     .await
 }
 
-/// This month's capacity charge so far under the site's grid operator's rule (the site page).
+/// This month's capacity charge so far under the site's grid operator's rule: of `site_id` (the
+/// site page), or with it absent of the household's only site (the overview; none when it has
+/// several).
 #[server(prefix = "/api", endpoint = "capacity_month", input = Json, output = Json)]
 pub async fn capacity_month(
-    site_id: i64,
+    site_id: Option<i64>,
 ) -> Result<Option<model::charging::CapacityMonth>, AppError> {
     handle(async {
-        Ok(
-            backend::charging::capacity_month(&services()?, &require_account().await?, site_id)
-                .await?,
-        )
+        let services = services()?;
+        let actor = require_account().await?;
+        let site_id = match site_id {
+            Some(id) => id,
+            None => match backend::sites::list(&services, &actor).await?.as_slice() {
+                [only] => only.id,
+                _ => return Ok(None),
+            },
+        };
+        Ok(backend::charging::capacity_month(&services, &actor, site_id).await?)
     })
     .await
 }

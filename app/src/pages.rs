@@ -268,6 +268,7 @@ pub fn OverviewPage() -> impl IntoView {
     let live = crate::codec::resource(answered, |_| api::overview_live());
     let reporters = crate::codec::resource(answered, |_| api::site_reporters(None));
     let invitations = crate::codec::resource(answered, |_| api::site_invitations());
+    let capacity = capacity_every_minute(|| Ok(None));
     view! {
         <PageTitle key="nav.overview" />
         <div class="page-head">
@@ -307,6 +308,7 @@ pub fn OverviewPage() -> impl IntoView {
                         view! {
                             {live}
                             {cards}
+                            <CapacityTransition capacity />
                             <ul class="site-grid">
                                 {list.into_iter().map(|site| view! { <SiteCard site /> }).collect_view()}
                             </ul>
@@ -398,31 +400,7 @@ pub fn SitePage() -> impl IntoView {
             None => Err(AppError::NotFound),
         }
     });
-    // The capacity card is read again every minute while the page is open: the hour under way
-    // moves with every reading. In its own Transition, so the page does not blink meanwhile.
-    let minute = RwSignal::new(0u32);
-    #[cfg(feature = "hydrate")]
-    {
-        let ticker = set_interval_with_handle(
-            move || minute.update(|m| *m += 1),
-            std::time::Duration::from_secs(60),
-        )
-        .ok();
-        on_cleanup(move || {
-            if let Some(t) = ticker {
-                t.clear();
-            }
-        });
-    }
-    let capacity = crate::codec::resource(
-        move || (id(), minute.get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => api::capacity_month(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let capacity = capacity_every_minute(move || id().ok_or(AppError::NotFound).map(Some));
     view! {
         <Suspense fallback=loading>
             {move || Suspend::new(async move {
@@ -451,15 +429,7 @@ pub fn SitePage() -> impl IntoView {
                             </div>
                             <crate::monitors::LivePanel live />
                             {cards}
-                            <Transition fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    capacity
-                                        .await
-                                        .ok()
-                                        .flatten()
-                                        .map(|month| view! { <CapacityCard month /> })
-                                })}
-                            </Transition>
+                            <CapacityTransition capacity />
                             <dl class="facts-grid card">
                                 <div>
                                     <dt>{t!(i18n, "site.main_fuse")}</dt>
@@ -481,6 +451,51 @@ pub fn SitePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+type CapacityResource = crate::codec::Res<Result<Option<model::charging::CapacityMonth>, AppError>>;
+
+/// The capacity card's month, read again every minute while the page is open: the hour under way
+/// moves with every reading. `site` is the site's id, `None` for the household's only site (the
+/// overview), or an error for a page without a site.
+fn capacity_every_minute(
+    site: impl Fn() -> Result<Option<i64>, AppError> + Send + Sync + 'static,
+) -> CapacityResource {
+    let minute = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let ticker = set_interval_with_handle(
+            move || minute.update(|m| *m += 1),
+            std::time::Duration::from_secs(60),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(t) = ticker {
+                t.clear();
+            }
+        });
+    }
+    crate::codec::resource(
+        move || (site(), minute.get()),
+        |(site, _)| async move { api::capacity_month(site?).await },
+    )
+}
+
+/// The capacity card in a Transition of its own, so the page does not blink when it is read
+/// again.
+#[component]
+fn CapacityTransition(capacity: CapacityResource) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                capacity
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|month| view! { <CapacityCard month /> })
+            })}
+        </Transition>
     }
 }
 

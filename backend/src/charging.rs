@@ -585,6 +585,7 @@ pub async fn capacity_month(
         }
     });
     Ok(Some(CapacityMonth {
+        site_id,
         operator: counted.operator,
         tariff: counted.tariff,
         rule: counted.rule,

@@ -1,7 +1,8 @@
 // Capacity tariffs (issue 22): the site's grid operator and tariff in Settings → Site, in both
 // languages. The tariff list follows the chosen operator; the choice is kept across a reload.
 // Then the site page counts the month under that operator's rule: a meter that has drawn
-// 6.9 kW (10 A on three phases) this hour.
+// 6.9 kW (10 A on three phases) this hour. Then the peak guard is set, and the overview shows the
+// card with the level it holds the hour under.
 import { expect } from '@playwright/test';
 import { open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
@@ -20,6 +21,11 @@ const cases = [
     billed: '6.9 kW',
     later: '9.0 kW',
     cost: 'SEK 310.50',
+    guard: 'Peak guard',
+    guardCap: 'Never above a level',
+    level: 'Level (kW)',
+    levelError: 'Give the level in kW, e.g. 5 or 4.5.',
+    capped: 'holds this hour under 4.5 kW',
   },
   {
     locale: 'sv-SE',
@@ -32,6 +38,11 @@ const cases = [
     billed: '6,9 kW',
     later: '9,0 kW',
     cost: '310,50 kr',
+    guard: 'Effektvakt',
+    guardCap: 'Aldrig över en nivå',
+    level: 'Nivå (kW)',
+    levelError: 'Ange nivån i kW, t.ex. 5 eller 4,5.',
+    capped: 'håller timmen under 4,5 kW',
   },
 ];
 
@@ -102,6 +113,32 @@ for (const c of cases) {
       await post(16, new Date(first.getTime() + 1000));
       await page.clock.runFor(61_000);
       await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
+      await expect(card.getByTestId('capacity-guard')).toHaveCount(0);
+
+      // The peak guard: a level that is not a number is refused by its field and changes
+      // nothing; 4,5 (a Swedish comma) or 4.5 is kept.
+      await open(page, `${base}/settings/sites/${id}`);
+      await form.getByLabel(c.guard).selectOption({ label: c.guardCap });
+      await form.getByLabel(c.level).fill('fem');
+      await form.getByRole('button', { name: c.save }).click();
+      await expect(form.getByRole('alert')).toHaveText(c.levelError);
+      await expect(form.getByLabel(c.level)).toHaveAttribute('aria-invalid', 'true');
+      await page.reload();
+      await expect(form.getByLabel(c.guard)).toHaveValue('off');
+      await form.getByLabel(c.guard).selectOption({ label: c.guardCap });
+      await form.getByLabel(c.level).fill(c.locale === 'sv-SE' ? '4,5' : '4.5');
+      await form.getByRole('button', { name: c.save }).click();
+      await expect(form.getByRole('status')).toHaveText(c.saved);
+      await page.reload();
+      await expect(form.getByLabel(c.guard)).toHaveValue('cap');
+      await expect(form.getByLabel(c.level)).toHaveValue('4.5');
+
+      // The overview has the card beside the household's live load, with the guard's level.
+      await open(page, `${base}/`);
+      const overview = page.getByTestId('capacity');
+      await expect(overview.getByRole('heading')).toHaveText(c.title);
+      await expect(overview.getByTestId('capacity-billed')).toHaveText(c.later);
+      await expect(overview.getByTestId('capacity-guard')).toHaveText(c.capped);
     });
   });
 }

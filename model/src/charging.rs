@@ -326,6 +326,7 @@ pub struct GridOperatorChoice {
 /// This month's capacity charge as the site's grid operator counts it, so far (the site page).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityMonth {
+    pub site_id: i64,
     pub operator: String,
     pub tariff: Option<String>,
     /// The rule in words (English: the tariff data's own).

@@ -94,6 +94,8 @@ enum Call {
 #[case::site_grid(Call::Fn("site_grid", "site_id={id}"),                                [200, 200, 404, 404, 404, 401])]
 #[case::set_site_grid(Call::Fn("set_site_grid", "site_id={id}&{grid}"),                 [200, 200, 404, 404, 404, 401])]
 #[case::capacity_month(Call::Fn("capacity_month", "site_id={id}"),                      [200, 200, 404, 404, 404, 401])]
+// The overview's capacity card: the household's only site, like its live panel.
+#[case::overview_capacity(Call::Listed("capacity_month"),                               [200, 404, 404, 404, 404, 401])]
 #[tokio::test]
 async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
     let app = TestApp::new().await;
@@ -132,6 +134,15 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
         // The reporter forwards a monitor of its own: one it forwards cannot be deleted.
         let (forwarded, _) = app.create_monitor(&owner, id, "Mains 2").await;
         let (reporter, pin) = app.create_reporter(&owner, id, forwarded).await;
+        // A grid operator, for the capacity card; the guard off.
+        let r = app
+            .call(
+                "set_site_grid",
+                Some(&owner),
+                &format!("site_id={id}&grid[operator]=goteborg-energi&grid[tariff]="),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
         let cookie = match user {
             Owner => Some(owner.as_str()),
@@ -284,8 +295,7 @@ async fn site_routes(#[case] call: Call, #[case] expected: [u16; 6]) {
                 .await
                 .json();
             assert_eq!(
-                grid["operator"],
-                serde_json::Value::Null,
+                grid["operator"], "goteborg-energi",
                 "{call:?} as {user:?} changed the site's grid operator"
             );
             let reporters = app
