@@ -1,8 +1,8 @@
 // Capacity tariffs (issue 22): the site's grid operator and tariff in Settings → Site, in both
 // languages. The tariff list follows the chosen operator; the choice is kept across a reload.
 // Then the site page counts the month under that operator's rule: a meter that has drawn
-// 6.9 kW (10 A on three phases) this hour. Then the peak guard is set, and the overview shows the
-// card with the level it holds the hour under.
+// 6.9 kW (10 A on three phases) this hour. Then the peak guard is set, and the card shows the
+// level it holds the hour under.
 import { expect } from '@playwright/test';
 import { open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
@@ -133,12 +133,10 @@ for (const c of cases) {
       await expect(form.getByLabel(c.guard)).toHaveValue('cap');
       await expect(form.getByLabel(c.level)).toHaveValue('4.5');
 
-      // The overview has the card beside the household's live load, with the guard's level.
-      await open(page, `${base}/`);
-      const overview = page.getByTestId('capacity');
-      await expect(overview.getByRole('heading')).toHaveText(c.title);
-      await expect(overview.getByTestId('capacity-billed')).toHaveText(c.later);
-      await expect(overview.getByTestId('capacity-guard')).toHaveText(c.capped);
+      // The site page's card says the level the guard holds this hour under.
+      await open(page, `${base}/sites/${id}`);
+      await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
+      await expect(card.getByTestId('capacity-guard')).toHaveText(c.capped);
     });
   });
 }
