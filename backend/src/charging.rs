@@ -318,7 +318,7 @@ async fn guard_limits(
                 kw: if room < least_kw { 0.0 } else { room },
             });
         }
-        at = at + jiff::SignedDuration::from_hours(1);
+        at += jiff::SignedDuration::from_hours(1);
     }
     Ok(limits)
 }

@@ -72,6 +72,27 @@ async fn home(cloud: &Cloud, silent_secs: u64) -> Home {
 }
 
 impl Home {
+    /// What the installer does in Charge Amps Partner: the measurement device with this
+    /// reporter's serial and PIN, and a load balancer on a 20 A fuse with it and a 3-phase
+    /// 16 A charger whose car wants 16 A.
+    async fn in_partner(&self, cloud: &Cloud) {
+        let device = json!({"serial": self.serial, "pin": self.pin});
+        assert_eq!(
+            cloud
+                .send(reqwest::Method::POST, "/api/devices", device)
+                .await,
+            201
+        );
+        let lb = json!({"name": "Villa Ek", "supply_max_current_a": 20, "device": self.serial,
+                        "chargers": [{"name": "Garage", "phases": "3", "max_current_a": 16, "wants_a": 16}]});
+        assert_eq!(
+            cloud
+                .send(reqwest::Method::POST, "/api/load-balancers", lb)
+                .await,
+            201
+        );
+    }
+
     async fn statuses(&self) -> Events {
         let r = self
             .server
@@ -169,24 +190,7 @@ async fn the_integration_guide_over_http() {
     .await;
 
     // In Partner: the measurement device, and a load balancer with a charger.
-    assert_eq!(
-        cloud
-            .send(
-                reqwest::Method::POST,
-                "/api/devices",
-                json!({"serial": home.serial, "pin": home.pin})
-            )
-            .await,
-        201
-    );
-    let lb = json!({"name": "Villa Ek", "supply_max_current_a": 20, "device": home.serial,
-                    "chargers": [{"name": "Garage", "phases": "3", "max_current_a": 16, "wants_a": 16}]});
-    assert_eq!(
-        cloud
-            .send(reqwest::Method::POST, "/api/load-balancers", lb)
-            .await,
-        201
-    );
+    home.in_partner(&cloud).await;
     home.post_through(&cloud, [4.0, 3.0, 2.0]).await;
     until(&mut events, home.reporter, "accepted", accepted_last).await;
     // Started low, then raised.
@@ -297,24 +301,7 @@ async fn allowed_after(home: &Home, cloud: &Cloud, updates: usize) -> Vec<f64> {
 async fn the_peak_guard_holds_the_charger_under_the_level() {
     let cloud = Cloud::start().await;
     let home = home(&cloud, 30).await;
-    assert_eq!(
-        cloud
-            .send(
-                reqwest::Method::POST,
-                "/api/devices",
-                json!({"serial": home.serial, "pin": home.pin})
-            )
-            .await,
-        201
-    );
-    let lb = json!({"name": "Villa Ek", "supply_max_current_a": 20, "device": home.serial,
-                    "chargers": [{"name": "Garage", "phases": "3", "max_current_a": 16, "wants_a": 16}]});
-    assert_eq!(
-        cloud
-            .send(reqwest::Method::POST, "/api/load-balancers", lb)
-            .await,
-        201
-    );
+    home.in_partner(&cloud).await;
     let free = allowed_after(&home, &cloud, 6).await;
     assert_eq!(free.last(), Some(&16.0), "no guard: up to 16 A ({free:?})");
 

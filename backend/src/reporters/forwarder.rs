@@ -766,10 +766,10 @@ impl Guard {
         }
         self.checked_ms = now_ms;
         let grid = services.charging.site_grid(config.site_id).await?;
-        if self.time_zone.is_empty() {
-            if let Some(record) = services.monitors.monitor(config.monitor_id).await? {
-                self.time_zone = record.time_zone;
-            }
+        if self.time_zone.is_empty()
+            && let Some(record) = services.monitors.monitor(config.monitor_id).await?
+        {
+            self.time_zone = record.time_zone;
         }
         let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let hour_ms = capacity::local_hour_start(now, &tz).as_millisecond();

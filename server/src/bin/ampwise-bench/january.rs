@@ -107,9 +107,9 @@ fn month(days: i64, guard: PeakGuard, operator: &str, cars: bool) -> anyhow::Res
         let household = house.profile(at * 1000);
         let mut load = household;
         for (k, car) in CARS.iter().enumerate() {
-            for p in 0..3 {
-                if car.phases[p] {
-                    load[p] += setpoint[k];
+            for (phase, on) in load.iter_mut().zip(car.phases) {
+                if on {
+                    *phase += setpoint[k];
                 }
             }
         }
