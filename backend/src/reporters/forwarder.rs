@@ -696,21 +696,18 @@ fn log_status_change(
 }
 
 /// The peak guard of one reporter's site (issue 22): the level of the hour under way, worked out
-/// again when the hour changes or the household changes the guard (looked for once a minute),
-/// and per update the headroom that keeps the hour under it.
+/// again when the hour changes or the household changes the guard (saving it touches every
+/// forwarder: [`Guard::forget`]), and per update the headroom that keeps the hour under it.
 #[derive(Default)]
 struct Guard {
-    /// When the site's grid settings were last read, and what they were.
-    checked_ms: i64,
+    /// The site's grid settings as last read; `read` is false until then and after a change.
+    read: bool,
     grid: model::charging::SiteGrid,
     time_zone: String,
     /// The local hour the level is for (ms UTC) and the level (kW); `None`: no limit.
     hour_ms: i64,
     level_kw: Option<f64>,
 }
-
-/// How often a forwarding task looks at its site's grid settings again.
-const GUARD_RECHECK_MS: i64 = 60_000;
 
 impl Guard {
     /// The guard's headroom per phase (A) for an update about `out` sent at `now_ms`, `None`
@@ -747,7 +744,7 @@ impl Guard {
 
     /// The site's settings may have changed: read them again before the next update.
     fn forget(&mut self) {
-        self.checked_ms = i64::MIN;
+        self.read = false;
     }
 
     async fn refresh(
@@ -758,14 +755,6 @@ impl Guard {
     ) -> Result<(), crate::db::StoreError> {
         use crate::capacity;
         let now = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let hour_ms = capacity::local_hour_start(now, &tz).as_millisecond();
-        let recheck = now_ms.saturating_sub(self.checked_ms) >= GUARD_RECHECK_MS;
-        if !recheck && hour_ms == self.hour_ms {
-            return Ok(());
-        }
-        self.checked_ms = now_ms;
-        let grid = services.charging.site_grid(config.site_id).await?;
         if self.time_zone.is_empty()
             && let Some(record) = services.monitors.monitor(config.monitor_id).await?
         {
@@ -773,6 +762,11 @@ impl Guard {
         }
         let tz = jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let hour_ms = capacity::local_hour_start(now, &tz).as_millisecond();
+        if self.read && hour_ms == self.hour_ms {
+            return Ok(());
+        }
+        let grid = services.charging.site_grid(config.site_id).await?;
+        self.read = true;
         if grid == self.grid && hour_ms == self.hour_ms {
             return Ok(());
         }
