@@ -5,7 +5,10 @@
 //! - `$OUT_DIR/locales.rs`: each `locales/*.json` as a static table sorted by key
 //!   (`src/i18n.rs`), so no page parses the texts when it starts (in the browser that took
 //!   ~50 ms of a warm overview's hydration on the phone profile: BENCHMARKS.md). A locale file
-//!   that is not a JSON object of strings fails the build.
+//!   that is not a JSON object of strings fails the build. A small bundle (login, home) links
+//!   only the texts it shows: those in `texts/BUNDLE.keys`, kept by `scripts/build-site.sh`
+//!   (which reads the linked wasm for every key its code names), and every `error.*` text (the
+//!   server sends those keys). The server and the full bundle have every text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -17,6 +20,22 @@ fn main() {
     if on("HYDRATE") && on("BUNDLE_HOME") && !on("BUNDLE_LOGIN") {
         println!("cargo::rustc-cfg=home_bundle");
     }
+    // The keys a small bundle links (none listed: every key).
+    let bundle = match (on("HYDRATE"), on("BUNDLE_LOGIN"), on("BUNDLE_HOME")) {
+        (true, true, _) => Some("login"),
+        (true, false, true) => Some("home"),
+        _ => None,
+    };
+    let keep: Option<std::collections::BTreeSet<String>> = bundle.map(|bundle| {
+        let file = format!("texts/{bundle}.keys");
+        println!("cargo::rerun-if-changed={file}");
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        text.lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(String::from)
+            .collect()
+    });
 
     let mut out = String::new();
     for (name, file) in [("EN", "../locales/en.json"), ("SV", "../locales/sv.json")] {
@@ -25,7 +44,16 @@ fn main() {
         let table: BTreeMap<String, String> = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{file} is not a JSON object of strings: {e}"));
         writeln!(out, "pub static {name}: &[(&str, &str)] = &[").unwrap();
-        for (key, value) in &table {
+        if let Some(keep) = &keep
+            && let Some(unknown) = keep.iter().find(|key| !table.contains_key(*key))
+        {
+            panic!("texts/*.keys names {unknown:?}, which {file} lacks: take it out of the list");
+        }
+        let kept = |key: &String| {
+            keep.as_ref()
+                .is_none_or(|keep| key.starts_with("error.") || keep.contains(key))
+        };
+        for (key, value) in table.iter().filter(|(key, _)| kept(key)) {
             // Debug-formatted `str`s are Rust string literals.
             writeln!(out, "    ({key:?}, {value:?}),").unwrap();
         }

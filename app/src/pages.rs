@@ -268,6 +268,7 @@ pub fn OverviewPage() -> impl IntoView {
     let live = crate::codec::resource(answered, |_| api::overview_live());
     let reporters = crate::codec::resource(answered, |_| api::site_reporters(None));
     let invitations = crate::codec::resource(answered, |_| api::site_invitations());
+    let capacity = capacity_every_minute(|| Ok(None));
     view! {
         <PageTitle key="nav.overview" />
         <div class="page-head">
@@ -307,6 +308,7 @@ pub fn OverviewPage() -> impl IntoView {
                         view! {
                             {live}
                             {cards}
+                            <CapacityTransition capacity />
                             <ul class="site-grid">
                                 {list.into_iter().map(|site| view! { <SiteCard site /> }).collect_view()}
                             </ul>
@@ -455,8 +457,8 @@ pub fn SitePage() -> impl IntoView {
 type CapacityResource = crate::codec::Res<Result<Option<model::charging::CapacityMonth>, AppError>>;
 
 /// The capacity card's month, read again every minute while the page is open: the hour under way
-/// moves with every reading. `site` is the site's id (`None`: the household's only site), or an
-/// error for a page without a site.
+/// moves with every reading. `site` is the site's id, `None` for the household's only site (the
+/// overview), or an error for a page without a site.
 fn capacity_every_minute(
     site: impl Fn() -> Result<Option<i64>, AppError> + Send + Sync + 'static,
 ) -> CapacityResource {

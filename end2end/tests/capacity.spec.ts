@@ -1,10 +1,10 @@
 // Capacity tariffs (issue 22): the site's grid operator and tariff in Settings → Site, in both
 // languages. The tariff list follows the chosen operator; the choice is kept across a reload.
-// Then the site page counts the month under that operator's rule: a meter that has drawn
-// 6.9 kW (10 A on three phases) this hour. Then the peak guard is set, and the card shows the
-// level it holds the hour under.
+// Then the overview's card (beside the charger's) counts the month under that operator's rule,
+// live: a meter that has drawn 6.9 kW (10 A on three phases) this hour, then more. The site page
+// has the same card. Then the peak guard is set, and both show the level it holds the hour under.
 import { expect } from '@playwright/test';
-import { open, signUp, test, uniqueEmail } from './helpers';
+import { accountMenu, expectNoTextKeys, open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();
@@ -26,6 +26,7 @@ const cases = [
     level: 'Level (kW)',
     levelError: 'Give the level in kW, e.g. 5 or 4.5.',
     capped: 'holds this hour under 4.5 kW',
+    other: { language: 'Svenska', title: 'Effektavgift denna månad', capped: 'håller timmen under 4,5 kW' },
   },
   {
     locale: 'sv-SE',
@@ -43,6 +44,7 @@ const cases = [
     level: 'Nivå (kW)',
     levelError: 'Ange nivån i kW, t.ex. 5 eller 4,5.',
     capped: 'håller timmen under 4,5 kW',
+    other: { language: 'English', title: 'Capacity charge this month', capped: 'holds this hour under 4.5 kW' },
   },
 ];
 
@@ -50,7 +52,7 @@ for (const c of cases) {
   test.describe(c.locale, () => {
     test.use({ locale: c.locale });
 
-    test('the grid operator and its tariff are chosen and kept, and the site page counts the month by its rule', async ({ page }) => {
+    test('the grid operator and its tariff are chosen and kept, and the overview and the site page count the month by its rule', async ({ page }) => {
       const base = server().url;
       await signUp(page, base, uniqueEmail('grid'));
       const created = await page.request.post(`${base}/api/create_site`, {
@@ -102,7 +104,7 @@ for (const c of cases) {
       await post(10, first);
       // The page's timers run on a clock the test moves (the card is read again every minute).
       await page.clock.install();
-      await open(page, `${base}/sites/${id}`);
+      await open(page, `${base}/`);
       const card = page.getByTestId('capacity');
       await expect(card.getByRole('heading')).toHaveText(c.title);
       await expect(card.getByTestId('capacity-billed')).toHaveText(c.billed);
@@ -114,6 +116,8 @@ for (const c of cases) {
       await page.clock.runFor(61_000);
       await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
       await expect(card.getByTestId('capacity-guard')).toHaveCount(0);
+      await open(page, `${base}/sites/${id}`);
+      await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
 
       // The peak guard: a level that is not a number is refused by its field and changes
       // nothing; 4,5 (a Swedish comma) or 4.5 is kept.
@@ -133,10 +137,18 @@ for (const c of cases) {
       await expect(form.getByLabel(c.guard)).toHaveValue('cap');
       await expect(form.getByLabel(c.level)).toHaveValue('4.5');
 
-      // The site page's card says the level the guard holds this hour under.
-      await open(page, `${base}/sites/${id}`);
-      await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
-      await expect(card.getByTestId('capacity-guard')).toHaveText(c.capped);
+      // Both cards say the level the guard holds this hour under.
+      for (const path of [`/sites/${id}`, '/']) {
+        await open(page, `${base}${path}`);
+        await expect(card.getByTestId('capacity-billed')).toHaveText(c.later);
+        await expect(card.getByTestId('capacity-guard')).toHaveText(c.capped);
+      }
+      // The overview's bundle has the card's texts in the other language too.
+      await accountMenu(page);
+      await page.getByRole('button', { name: c.other.language }).click();
+      await expect(card.getByRole('heading')).toHaveText(c.other.title);
+      await expect(card.getByTestId('capacity-guard')).toHaveText(c.other.capped);
+      await expectNoTextKeys(page);
     });
   });
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect, Page, test as base } from '@playwright/test';
 
 export const PASSWORD = 'Kvarnvägen-Laddbox-42';
@@ -76,6 +78,16 @@ export async function signUp(page: Page, base: string, email: string, role: 'own
 }
 
 /** Opens the account menu unless it is open already. */
+const textKeys = Object.keys(JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'locales', 'en.json'), 'utf8')));
+
+/** The page shows no text key in place of its text. A small bundle links only the texts listed
+ * for it (app/texts/*.keys); a text it lacks would show as its key once the bundle draws it,
+ * after a change of language, say. */
+export async function expectNoTextKeys(page: Page): Promise<void> {
+  const shown = await page.locator('body').innerText();
+  expect(textKeys.filter((key) => shown.includes(key))).toEqual([]);
+}
+
 export async function accountMenu(page: Page): Promise<void> {
   if ((await page.locator('details.account-menu').getAttribute('open')) === null) {
     await page.getByTestId('account-menu').click();

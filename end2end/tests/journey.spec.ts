@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { accountMenu, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
+import { accountMenu, expectNoTextKeys, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();
@@ -35,6 +35,7 @@ test.describe('a Swedish household', () => {
     await page.getByRole('button', { name: 'English' }).click();
     await expect(page.getByRole('heading', { name: 'Your sites' })).toBeVisible();
     await expect(page.getByTestId('site-card')).toContainText('20 A main fuse');
+    await expectNoTextKeys(page);
     await expect(page.locator('html')).toHaveAttribute('lang', 'en');
 
     // The choice is remembered: a fresh page load is English although the browser says Swedish.
