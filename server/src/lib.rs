@@ -248,7 +248,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
     let live = monitors::live_routes()
         .merge(reporters::live_routes())
         .layer(sessions.clone());
-    let devices = monitors::ingest_routes(config.request_timeout);
+    let devices = monitors::ingest_routes(
+        config.request_timeout,
+        std::sync::Arc::new(services.clone()),
+    );
     let devices = match test_clock {
         Some(clock) => devices.merge(test_clock_routes(clock)),
         None => devices,

@@ -803,7 +803,7 @@ async fn main() -> anyhow::Result<()> {
         let levels: &[usize] = if toy {
             &[8]
         } else {
-            &[8, 16, 32, 64, 128, 256]
+            &[8, 16, 32, 64, 128, 256, 512]
         };
         for db in databases() {
             use_database(db);
