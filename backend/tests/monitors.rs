@@ -502,3 +502,89 @@ async fn the_capacity_charge_so_far_follows_the_operators_rule() {
     assert!((hour.so_far_kw - 6.9).abs() < 0.01, "{hour:?}");
     assert!((hour.projected_kw - 6.9).abs() < 0.01, "{hour:?}");
 }
+
+/// SQLite keeps rollups in memory and writes them behind the readings. A crash before they were
+/// written loses none of them (the repo opened again counts the readings its rollups lack), and
+/// a monitor deleted meanwhile does not stop the others' from being written.
+#[rstest::rstest]
+#[case::crash_before_the_rollups_were_written(false)]
+#[case::a_monitor_deleted_while_its_rollups_waited(true)]
+#[tokio::test]
+async fn rollups_written_behind_lose_nothing(#[case] delete_one: bool) {
+    use backend::db::SqliteRepo;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("behind.db").display());
+    // Written only when read: an hour is longer than this test.
+    let repo =
+        SqliteRepo::connect_writing_rollups_every(&url, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    let s = Services::new(&Database::Sqlite(repo.clone()));
+    s.ingest.spawn_detached();
+    let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
+        .await
+        .unwrap()
+        .account()
+        .unwrap();
+    let site = sites::create(&s, &anna, &site_input("Villa Ek"), "")
+        .await
+        .unwrap();
+    let w = World {
+        s,
+        anna,
+        site,
+        _dir: dir,
+    };
+    let (gone, gone_device) = w.device("Garage").await;
+    let (token, device) = w.device("Mains").await;
+    let t = minutes_ago(30);
+    let readings: Vec<Reading> = (0..6)
+        .map(|k| reading(t + k * 10_000, [6.0 + k as f64; 3], 100.0 + k as f64 * 0.1))
+        .collect();
+    monitors::ingest(&w.s, &gone_device, readings.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        monitors::ingest(&w.s, &device, readings)
+            .await
+            .unwrap()
+            .stored,
+        6
+    );
+    let counted = || async {
+        sqlx::query_scalar::<_, i64>("SELECT coalesce(sum(n), 0) FROM rollups WHERE period = 'h'")
+            .fetch_one(repo.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(counted().await, 0, "the rollups wait in memory");
+    let w = if delete_one {
+        monitors::delete(&w.s, &w.anna, gone.monitor_id)
+            .await
+            .unwrap();
+        w
+    } else {
+        // The crash: the process is gone with what it kept in memory; the same file opened again.
+        let s = Services::new(&Database::connect(&url).await.unwrap());
+        s.ingest.spawn_detached();
+        World { s, ..w }
+    };
+    // A read writes what waits first; the history has every reading.
+    let history = w
+        .history(token.monitor_id, HistoryView::Day, Some(&local_date(t)))
+        .await;
+    let minute = history
+        .buckets
+        .iter()
+        .find(|b| b.start == t)
+        .expect("the minute's bucket");
+    assert_eq!(minute.readings, 6);
+    let l1 = minute.phases[0].unwrap();
+    assert_eq!((l1.min, l1.mean, l1.max), (6.0, 8.5, 11.0));
+    let both = if delete_one { 6 } else { 12 };
+    assert_eq!(
+        counted().await,
+        both,
+        "the hour's rollups of the monitors that are left"
+    );
+}

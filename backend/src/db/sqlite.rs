@@ -29,12 +29,23 @@ pub struct SqliteRepo {
     writer_options: SqliteConnectOptions,
     /// Why the last write of readings failed, until one succeeds.
     writer_problem: Arc<std::sync::Mutex<Option<String>>>,
+    /// Rollups not yet written (`sqlite_monitors.rs`); touched only under the writer's lock.
+    behind: Arc<std::sync::Mutex<super::sqlite_monitors::Behind>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 
 impl SqliteRepo {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_writing_rollups_every(url, super::sqlite_monitors::WRITE_ROLLUPS_EVERY).await
+    }
+
+    /// [`Self::connect`], with the rollups kept in memory up to `every` before they are written
+    /// (tests: a crash before they were).
+    pub async fn connect_writing_rollups_every(
+        url: &str,
+        every: Duration,
+    ) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .foreign_keys(true)
@@ -55,14 +66,21 @@ impl SqliteRepo {
             .connect_with(options.clone().synchronous(SqliteSynchronous::Normal))
             .await?;
         let writer_options = options.synchronous(SqliteSynchronous::Full);
-        let writer = writer_options.connect().await?;
+        let mut writer = writer_options.connect().await?;
+        let behind = super::sqlite_monitors::catch_up_rollups(&mut writer, every).await?;
         Ok(Self {
             pool,
             state_pool,
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
             writer_options,
             writer_problem: Arc::new(std::sync::Mutex::new(None)),
+            behind: Arc::new(std::sync::Mutex::new(behind)),
         })
+    }
+
+    /// The rollups not yet written; only under the writer's lock.
+    pub(super) fn behind(&self) -> std::sync::MutexGuard<'_, super::sqlite_monitors::Behind> {
+        self.behind.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(super) fn writer(&self) -> &tokio::sync::Mutex<SqliteConnection> {
