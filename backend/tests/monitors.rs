@@ -20,7 +20,12 @@ struct World {
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = backend::testing::database_url(dir.path()).await;
-    let s = Services::new(&Database::connect(&url).await.unwrap());
+    world_on(Database::connect(&url).await.unwrap(), dir).await
+}
+
+/// Anna and her site on `db` (its files in `dir`).
+async fn world_on(db: Database, dir: tempfile::TempDir) -> World {
+    let s = Services::new(&db);
     s.ingest.spawn_detached();
     let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
         .await
@@ -519,22 +524,7 @@ async fn rollups_written_behind_lose_nothing(#[case] delete_one: bool) {
         SqliteRepo::connect_writing_rollups_every(&url, std::time::Duration::from_secs(3600))
             .await
             .unwrap();
-    let s = Services::new(&Database::Sqlite(repo.clone()));
-    s.ingest.spawn_detached();
-    let anna = accounts::sign_up(&s, "anna@example.se", PASSWORD, Role::Owner, None)
-        .await
-        .unwrap()
-        .account()
-        .unwrap();
-    let site = sites::create(&s, &anna, &site_input("Villa Ek"), "")
-        .await
-        .unwrap();
-    let w = World {
-        s,
-        anna,
-        site,
-        _dir: dir,
-    };
+    let w = world_on(Database::Sqlite(repo.clone()), dir).await;
     let (gone, gone_device) = w.device("Garage").await;
     let (token, device) = w.device("Mains").await;
     let t = minutes_ago(30);
