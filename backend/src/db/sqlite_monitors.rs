@@ -29,18 +29,23 @@ const MONITORS: &str = "
     FROM monitors m JOIN sites s ON s.id = m.site_id";
 
 impl SqliteRepo {
-    /// Writes the rollups kept in memory (under the writer's lock, which `conn` is).
+    /// Writes the rollups kept in memory (under the writer's lock, which `conn` is). A copy is
+    /// written and the buckets are cleared only once it is committed: a read whose request is
+    /// dropped half-way (the client went away) loses nothing. Nothing else changes them
+    /// meanwhile: every writer of them holds the writer's lock.
     async fn write_rollups(&self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
-        // Out of the mutex while the statements run (it is a std one); nothing else touches
-        // it meanwhile: every user holds the writer's lock.
-        let mut behind = std::mem::replace(&mut *self.behind(), Behind::empty());
-        let written = write_behind(conn, &mut behind).await;
-        let mut now = self.behind();
-        merge_into(&mut behind.buckets, std::mem::take(&mut now.buckets));
-        behind.next_seq = behind.next_seq.max(now.next_seq);
-        behind.counted = behind.counted.max(now.counted);
-        *now = behind;
-        written
+        let (buckets, counted) = {
+            let behind = self.behind();
+            if behind.buckets.is_empty() {
+                return Ok(());
+            }
+            (behind.buckets.clone(), behind.counted)
+        };
+        upsert_rollups(conn, &buckets, counted).await?;
+        let mut behind = self.behind();
+        behind.buckets.clear();
+        behind.written_at = Instant::now();
+        Ok(())
     }
 
     async fn records(&self, rows: Vec<MonitorRow>) -> Result<Vec<MonitorRecord>, StoreError> {
@@ -69,18 +74,6 @@ pub(crate) struct Behind {
     next_seq: i64,
     written_at: Instant,
     every: Duration,
-}
-
-impl Behind {
-    fn empty() -> Self {
-        Self {
-            buckets: HashMap::new(),
-            counted: 0,
-            next_seq: 0,
-            written_at: Instant::now(),
-            every: WRITE_ROLLUPS_EVERY,
-        }
-    }
 }
 
 fn merge_into(into: &mut Buckets, from: Buckets) {
@@ -136,27 +129,14 @@ pub(super) async fn catch_up_rollups(
                 behind.buckets.insert((monitor_id, resolution, start), agg);
             }
         }
-        write_behind(conn, &mut behind).await?;
+        upsert_rollups(conn, &behind.buckets, behind.counted).await?;
+        behind.buckets.clear();
     }
     Ok(behind)
 }
 
-/// Writes the rollups kept in memory, with the newest reading they count, in one transaction;
-/// buckets of a monitor deleted meanwhile are dropped. On failure they stay in memory.
-async fn write_behind(conn: &mut SqliteConnection, behind: &mut Behind) -> Result<(), StoreError> {
-    let buckets = std::mem::take(&mut behind.buckets);
-    match upsert_rollups(conn, &buckets, behind.counted).await {
-        Ok(()) => {
-            behind.written_at = Instant::now();
-            Ok(())
-        }
-        Err(e) => {
-            merge_into(&mut behind.buckets, buckets);
-            Err(e)
-        }
-    }
-}
-
+/// Writes `buckets` and the newest reading they count, in one transaction; buckets of a
+/// monitor deleted meanwhile are dropped.
 async fn upsert_rollups(
     conn: &mut SqliteConnection,
     buckets: &Buckets,
@@ -606,6 +586,7 @@ impl MonitorRepo for SqliteRepo {
         // What is still in memory is written first: a read sees every acknowledged reading.
         if !self.behind().buckets.is_empty() {
             let mut conn = self.writer().lock().await;
+            // (Empty again if another read wrote them while this one waited for the lock.)
             self.write_rollups(&mut conn).await?;
         }
         let rows: Vec<RollupRow> = sqlx::query_as(
