@@ -73,6 +73,16 @@ fn reading(ts: i64, i: [f64; 3], import: f64) -> Reading {
 }
 
 impl World {
+    /// The minute bucket starting at `t` in Anna's history of the monitor's local day.
+    async fn minute(&self, monitor_id: i64, t: i64) -> model::monitor::HistoryBucket {
+        self.history(monitor_id, HistoryView::Day, Some(&local_date(t)))
+            .await
+            .buckets
+            .into_iter()
+            .find(|b| b.start == t)
+            .expect("the minute's bucket")
+    }
+
     /// Anna's history of a monitor.
     async fn history(&self, monitor_id: i64, view: HistoryView, date: Option<&str>) -> History {
         monitors::history(&self.s, &self.anna, monitor_id, view, date)
@@ -560,14 +570,7 @@ async fn rollups_written_behind_lose_nothing(#[case] delete_one: bool) {
         World { s, ..w }
     };
     // A read writes what waits first; the history has every reading.
-    let history = w
-        .history(token.monitor_id, HistoryView::Day, Some(&local_date(t)))
-        .await;
-    let minute = history
-        .buckets
-        .iter()
-        .find(|b| b.start == t)
-        .expect("the minute's bucket");
+    let minute = w.minute(token.monitor_id, t).await;
     assert_eq!(minute.readings, 6);
     let l1 = minute.phases[0].unwrap();
     assert_eq!((l1.min, l1.mean, l1.max), (6.0, 8.5, 11.0));
