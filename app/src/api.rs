@@ -199,13 +199,16 @@ pub async fn log_in(email: String, password: String) -> Result<Account, AppError
 #[server(prefix = "/api", endpoint = "log_out", input = Json, output = Json)]
 pub async fn log_out() -> Result<(), AppError> {
     handle(async {
-        session()
-            .await?
-            .flush()
+        let session = session().await?;
+        let account: Option<i64> = session
+            .get(ACCOUNT_KEY)
             .await
             .map_err(|_| AppError::Internal)?;
+        session.flush().await.map_err(|_| AppError::Internal)?;
         // A live stream opened with this session ends.
-        services()?.access_changed();
+        if let Some(id) = account {
+            services()?.account_access_changed(id);
+        }
         Ok(())
     })
     .await

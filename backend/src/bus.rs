@@ -29,8 +29,9 @@ pub enum Event {
     Reporter { id: i64 },
     /// Reporters were added, changed, paused or deleted: forwarders look at their leases.
     ReportersChanged,
-    /// Access may have been taken away: open live streams look at their viewers again.
-    Access,
+    /// Access may have been taken away from an account (`None`: from anyone): open live
+    /// streams look at their viewers again.
+    Access { account: Option<i64> },
     /// A monitor's device token changed, or the monitor or its site went (`None`: any).
     Device { monitor_id: Option<i64> },
     /// A reporter's adaptive charging changed.
@@ -197,7 +198,7 @@ pub fn for_database(db: &crate::Database) -> Arc<dyn Bus> {
 /// After notifications may have been missed: every cache and watcher looks again.
 fn everything_changed(services: &Services) {
     services.devices.clear();
-    services.access_changes.send_modify(|n| *n += 1);
+    services.access_changes.everyone();
     services.reporter_changes.notify_one();
     services.charging_changes.notify_one();
 }
@@ -222,7 +223,8 @@ async fn apply(services: &Services, events: &[Event]) {
                 reporters.insert(id);
             }
             Event::ReportersChanged => services.reporter_changes.notify_one(),
-            Event::Access => services.access_changes.send_modify(|n| *n += 1),
+            Event::Access { account: None } => services.access_changes.everyone(),
+            Event::Access { account: Some(id) } => services.access_changes.account(id),
             Event::Device {
                 monitor_id: Some(id),
             } => services.devices.forget(id),
@@ -338,8 +340,11 @@ pub fn encode(origin: &str, events: &[Event]) -> Vec<String> {
             Event::ReportersChanged => {
                 others.insert("R".into());
             }
-            Event::Access => {
+            Event::Access { account: None } => {
                 others.insert("A".into());
+            }
+            Event::Access { account: Some(id) } => {
+                others.insert(format!("a{id}"));
             }
             Event::Device {
                 monitor_id: Some(id),
@@ -402,7 +407,10 @@ pub fn decode(payload: &str) -> Option<(&str, Vec<Event>)> {
                 }
                 "p" => Event::Reporter { id: id()? },
                 "R" => Event::ReportersChanged,
-                "A" => Event::Access,
+                "A" => Event::Access { account: None },
+                "a" => Event::Access {
+                    account: Some(id()?),
+                },
                 "d" => Event::Device {
                     monitor_id: Some(id()?),
                 },
@@ -425,7 +433,8 @@ mod tests {
     #[case::readings(Event::Readings { monitor_id: 7, first: 100, last: 104 })]
     #[case::reporter(Event::Reporter { id: 12 })]
     #[case::reporters_changed(Event::ReportersChanged)]
-    #[case::access(Event::Access)]
+    #[case::access(Event::Access { account: None })]
+    #[case::access_of_one(Event::Access { account: Some(4) })]
     #[case::one_device(Event::Device { monitor_id: Some(3) })]
     #[case::every_device(Event::Device { monitor_id: None })]
     #[case::charging(Event::Charging { reporter_id: 9 })]
@@ -444,13 +453,13 @@ mod tests {
                 first: 10,
                 last: 12,
             },
-            Event::Access,
+            Event::Access { account: None },
             Event::Readings {
                 monitor_id: 7,
                 first: 13,
                 last: 15,
             },
-            Event::Access,
+            Event::Access { account: None },
         ];
         let payloads = encode("o", &events);
         assert_eq!(payloads, ["o r7:10-15,A"]);
@@ -486,6 +495,9 @@ mod tests {
 
     #[test]
     fn unknown_tokens_are_skipped() {
-        assert_eq!(decode("o x1,A,r1:2,p"), Some(("o", vec![Event::Access])));
+        assert_eq!(
+            decode("o x1,A,r1:2,p"),
+            Some(("o", vec![Event::Access { account: None }]))
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! functions here, so tests can call the same functions without a browser or a router.
 
 pub mod access;
+pub mod access_changes;
 pub mod accounts;
 pub mod bus;
 pub mod capacity;
@@ -89,9 +90,9 @@ pub struct Services {
     pub reporters_per_site: usize,
     /// Seals reporter PINs and partner passwords at rest.
     pub secrets: Arc<secrets::Secrets>,
-    /// Counts changes that can take access away (an installer revoked, a site or monitor
-    /// deleted, a sign-out): open live streams look again when it moves.
-    pub access_changes: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Changes that can take access away (an installer revoked, a site or monitor deleted, a
+    /// sign-out): open live streams they concern look again.
+    pub access_changes: Arc<access_changes::AccessChanges>,
     /// What the other server processes must hear (nobody, on SQLite).
     pub bus: Arc<dyn bus::Bus>,
 }
@@ -144,7 +145,7 @@ impl Services {
             partner_allow: Arc::default(),
             secrets: Arc::new(secrets::Secrets::ephemeral()),
             reporters_per_site: reporters::REPORTERS_PER_SITE,
-            access_changes: Arc::new(tokio::sync::watch::Sender::new(0)),
+            access_changes: Arc::default(),
             bus,
         }
     }
@@ -169,8 +170,17 @@ impl Services {
     /// Tells open live streams, here and in every other process, to check their viewer's
     /// access again.
     pub fn access_changed(&self) {
-        self.access_changes.send_modify(|n| *n += 1);
-        self.bus.publish(bus::Event::Access);
+        self.access_changes.everyone();
+        self.bus.publish(bus::Event::Access { account: None });
+    }
+
+    /// Tells the open live streams of `account_id`, here and in every other process, to check
+    /// their access again (a sign-out, an installer revoked).
+    pub fn account_access_changed(&self, account_id: i64) {
+        self.access_changes.account(account_id);
+        self.bus.publish(bus::Event::Access {
+            account: Some(account_id),
+        });
     }
 
     /// A reporter was added, changed, paused or deleted: the forwarders (in every process)

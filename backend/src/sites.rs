@@ -226,7 +226,7 @@ pub async fn revoke(
 ) -> Result<(), Error> {
     access::require(services, actor, site_id, Need::Own).await?;
     if services.repo.revoke(site_id, installer_id).await? {
-        services.access_changed();
+        services.account_access_changed(installer_id);
         Ok(())
     } else {
         Err(Error::NotFound)

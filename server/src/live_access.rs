@@ -15,6 +15,14 @@ use crate::AppState;
 /// The longest a stream goes without looking at its viewer's access again.
 pub const RECHECK_EVERY: Duration = Duration::from_secs(30);
 
+/// A moment at a random point of the next `every`: the first re-check (or keep-alive) of a
+/// stream. Streams opened together (every viewer reconnecting after a restart, a benchmark's
+/// ten thousand) would otherwise all do theirs in the same instant, for ever after: 10,000
+/// access checks at once held every viewer's next event back by up to a second.
+pub fn spread_over(every: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + every.mul_f64(rand::random::<f64>())
+}
+
 /// Whether the session `id` still signs in `account_id` (not signed out, not expired).
 async fn session_holds(store: &crate::sessions::Store, id: Id, account_id: i64) -> bool {
     match store.load(&id).await {
@@ -59,11 +67,15 @@ where
 {
     let Some(id) = id else { return };
     let services = state.services.clone();
-    let mut changes = services.access_changes.subscribe();
+    let mut changes = services.access_changes.watch(account_id);
+    let recheck = tokio::time::sleep_until(spread_over(RECHECK_EVERY));
+    tokio::pin!(recheck);
     loop {
         tokio::select! {
-            _ = changes.changed() => {}
-            () = tokio::time::sleep(RECHECK_EVERY) => {}
+            () = changes.changed() => {}
+            () = &mut recheck => {
+                recheck.as_mut().reset(tokio::time::Instant::now() + RECHECK_EVERY);
+            }
         }
         if !session_holds(&state.sessions, id, account_id).await {
             tracing::debug!(account = account_id, "live stream ended: signed out");

@@ -266,7 +266,10 @@ async fn live(
         pending: VecDeque::new(),
         last_sent: resume_from,
         needs_catch_up: true,
-        keep_alive: Box::pin(tokio::time::sleep(KEEP_ALIVE_EVERY)),
+        keep_alive: Box::pin(tokio::time::sleep_until(crate::live_access::spread_over(
+            KEEP_ALIVE_EVERY,
+        ))),
+        last_event: None,
     };
     tracing::debug!(monitor = id, after = resume_from, "live stream opened");
     let events = futures_util::stream::unfold(stream, |mut s| async move {
@@ -326,8 +329,11 @@ struct LiveStream {
     pending: VecDeque<(LivePoint, Option<Bytes>)>,
     last_sent: i64,
     needs_catch_up: bool,
-    /// One timer per stream, re-armed when it fires (not one per event).
+    /// One timer per stream, re-armed when it fires (not one per event): a keep-alive goes out
+    /// only after `KEEP_ALIVE_EVERY` without an event.
     keep_alive: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// When the last event (or keep-alive) went out; `None` before the first.
+    last_event: Option<tokio::time::Instant>,
 }
 
 impl LiveStream {
@@ -337,6 +343,7 @@ impl LiveStream {
             if let Some((point, framed)) = self.pending.pop_front() {
                 if point.seq > self.last_sent {
                     self.last_sent = point.seq;
+                    self.last_event = Some(tokio::time::Instant::now());
                     return Some(framed.unwrap_or_else(|| frame(&point)));
                 }
                 continue;
@@ -364,8 +371,15 @@ impl LiveStream {
                 biased;
                 received = self.receiver.recv() => received,
                 () = &mut self.keep_alive => {
-                    let next = tokio::time::Instant::now() + KEEP_ALIVE_EVERY;
-                    self.keep_alive.as_mut().reset(next);
+                    let now = tokio::time::Instant::now();
+                    let quiet_until = self.last_event.map(|at| at + KEEP_ALIVE_EVERY);
+                    if let Some(quiet_until) = quiet_until.filter(|&t| t > now) {
+                        // Events went out since: the connection is not idle.
+                        self.keep_alive.as_mut().reset(quiet_until);
+                        continue;
+                    }
+                    self.keep_alive.as_mut().reset(now + KEEP_ALIVE_EVERY);
+                    self.last_event = Some(now);
                     return Some(Bytes::from_static(KEEP_ALIVE));
                 }
             };

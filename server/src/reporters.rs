@@ -157,7 +157,10 @@ fn async_stream(
         sites,
         changes,
         keep_alive: tokio::time::interval_at(start + KEEP_ALIVE_EVERY, KEEP_ALIVE_EVERY),
-        recheck: tokio::time::interval_at(start + RECHECK_ACCESS_EVERY, RECHECK_ACCESS_EVERY),
+        recheck: tokio::time::interval_at(
+            crate::live_access::spread_over(RECHECK_ACCESS_EVERY),
+            RECHECK_ACCESS_EVERY,
+        ),
     };
     let rest = futures_util::stream::unfold(s, |mut s| async move {
         loop {

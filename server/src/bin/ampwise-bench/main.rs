@@ -38,7 +38,7 @@ use thread_priority::{
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 const PASSWORD: &str = "Kvarnvägen-Laddbox-42";
 
@@ -168,24 +168,7 @@ impl Server {
             .pool_max_idle_per_host(64)
             .build()?;
         let base = format!("http://127.0.0.1:{port}");
-        let reply = client
-            .post(format!("{base}/api/sign_up"))
-            .form(&[
-                ("email", "bench@example.se"),
-                ("password", PASSWORD),
-                ("role", "owner"),
-            ])
-            .send()
-            .await?;
-        let cookie = reply
-            .headers()
-            .get("set-cookie")
-            .context("no session cookie")?
-            .to_str()?
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+        let cookie = sign_up(&client, &base, "bench@example.se").await?;
         Ok(Self {
             child,
             base,
@@ -194,6 +177,11 @@ impl Server {
             database_url,
             _dir: dir,
         })
+    }
+
+    /// Signs up another owner: their session cookie.
+    async fn sign_up(&self, email: &str) -> anyhow::Result<String> {
+        sign_up(&self.client, &self.base, email).await
     }
 
     /// CPU seconds the server process has used (user + system).
@@ -461,13 +449,25 @@ type Arrivals = Vec<(i64, SystemTime)>;
 /// the server, so they do as little as a browser's network thread would). Each event's arrival
 /// is the kernel's receive timestamp (`SO_TIMESTAMPNS`), so the viewer's own scheduling, at idle
 /// priority, does not count: the latency is the server's.
+/// A viewer holds its connection open until every viewer has all its readings (`release`): ten
+/// thousand connections closing while the last reading still goes out would be measured as its
+/// latency, and browsers do not all leave in the same instant.
 async fn viewer(
     addr: String,
     request: String,
     readings: usize,
     connected: mpsc::Sender<()>,
+    (finished, mut release): (mpsc::Sender<()>, watch::Receiver<bool>),
 ) -> Arrivals {
     use tokio::io::{AsyncWriteExt, Interest};
+    /// Tells the bench this viewer is done, however it ends.
+    struct Done(mpsc::Sender<()>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            let _ = self.0.try_send(());
+        }
+    }
+    let done = Done(finished);
     let mut arrivals: Arrivals = Vec::with_capacity(readings);
     let Ok(mut socket) = tokio::net::TcpStream::connect(&addr).await else {
         eprintln!("viewer could not connect");
@@ -549,6 +549,9 @@ async fn viewer(
             carry.clear();
         }
     }
+    drop(done);
+    let _ = release.wait_for(|released| *released).await;
+    drop(socket);
     arrivals
 }
 
@@ -571,6 +574,12 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
         false => None,
     };
     let posting_to: &Server = poster.as_ref().unwrap_or(&server);
+    // Meanwhile other households sign out, one a second: a sign-out concerns its own streams
+    // only (it once made every open stream check its access again).
+    let mut leaving = Vec::new();
+    for n in 0..readings / 5 {
+        leaving.push(server.sign_up(&format!("leaving{n}@example.se")).await?);
+    }
     let idle_rss = server.rss_kib();
     let addr = server.base.trim_start_matches("http://").to_string();
     let request = format!(
@@ -578,12 +587,15 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
         server.cookie
     );
     let (connected_tx, mut connected_rx) = mpsc::channel::<()>(viewers);
+    let (finished_tx, mut finished_rx) = mpsc::channel::<()>(viewers);
+    let (release_tx, release_rx) = watch::channel(false);
     // The viewers run at idle priority (SCHED_IDLE): they read in the time the server leaves
     // over, so the load generator takes as little as possible from the server it measures.
     let threads: Vec<std::thread::JoinHandle<Vec<Arrivals>>> = (0..VIEWER_THREADS)
         .map(|t| {
             let count = viewers / VIEWER_THREADS + usize::from(t < viewers % VIEWER_THREADS);
             let (addr, request, connected) = (addr.clone(), request.clone(), connected_tx.clone());
+            let done = (finished_tx.clone(), release_rx.clone());
             std::thread::spawn(move || {
                 if let Err(e) = set_thread_priority_and_policy(
                     thread_native_id(),
@@ -604,10 +616,11 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
                                 request.clone(),
                                 readings,
                                 connected.clone(),
+                                done.clone(),
                             ))
                         })
                         .collect();
-                    drop(connected);
+                    drop((connected, done));
                     let mut all = Vec::with_capacity(count);
                     for task in tasks {
                         all.push(task.await.unwrap_or_default());
@@ -617,7 +630,7 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
             })
         })
         .collect();
-    drop(connected_tx);
+    drop((connected_tx, finished_tx));
     for _ in 0..viewers {
         if connected_rx.recv().await.is_none() {
             break;
@@ -629,8 +642,21 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
     let start = now_ms() - 10 * 60_000;
     let mut sent: HashMap<i64, SystemTime> = HashMap::new();
     let mut posts = Vec::with_capacity(readings);
+    let mut sign_outs = Vec::new();
     for k in 0..readings {
         let ts = start + k as i64 * 1000;
+        if k % 5 == 0
+            && let Some(cookie) = leaving.pop()
+        {
+            let (client, url) = (
+                server.client.clone(),
+                format!("{}/api/log_out", server.base),
+            );
+            sign_outs.push(tokio::spawn(async move {
+                let reply = client.post(url).header("cookie", cookie).send().await;
+                reply.is_ok_and(|r| r.status().is_success())
+            }));
+        }
         sent.insert(ts, SystemTime::now());
         let posted = Instant::now();
         posting_to
@@ -640,6 +666,20 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     posts.sort_by(|a, b| a.total_cmp(b));
+    let mut signed_out = 0;
+    for sign_out in sign_outs {
+        signed_out += usize::from(sign_out.await.unwrap_or(false));
+    }
+    // Every viewer has all its readings (or gave up) before any connection closes.
+    let _ = tokio::time::timeout(Duration::from_secs(60), async {
+        for _ in 0..viewers {
+            if finished_rx.recv().await.is_none() {
+                break;
+            }
+        }
+    })
+    .await;
+    let _ = release_tx.send(true);
     let arrivals = tokio::time::timeout(
         Duration::from_secs(60),
         tokio::task::spawn_blocking(move || {
@@ -660,8 +700,41 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
         .filter_map(|(ts, at)| Some(at.duration_since(*sent.get(ts)?).ok()?.as_secs_f64() * 1000.0))
         .collect();
     all.sort_by(|a, b| a.total_cmp(b));
+    // Where the tail comes from: the last viewer's wait for each reading, slowest first (a few
+    // slow readings mean something ran in bursts beside the fan-out; all slow, the fan-out).
+    let mut last_per_reading: HashMap<i64, f64> = HashMap::new();
+    for (ts, at) in arrivals.iter().flatten() {
+        if let Some(ms) = sent
+            .get(ts)
+            .and_then(|s| at.duration_since(*s).ok())
+            .map(|d| d.as_secs_f64() * 1000.0)
+        {
+            let last = last_per_reading.entry(*ts).or_insert(0.0);
+            *last = last.max(ms);
+        }
+    }
+    let mut slowest: Vec<(i64, f64)> = last_per_reading
+        .into_iter()
+        .map(|(ts, ms)| ((ts - start) / 1000, ms))
+        .collect();
+    slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let lasts: Vec<f64> = {
+        let mut v: Vec<f64> = slowest.iter().map(|(_, ms)| *ms).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v
+    };
     println!(
-        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (the device's POST, a durable commit: p50 {:.1} ms, p99 {:.1} ms); server RSS {} MiB idle → {} MiB with viewers; CPU while posting: server {server_cpu:.1} s ({server_sys:.1} s in the kernel), viewers {own_cpu:.1} s",
+        "sse, the last viewer per reading: p50 {:.1} ms; slowest readings (index: ms): {}",
+        percentile(&lasts, 50.0),
+        slowest
+            .iter()
+            .take(8)
+            .map(|(k, ms)| format!("{k}: {ms:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "sse, {viewers} viewers × {readings} readings: {} deliveries of {}, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (the device's POST, a durable commit: p50 {:.1} ms, p99 {:.1} ms); server RSS {} MiB idle → {} MiB with viewers; CPU while posting: server {server_cpu:.1} s ({server_sys:.1} s in the kernel), viewers {own_cpu:.1} s; {signed_out} other accounts signed out meanwhile",
         all.len(),
         viewers * readings,
         percentile(&all, 50.0),
@@ -673,6 +746,24 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
         connected_rss / 1024
     );
     Ok(())
+}
+
+/// Signs up an owner at `base`: the session cookie.
+async fn sign_up(client: &reqwest::Client, base: &str, email: &str) -> anyhow::Result<String> {
+    let reply = client
+        .post(format!("{base}/api/sign_up"))
+        .form(&[("email", email), ("password", PASSWORD), ("role", "owner")])
+        .send()
+        .await?;
+    Ok(reply
+        .headers()
+        .get("set-cookie")
+        .context("no session cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// `minutes` of one reading a minute (a year: every minute, hour and day rollup of a year),
