@@ -832,3 +832,49 @@ async fn answers_with_secrets_are_not_stored() {
         assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "{what}");
     }
 }
+
+/// Each password hash takes a 19 MiB block (argon2). The server gives the blocks back: with
+/// glibc's malloc, 40 sign-ups one after another left the process 210 MiB larger for good.
+#[tokio::test]
+async fn a_burst_of_sign_ups_leaves_no_memory_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let site_root = dir.path().join("site");
+    std::fs::create_dir_all(&site_root).unwrap();
+    let db = backend::testing::database_url(dir.path()).await;
+    let (child, server) = Running::start_binary_with(
+        &[],
+        &db,
+        &site_root,
+        &[("AMPWISE_SIGN_UPS_PER_HOUR", "1000".into())],
+    )
+    .await;
+    let pid = child.id().expect("the server runs");
+    let rss_mib = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap();
+        kib / 1024
+    };
+    let sign_up = async |n: usize| {
+        let form = format!(
+            "email=burst{n}%40example.se&password={}&role=owner",
+            enc(PASSWORD)
+        );
+        assert_eq!(server.call("sign_up", None, form).await.status(), 200);
+    };
+    sign_up(0).await;
+    let before = rss_mib();
+    for n in 1..=40 {
+        sign_up(n).await;
+    }
+    let after = rss_mib();
+    eprintln!("server RSS {before} MiB → {after} MiB after 40 sign-ups");
+    assert!(
+        after < before + 64,
+        "40 sign-ups left the server {} MiB larger ({before} → {after} MiB)",
+        after - before
+    );
+}
