@@ -319,6 +319,17 @@ fn frame(point: &LivePoint) -> Bytes {
     Bytes::from(format!("id: {}\ndata: {data}\n\n", point.seq))
 }
 
+/// When the keep-alive timer fires: `None` if the connection has been quiet for
+/// `KEEP_ALIVE_EVERY` (or nothing was ever sent) and a keep-alive is due, else when it will be.
+fn not_idle_until(
+    last_event: Option<tokio::time::Instant>,
+    now: tokio::time::Instant,
+) -> Option<tokio::time::Instant> {
+    last_event
+        .map(|at| at + KEEP_ALIVE_EVERY)
+        .filter(|&quiet_until| quiet_until > now)
+}
+
 /// The events of one viewer: readings after `last_sent`, from the database when catching up,
 /// then as the hub publishes them.
 struct LiveStream {
@@ -372,8 +383,7 @@ impl LiveStream {
                 received = self.receiver.recv() => received,
                 () = &mut self.keep_alive => {
                     let now = tokio::time::Instant::now();
-                    let quiet_until = self.last_event.map(|at| at + KEEP_ALIVE_EVERY);
-                    if let Some(quiet_until) = quiet_until.filter(|&t| t > now) {
+                    if let Some(quiet_until) = not_idle_until(self.last_event, now) {
                         // Events went out since: the connection is not idle.
                         self.keep_alive.as_mut().reset(quiet_until);
                         continue;
@@ -453,4 +463,35 @@ async fn history_csv(
         csv,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    /// A stream whose viewer gets an event every few seconds never sends a keep-alive; one that
+    /// has been quiet for 15 s does.
+    #[rstest]
+    #[case::nothing_sent_yet(None, true)]
+    #[case::an_event_2_s_ago(Some(2), false)]
+    #[case::an_event_14_s_ago(Some(14), false)]
+    #[case::quiet_15_s(Some(15), true)]
+    #[case::quiet_a_minute(Some(60), true)]
+    fn a_keep_alive_goes_out_only_after_15_s_of_silence(
+        #[case] last_event_secs_ago: Option<u64>,
+        #[case] due: bool,
+    ) {
+        let now = tokio::time::Instant::now() + Duration::from_secs(3600);
+        let last = last_event_secs_ago.map(|s| now - Duration::from_secs(s));
+        let later = not_idle_until(last, now);
+        assert_eq!(later.is_none(), due);
+        if let (Some(later), Some(last)) = (later, last) {
+            assert_eq!(
+                later,
+                last + KEEP_ALIVE_EVERY,
+                "re-armed for 15 s after the event"
+            );
+        }
+    }
 }
