@@ -449,6 +449,7 @@ type Arrivals = Vec<(i64, SystemTime)>;
 /// the server, so they do as little as a browser's network thread would). Each event's arrival
 /// is the kernel's receive timestamp (`SO_TIMESTAMPNS`), so the viewer's own scheduling, at idle
 /// priority, does not count: the latency is the server's.
+///
 /// A viewer holds its connection open until every viewer has all its readings (`release`): ten
 /// thousand connections closing while the last reading still goes out would be measured as its
 /// latency, and browsers do not all leave in the same instant.
@@ -694,35 +695,32 @@ async fn sse(viewers: usize, readings: usize, across: bool) -> anyhow::Result<()
     let server_cpu = server.cpu_s() - server_cpu;
     let server_sys = server.sys_s() - server_sys;
     let own_cpu = cpu_of("/proc/self/stat") - own_cpu;
-    let mut all: Vec<f64> = arrivals
+    // Each delivery's latency, with the reading it delivered.
+    let waits: Vec<(i64, f64)> = arrivals
         .iter()
         .flatten()
-        .filter_map(|(ts, at)| Some(at.duration_since(*sent.get(ts)?).ok()?.as_secs_f64() * 1000.0))
+        .filter_map(|(ts, at)| {
+            Some((
+                *ts,
+                at.duration_since(*sent.get(ts)?).ok()?.as_secs_f64() * 1000.0,
+            ))
+        })
         .collect();
+    let mut all: Vec<f64> = waits.iter().map(|(_, ms)| *ms).collect();
     all.sort_by(|a, b| a.total_cmp(b));
     // Where the tail comes from: the last viewer's wait for each reading, slowest first (a few
     // slow readings mean something ran in bursts beside the fan-out; all slow, the fan-out).
     let mut last_per_reading: HashMap<i64, f64> = HashMap::new();
-    for (ts, at) in arrivals.iter().flatten() {
-        if let Some(ms) = sent
-            .get(ts)
-            .and_then(|s| at.duration_since(*s).ok())
-            .map(|d| d.as_secs_f64() * 1000.0)
-        {
-            let last = last_per_reading.entry(*ts).or_insert(0.0);
-            *last = last.max(ms);
-        }
+    for (ts, ms) in waits {
+        let last = last_per_reading.entry(ts).or_insert(0.0);
+        *last = last.max(ms);
     }
     let mut slowest: Vec<(i64, f64)> = last_per_reading
         .into_iter()
         .map(|(ts, ms)| ((ts - start) / 1000, ms))
         .collect();
     slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let lasts: Vec<f64> = {
-        let mut v: Vec<f64> = slowest.iter().map(|(_, ms)| *ms).collect();
-        v.sort_by(|a, b| a.total_cmp(b));
-        v
-    };
+    let lasts: Vec<f64> = slowest.iter().rev().map(|(_, ms)| *ms).collect();
     println!(
         "sse, the last viewer per reading: p50 {:.1} ms; slowest readings (index: ms): {}",
         percentile(&lasts, 50.0),
