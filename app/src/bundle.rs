@@ -3,9 +3,11 @@
 //! visitor opens first download only the small bundles (a phone on one bar of 4G in a
 //! basement); any other page loads `full`, which then moves between all pages in the browser.
 //!
-//! The login bundle's router knows only its own pages (`routes()` in lib.rs); any other page is
-//! [`Elsewhere`]: it asks the server for that page, which sends it with the bundle that has
-//! it. The overview's bundle (`cfg(home_bundle)`, set by app/build.rs) has no router at all: it
+//! One routes table (`routes()` in lib.rs) serves the server, the full bundle and the login
+//! bundle; [`Bundle::for_path`] alone decides which bundle has which page. Every route names
+//! its page with [`page!`]: in the login bundle a page sent with another bundle is
+//! [`Elsewhere`] (it asks the server for that page, which sends it with the bundle that has it),
+//! and its code is left out of that wasm. The overview's bundle (`cfg(home_bundle)`, set by app/build.rs) has no router at all: it
 //! draws the overview in its frame and its links are plain links (the next page loads with its
 //! own bundle). The router was a sixth of that bundle (284 KB brotli with it, 238 KB without:
 //! BENCHMARKS.md). The server (and a wasm built without a bundle feature) has every page.
@@ -31,14 +33,76 @@ impl Bundle {
         }
     }
 
-    /// The bundle the page at `path` is sent with: the smallest that has it.
-    pub fn for_path(path: &str) -> Bundle {
-        match path.trim_end_matches('/') {
-            "/login" | "/signup" => Bundle::Login,
-            "" => Bundle::Home,
-            _ => Bundle::Full,
+    /// The bundle the page at `path` is sent with: the smallest that has it. The one place that
+    /// decides it: the server sends that bundle, and the routes table ([`page!`]) leaves a page
+    /// out of every other small bundle at compile time (a `const fn` for that).
+    pub const fn for_path(path: &str) -> Bundle {
+        let mut path = path.as_bytes();
+        while let [rest @ .., b'/'] = path {
+            path = rest;
+        }
+        if bytes_eq(path, b"/login") || bytes_eq(path, b"/signup") {
+            Bundle::Login
+        } else if path.is_empty() {
+            Bundle::Home
+        } else {
+            Bundle::Full
         }
     }
+
+    /// The bundle this build is: `Full` on the server and in a wasm built without a bundle
+    /// feature (the features `scripts/build-site.sh` builds each bundle with; `home_bundle`
+    /// from app/build.rs).
+    pub const THIS: Bundle = if cfg!(home_bundle) {
+        Bundle::Home
+    } else if cfg!(all(feature = "hydrate", feature = "bundle-login")) {
+        Bundle::Login
+    } else {
+        Bundle::Full
+    };
+
+    /// Whether this build draws the page at `path` (a route's full path, `:id` and all): the
+    /// full bundle and the server draw every page, a small bundle those sent with it.
+    pub const fn draws(path: &str) -> bool {
+        matches!(Self::THIS, Bundle::Full) || Self::for_path(path) as u8 == Self::THIS as u8
+    }
+}
+
+const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// A view of the routes table (lib.rs), named by the page's full path: the page where this
+/// build draws it ([`Bundle::draws`]), otherwise [`Elsewhere`]. The choice is a constant, so a
+/// small bundle's wasm leaves the other pages' code out, while every build still compiles (and
+/// lints) one table with every page.
+#[macro_export]
+macro_rules! page {
+    ($path:literal, $page:path) => {{
+        const HERE: bool = $crate::bundle::Bundle::draws($path);
+        let view: fn() -> ::leptos::prelude::AnyView = if HERE {
+            || ::leptos::prelude::IntoAny::into_any($page())
+        } else {
+            $crate::bundle::elsewhere
+        };
+        view
+    }};
+}
+
+/// [`Elsewhere`] as the routes table's view of a page this build leaves out. Every view in the
+/// table is a `fn() -> AnyView`, so the router's code is the same for every route.
+pub fn elsewhere() -> AnyView {
+    Elsewhere().into_any()
 }
 
 /// The site's files as `scripts/build-site.sh` named them (by their content's hash, in
@@ -122,6 +186,19 @@ mod tests {
         ];
         for (name, path, bundle) in cases {
             assert_eq!(Bundle::for_path(path), bundle, "{name}: {path}");
+            assert_eq!(
+                Bundle::for_path(&format!("{path}/")),
+                bundle,
+                "{name}: {path} with a trailing slash"
+            );
+        }
+    }
+
+    #[test]
+    fn the_server_draws_every_page() {
+        assert_eq!(Bundle::THIS, Bundle::Full);
+        for path in ["/login", "", "/settings/reporters/:id", "/nowhere"] {
+            assert!(Bundle::draws(path), "{path}");
         }
     }
 }

@@ -2,17 +2,6 @@
 //! with `ssr` into the server (rendering and server-function bodies), with `hydrate` into the
 //! browser's wasm.
 
-// A small browser bundle (crate::bundle) compiles every page's code but draws only its own
-// pages: the other pages' code is dead there. Only that is allowed, and only in those bundles:
-// unused imports and every other lint stay on, and scripts/test.sh lints each bundle.
-#![cfg_attr(
-    all(
-        feature = "hydrate",
-        any(feature = "bundle-login", feature = "bundle-home")
-    ),
-    allow(dead_code)
-)]
-
 pub mod api;
 pub mod bundle;
 mod charging;
@@ -305,12 +294,20 @@ pub fn title_text(page: &str) -> String {
     title
 }
 
-/// Every page (the server, the full bundle).
-#[cfg(not(all(
-    feature = "hydrate",
-    any(feature = "bundle-login", feature = "bundle-home")
-)))]
+/// Every page: the one routes table of the server and of every browser bundle but the
+/// overview's (which has no router). Each page is named by its full path: a small bundle draws
+/// only the pages [`bundle::Bundle::for_path`] sends it with, and [`bundle::Elsewhere`] in place
+/// of the others (their code is left out of its wasm: [`page!`]).
+#[cfg_attr(
+    home_bundle,
+    allow(
+        dead_code,
+        reason = "the overview's bundle draws the overview without a router; the other pages are \
+                  every other build's, and this table is what they are reached from"
+    )
+)]
 fn routes() -> impl IntoView {
+    use bundle::{Bundle, Elsewhere};
     use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
     use leptos_router::{SsrMode, path};
     use monitors::{HistoryPage, MonitorsPage};
@@ -319,49 +316,77 @@ fn routes() -> impl IntoView {
         SettingsLayout, SignupPage, SitePage, SitesSettingsPage,
     };
     use reporters::{NewReporterPage, ReporterPage, ReportersPage};
+    // A page no route names: the full bundle says so; a small one asks the server, which
+    // answers with the full bundle.
+    let fallback = || {
+        if Bundle::draws("/nowhere") {
+            NotFound().into_any()
+        } else {
+            Elsewhere().into_any()
+        }
+    };
     view! {
-        <Routes fallback=NotFound>
+        <Routes fallback>
             // Who may see which page is decided by the server's page guard before a page
             // renders (server/src/lib.rs), and by the pages' effects after a sign-in or
             // sign-out in the browser. Not by leptos_router's Protected*Route: their
             // condition reads the account resource inside a Transition that nests the
             // page's own Suspense, and under CPU contention about one render in a thousand
             // never finished (a lost wake-up; server/tests/access.rs hung in CI).
-            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-            <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
-            <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
-                <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
-                <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
-                <Route path=path!("monitors/:id/history") view=HistoryPage ssr=SsrMode::Async />
-                <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
+            <Route path=path!("/login") view=page!("/login", LoginPage) ssr=SsrMode::Async />
+            <Route path=path!("/signup") view=page!("/signup", SignupPage) ssr=SsrMode::Async />
+            <ParentRoute path=path!("") view=page!("/", AppLayout) ssr=SsrMode::Async>
+                <Route path=path!("") view=page!("/", OverviewPage) ssr=SsrMode::Async />
+                <Route path=path!("sites/:id") view=page!("/sites/:id", SitePage) ssr=SsrMode::Async />
+                <Route
+                    path=path!("monitors/:id/history")
+                    view=page!("/monitors/:id/history", HistoryPage)
+                    ssr=SsrMode::Async
+                />
+                <ParentRoute
+                    path=path!("settings")
+                    view=page!("/settings", SettingsLayout)
+                    ssr=SsrMode::Async
+                >
                     <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
-                    <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
-                    <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
-                    <Route path=path!("monitors") view=MonitorsPage ssr=SsrMode::Async />
-                    <Route path=path!("licences") view=LicencesPage />
-                    <Route path=path!("reporters") view=ReportersPage ssr=SsrMode::Async />
-                    <Route path=path!("reporters/new") view=NewReporterPage ssr=SsrMode::Async />
-                    <Route path=path!("reporters/:id") view=ReporterPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("sites")
+                        view=page!("/settings/sites", SitesSettingsPage)
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("sites/new")
+                        view=page!("/settings/sites/new", NewSitePage)
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("sites/:id")
+                        view=page!("/settings/sites/:id", EditSitePage)
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("monitors")
+                        view=page!("/settings/monitors", MonitorsPage)
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("licences") view=page!("/settings/licences", LicencesPage) />
+                    <Route
+                        path=path!("reporters")
+                        view=page!("/settings/reporters", ReportersPage)
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("reporters/new")
+                        view=page!("/settings/reporters/new", NewReporterPage)
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("reporters/:id")
+                        view=page!("/settings/reporters/:id", ReporterPage)
+                        ssr=SsrMode::Async
+                    />
                 </ParentRoute>
             </ParentRoute>
-        </Routes>
-    }
-}
-
-/// The login bundle: its two pages; any other is [`bundle::Elsewhere`] (loaded from the
-/// server). The matched page's view is the same as the server's, so it hydrates; fewer
-/// routes are less router code in the wasm.
-#[cfg(all(feature = "hydrate", feature = "bundle-login"))]
-fn routes() -> impl IntoView {
-    use bundle::Elsewhere;
-    use leptos_router::components::{Route, Routes};
-    use leptos_router::{SsrMode, path};
-    use pages::{LoginPage, SignupPage};
-    view! {
-        <Routes fallback=Elsewhere>
-            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-            <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
         </Routes>
     }
 }
