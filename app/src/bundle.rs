@@ -6,9 +6,9 @@
 //! One routes table (`routes()` in lib.rs) serves the server, the full bundle and the login
 //! bundle; [`Bundle::for_path`] alone decides which bundle has which page. Every route names
 //! its page with [`page!`]: in the login bundle a page sent with another bundle is
-//! [`Elsewhere`] (it asks the server for that page, which sends it with the bundle that has it),
-//! and its code is left out of that wasm. The overview's bundle (`cfg(home_bundle)`, set by app/build.rs) has no router at all: it
-//! draws the overview in its frame and its links are plain links (the next page loads with its
+//! [`Elsewhere`] (it asks the server for that page, which sends it with the bundle that has
+//! it), and its code is left out of that wasm. The overview's bundle (`cfg(home_bundle)`, set
+//! by app/build.rs) has no router at all: it draws the overview in its frame and its links are plain links (the next page loads with its
 //! own bundle). The router was a sixth of that bundle (284 KB brotli with it, 238 KB without:
 //! BENCHMARKS.md). The server (and a wasm built without a bundle feature) has every page.
 
@@ -41,12 +41,10 @@ impl Bundle {
         while let [rest @ .., b'/'] = path {
             path = rest;
         }
-        if bytes_eq(path, b"/login") || bytes_eq(path, b"/signup") {
-            Bundle::Login
-        } else if path.is_empty() {
-            Bundle::Home
-        } else {
-            Bundle::Full
+        match path {
+            b"/login" | b"/signup" => Bundle::Login,
+            b"" => Bundle::Home,
+            _ => Bundle::Full,
         }
     }
 
@@ -68,25 +66,10 @@ impl Bundle {
     }
 }
 
-const fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
-
 /// A view of the routes table (lib.rs), named by the page's full path: the page where this
 /// build draws it ([`Bundle::draws`]), otherwise [`Elsewhere`]. The choice is a constant, so a
 /// small bundle's wasm leaves the other pages' code out, while every build still compiles (and
 /// lints) one table with every page.
-#[macro_export]
 macro_rules! page {
     ($path:literal, $page:path) => {{
         const HERE: bool = $crate::bundle::Bundle::draws($path);
@@ -98,6 +81,7 @@ macro_rules! page {
         view
     }};
 }
+pub(crate) use page;
 
 /// [`Elsewhere`] as the routes table's view of a page this build leaves out. Every view in the
 /// table is a `fn() -> AnyView`, so the router's code is the same for every route.

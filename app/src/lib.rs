@@ -307,7 +307,7 @@ pub fn title_text(page: &str) -> String {
     )
 )]
 fn routes() -> impl IntoView {
-    use bundle::{Bundle, Elsewhere};
+    use bundle::page;
     use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
     use leptos_router::{SsrMode, path};
     use monitors::{HistoryPage, MonitorsPage};
@@ -317,14 +317,8 @@ fn routes() -> impl IntoView {
     };
     use reporters::{NewReporterPage, ReporterPage, ReportersPage};
     // A page no route names: the full bundle says so; a small one asks the server, which
-    // answers with the full bundle.
-    let fallback = || {
-        if Bundle::draws("/nowhere") {
-            NotFound().into_any()
-        } else {
-            Elsewhere().into_any()
-        }
-    };
+    // answers with the full bundle (`for_path` sends every unknown path with it).
+    let fallback = page!("/nowhere", NotFound);
     view! {
         <Routes fallback>
             // Who may see which page is decided by the server's page guard before a page
