@@ -1,31 +1,37 @@
 //! Two things the app's sources need from the build:
-//! - `cfg(home_bundle)`: this build is the overview's browser bundle (`src/bundle.rs`), which
-//!   draws its one page without a router. One name for a combination of features that several
-//!   files test.
+//! - `cfg(bundle = "NAME")`: this build is that browser bundle (`src/bundle.rs`: the wasm built
+//!   with `hydrate` and the one feature `bundle-NAME`); the overview's (`home`) draws its one
+//!   page without a router.
 //! - `$OUT_DIR/locales.rs`: each `locales/*.json` as a static table sorted by key
 //!   (`src/i18n.rs`), so no page parses the texts when it starts (in the browser that took
 //!   ~50 ms of a warm overview's hydration on the phone profile: BENCHMARKS.md). A locale file
-//!   that is not a JSON object of strings fails the build. A small bundle (login, home) links
+//!   that is not a JSON object of strings fails the build. A bundle links
 //!   only the texts it shows: those in `texts/BUNDLE.keys`, kept by `scripts/build-site.sh`
 //!   (which reads the linked wasm for every key its code names), and every `error.*` text (the
-//!   server sends those keys). The server and the full bundle have every text.
+//!   server sends those keys). The server (and a wasm built without a bundle) has every
+//!   text.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rustc-check-cfg=cfg(home_bundle)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(bundle, values(\"login\", \"home\", \"licences\", \"reporters\", \"other\"))"
+    );
     let on = |feature: &str| std::env::var_os(format!("CARGO_FEATURE_{feature}")).is_some();
-    if on("HYDRATE") && on("BUNDLE_HOME") && !on("BUNDLE_LOGIN") {
-        println!("cargo::rustc-cfg=home_bundle");
-    }
-    // The keys a small bundle links (none listed: every key).
-    let bundle = match (on("HYDRATE"), on("BUNDLE_LOGIN"), on("BUNDLE_HOME")) {
-        (true, true, _) => Some("login"),
-        (true, false, true) => Some("home"),
+    // The bundle this wasm is (src/bundle.rs): one `bundle-*` feature with `hydrate`.
+    let bundles: Vec<&str> = ["login", "home", "licences", "reporters", "other"]
+        .into_iter()
+        .filter(|b| on(&format!("BUNDLE_{}", b.to_uppercase())))
+        .collect();
+    let bundle = match bundles[..] {
+        [bundle] if on("HYDRATE") => Some(bundle),
         _ => None,
     };
+    if let Some(bundle) = bundle {
+        println!("cargo::rustc-cfg=bundle=\"{bundle}\"");
+    }
     let keep: Option<std::collections::BTreeSet<String>> = bundle.map(|bundle| {
         let file = format!("texts/{bundle}.keys");
         println!("cargo::rerun-if-changed={file}");

@@ -12,16 +12,17 @@ name=ampwise
 
 ensure_wasm_tools
 mkdir -p "$pkg"
-# Three bundles of the same app (app/src/bundle.rs): the pages a visitor opens first (log in,
-# the overview) each get a small one; every other page loads the full one.
-for bundle in login home full; do
-  features=()
-  [[ $bundle != full ]] && features=(--features "$bundle")
+# One wasm per bundle of the same app (app/src/bundle.rs: Bundle::ALL), each with only its own
+# pages: the two a visitor opens first (log in, the overview), the installer's (licences,
+# reporters), and every other page.
+bundles=(login home licences reporters other)
+for bundle in "${bundles[@]}"; do
+  features=(--features "$bundle")
   step "wasm build: $bundle (profile wasm-release)"
   cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release "${features[@]}"
-  # A small bundle links only the texts in app/texts/$bundle.keys: add any its code names, and
-  # build again with them (exit 10: the list grew).
-  while [[ $bundle != full ]]; do
+  # A bundle links only the texts in app/texts/$bundle.keys: add any its code names, and build
+  # again with them (exit 10: the list grew).
+  while true; do
     status=0
     node scripts/bundle-texts.mjs target/wasm32-unknown-unknown/wasm-release/frontend.wasm "$bundle" || status=$?
     [[ $status == 0 ]] && break
@@ -40,4 +41,4 @@ done
 cat style/*.css > "$pkg/$name.css"
 cp -r public/. "$site/"
 step "content-hashed names, brotli and gzip"
-node scripts/finish-site.mjs "$pkg" "$name" login home full
+node scripts/finish-site.mjs "$pkg" "$name" "${bundles[@]}"

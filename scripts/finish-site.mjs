@@ -3,7 +3,7 @@
 // once, at build time, with brotli and gzip (the server sends what the browser accepts; it
 // compresses nothing per request).
 //
-//   node scripts/finish-site.mjs target/site/pkg ampwise login home full
+//   node scripts/finish-site.mjs target/site/pkg ampwise login home licences reporters other
 //
 // Reads NAME-BUNDLE.js + NAME-BUNDLE_bg.wasm for each bundle and NAME.css; writes
 // NAME-BUNDLE-HASH.js, NAME-BUNDLE-HASH_bg.wasm, NAME-HASH.css (+ .br, .gz) and assets.json

@@ -1,16 +1,18 @@
-//! Which pages a browser bundle can draw. `scripts/build-site.sh` builds the wasm three times:
-//! `login` (log in, sign up), `home` (the overview) and `full` (every page). The two pages a
-//! visitor opens first download only the small bundles (a phone on one bar of 4G in a
-//! basement); any other page loads `full`, which then moves between all pages in the browser.
+//! Which pages a browser bundle can draw. `scripts/build-site.sh` builds the wasm once per
+//! [`Bundle`]: `login` (log in, sign up), `home` (the overview), `licences` (the camera and the
+//! QR decoder), `reporters` (the list, the wizard, a reporter) and `other` (every other page:
+//! sites, monitors, history). Each page downloads only the bundle that has it (a phone on one
+//! bar of 4G in a basement, an installer at a fuse box); moving to a page of another bundle
+//! loads it from the server.
 //!
-//! One routes table (`routes()` in lib.rs) serves the server, the full bundle and the login
-//! bundle; [`Bundle::for_path`] alone decides which bundle has which page. Every route names
-//! its page with [`page!`]: in the login bundle a page sent with another bundle is
-//! [`Elsewhere`] (it asks the server for that page, which sends it with the bundle that has
-//! it), and its code is left out of that wasm. The overview's bundle (`cfg(home_bundle)`, set
-//! by app/build.rs) has no router at all: it draws the overview in its frame and its links are plain links (the next page loads with its
-//! own bundle). The router was a sixth of that bundle (284 KB brotli with it, 238 KB without:
-//! BENCHMARKS.md). The server (and a wasm built without a bundle feature) has every page.
+//! One routes table (`routes()` in lib.rs) serves the server and every bundle with a router;
+//! [`Bundle::for_path`] alone decides which bundle has which page. Every route names its page
+//! with [`page!`]: in a bundle that lacks the page it is [`Elsewhere`] (which asks the server
+//! for the page; the server sends it with the bundle that has it), and its code is left out of
+//! that wasm. The overview's bundle (`cfg(bundle = "home")`, set by app/build.rs) has no router at
+//! all: it draws the overview in its frame and its links are plain links. The router was a
+//! sixth of that bundle (284 KB brotli with it, 238 KB without: BENCHMARKS.md). The server
+//! (and a wasm built without a bundle feature) has every page.
 
 use leptos::prelude::*;
 
@@ -19,23 +21,33 @@ use leptos::prelude::*;
 pub enum Bundle {
     Login,
     Home,
-    Full,
+    Licences,
+    Reporters,
+    Other,
 }
 
 impl Bundle {
-    pub const ALL: [Bundle; 3] = [Bundle::Login, Bundle::Home, Bundle::Full];
+    pub const ALL: [Bundle; 5] = [
+        Bundle::Login,
+        Bundle::Home,
+        Bundle::Licences,
+        Bundle::Reporters,
+        Bundle::Other,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Bundle::Login => "login",
             Bundle::Home => "home",
-            Bundle::Full => "full",
+            Bundle::Licences => "licences",
+            Bundle::Reporters => "reporters",
+            Bundle::Other => "other",
         }
     }
 
-    /// The bundle the page at `path` is sent with: the smallest that has it. The one place that
-    /// decides it: the server sends that bundle, and the routes table ([`page!`]) leaves a page
-    /// out of every other small bundle at compile time (a `const fn` for that).
+    /// The bundle the page at `path` is sent with. The one place that decides it: the server
+    /// sends that bundle, and the routes table ([`page!`]) leaves the page out of every other
+    /// bundle at compile time (a `const fn` for that).
     pub const fn for_path(path: &str) -> Bundle {
         let mut path = path.as_bytes();
         while let [rest @ .., b'/'] = path {
@@ -44,26 +56,51 @@ impl Bundle {
         match path {
             b"/login" | b"/signup" => Bundle::Login,
             b"" => Bundle::Home,
-            _ => Bundle::Full,
+            _ if under(path, b"/settings/licences") => Bundle::Licences,
+            _ if under(path, b"/settings/reporters") => Bundle::Reporters,
+            _ => Bundle::Other,
         }
     }
 
-    /// The bundle this build is: `Full` on the server and in a wasm built without a bundle
-    /// feature (the features `scripts/build-site.sh` builds each bundle with; `home_bundle`
-    /// from app/build.rs).
-    pub const THIS: Bundle = if cfg!(home_bundle) {
-        Bundle::Home
-    } else if cfg!(all(feature = "hydrate", feature = "bundle-login")) {
-        Bundle::Login
+    /// The bundle this build is (`cfg(bundle)`, from the feature `scripts/build-site.sh` builds
+    /// it with: app/build.rs); none on the server and in a wasm built without one.
+    pub const THIS: Option<Bundle> = if cfg!(bundle = "login") {
+        Some(Bundle::Login)
+    } else if cfg!(bundle = "home") {
+        Some(Bundle::Home)
+    } else if cfg!(bundle = "licences") {
+        Some(Bundle::Licences)
+    } else if cfg!(bundle = "reporters") {
+        Some(Bundle::Reporters)
+    } else if cfg!(bundle = "other") {
+        Some(Bundle::Other)
     } else {
-        Bundle::Full
+        None
     };
 
     /// Whether this build draws the page at `path` (a route's full path, `:id` and all): the
-    /// full bundle and the server draw every page, a small bundle those sent with it.
+    /// server draws every page, a bundle those sent with it.
     pub const fn draws(path: &str) -> bool {
-        matches!(Self::THIS, Bundle::Full) || Self::for_path(path) as u8 == Self::THIS as u8
+        match Self::THIS {
+            None => true,
+            Some(this) => Self::for_path(path) as u8 == this as u8,
+        }
     }
+}
+
+/// `path` is `prefix` or a page under it (`/settings/reporters/7`, not `/settings/reportersx`).
+const fn under(path: &[u8], prefix: &[u8]) -> bool {
+    if path.len() < prefix.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < prefix.len() {
+        if path[i] != prefix[i] {
+            return false;
+        }
+        i += 1;
+    }
+    path.len() == prefix.len() || path[prefix.len()] == b'/'
 }
 
 /// A view of the routes table (lib.rs), named by the page's full path: the page where this
@@ -71,6 +108,19 @@ impl Bundle {
 /// small bundle's wasm leaves the other pages' code out, while every build still compiles (and
 /// lints) one table with every page.
 macro_rules! page {
+    // A parent route's layout: drawn by every bundle whose pages sit in it (all but login's).
+    (layout $page:path) => {{
+        const HERE: bool = !matches!(
+            $crate::bundle::Bundle::THIS,
+            Some($crate::bundle::Bundle::Login)
+        );
+        let view: fn() -> ::leptos::prelude::AnyView = if HERE {
+            || ::leptos::prelude::IntoAny::into_any($page())
+        } else {
+            $crate::bundle::elsewhere
+        };
+        view
+    }};
     ($path:literal, $page:path) => {{
         const HERE: bool = $crate::bundle::Bundle::draws($path);
         let view: fn() -> ::leptos::prelude::AnyView = if HERE {
@@ -97,7 +147,9 @@ pub struct SiteFiles {
     pub css: String,
     pub login: String,
     pub home: String,
-    pub full: String,
+    pub licences: String,
+    pub reporters: String,
+    pub other: String,
 }
 
 impl SiteFiles {
@@ -109,7 +161,9 @@ impl SiteFiles {
             css: format!("{name}.css"),
             login: name.clone(),
             home: name.clone(),
-            full: name,
+            licences: name.clone(),
+            reporters: name.clone(),
+            other: name,
         }
     }
 
@@ -117,7 +171,9 @@ impl SiteFiles {
         match bundle {
             Bundle::Login => &self.login,
             Bundle::Home => &self.home,
-            Bundle::Full => &self.full,
+            Bundle::Licences => &self.licences,
+            Bundle::Reporters => &self.reporters,
+            Bundle::Other => &self.other,
         }
     }
 }
@@ -158,15 +214,27 @@ mod tests {
     use super::Bundle;
 
     #[test]
-    fn each_page_is_sent_with_the_smallest_bundle_that_has_it() {
+    fn each_page_is_sent_with_the_bundle_that_has_it() {
         let cases = [
             ("log in", "/login", Bundle::Login),
             ("sign up", "/signup", Bundle::Login),
             ("overview", "/", Bundle::Home),
-            ("site", "/sites/3", Bundle::Full),
-            ("settings", "/settings/reporters/new", Bundle::Full),
-            ("history", "/monitors/2/history", Bundle::Full),
-            ("unknown page", "/nowhere", Bundle::Full),
+            ("site", "/sites/3", Bundle::Other),
+            ("history", "/monitors/2/history", Bundle::Other),
+            ("settings", "/settings", Bundle::Other),
+            ("sites settings", "/settings/sites/new", Bundle::Other),
+            ("monitors", "/settings/monitors", Bundle::Other),
+            ("licences", "/settings/licences", Bundle::Licences),
+            ("reporters", "/settings/reporters", Bundle::Reporters),
+            ("the wizard", "/settings/reporters/new", Bundle::Reporters),
+            ("a reporter", "/settings/reporters/7", Bundle::Reporters),
+            (
+                "a name that only begins alike",
+                "/settings/reportersx",
+                Bundle::Other,
+            ),
+            ("login, deeper", "/login/x", Bundle::Other),
+            ("unknown page", "/nowhere", Bundle::Other),
         ];
         for (name, path, bundle) in cases {
             assert_eq!(Bundle::for_path(path), bundle, "{name}: {path}");
@@ -180,7 +248,7 @@ mod tests {
 
     #[test]
     fn the_server_draws_every_page() {
-        assert_eq!(Bundle::THIS, Bundle::Full);
+        assert_eq!(Bundle::THIS, None);
         for path in ["/login", "", "/settings/reporters/:id", "/nowhere"] {
             assert!(Bundle::draws(path), "{path}");
         }

@@ -2,7 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-#[cfg(not(home_bundle))]
+#[cfg(not(bundle = "home"))]
 use leptos_router::components::A;
 use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};
 use model::{Account, PriceArea, Role, SiteDetails};
@@ -201,7 +201,7 @@ pub fn Header(account: Account) -> impl IntoView {
 
 /// A link of the main navigation, marked (`aria-current`) while its page is open: leptos_router's
 /// `<A>`, which follows the route.
-#[cfg(not(home_bundle))]
+#[cfg(not(bundle = "home"))]
 #[component]
 fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
     view! {
@@ -213,7 +213,7 @@ fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children
 
 /// The overview's bundle has no router and draws only the overview (bundle.rs): the same link,
 /// marked when it leads to the overview.
-#[cfg(home_bundle)]
+#[cfg(bundle = "home")]
 #[component]
 fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
     // The overview is open: only a link to it is current, whether it matches exactly or not.

@@ -17,7 +17,7 @@ pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-#[cfg(not(home_bundle))]
+#[cfg(not(bundle = "home"))]
 use leptos_router::components::Router;
 use model::Account;
 
@@ -265,13 +265,13 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    #[cfg(not(home_bundle))]
+    #[cfg(not(bundle = "home"))]
     let page = view! { <Router>{routes()}</Router> };
     // The overview's bundle draws only the overview (bundle.rs): no router, no routes. The
     // server renders the same page through its router, which adds no markup of its own, so
     // this hydrates it. `<Title>` stays in both: the page marks its place (a component that
     // draws nothing leaves a placeholder), and hydration expects the mark where it was.
-    #[cfg(home_bundle)]
+    #[cfg(bundle = "home")]
     let page = view! {
         <pages::AppFrame>
             <pages::OverviewPage />
@@ -299,7 +299,7 @@ pub fn title_text(page: &str) -> String {
 /// only the pages [`bundle::Bundle::for_path`] sends it with, and [`bundle::Elsewhere`] in place
 /// of the others (their code is left out of its wasm: [`page!`]).
 #[cfg_attr(
-    home_bundle,
+    bundle = "home",
     allow(
         dead_code,
         reason = "the overview's bundle draws the overview without a router; the other pages are \
@@ -329,7 +329,7 @@ fn routes() -> impl IntoView {
             // never finished (a lost wake-up; server/tests/access.rs hung in CI).
             <Route path=path!("/login") view=page!("/login", LoginPage) ssr=SsrMode::Async />
             <Route path=path!("/signup") view=page!("/signup", SignupPage) ssr=SsrMode::Async />
-            <ParentRoute path=path!("") view=page!("/", AppLayout) ssr=SsrMode::Async>
+            <ParentRoute path=path!("") view=page!(layout AppLayout) ssr=SsrMode::Async>
                 <Route path=path!("") view=page!("/", OverviewPage) ssr=SsrMode::Async />
                 <Route path=path!("sites/:id") view=page!("/sites/:id", SitePage) ssr=SsrMode::Async />
                 <Route
@@ -339,7 +339,7 @@ fn routes() -> impl IntoView {
                 />
                 <ParentRoute
                     path=path!("settings")
-                    view=page!("/settings", SettingsLayout)
+                    view=page!(layout SettingsLayout)
                     ssr=SsrMode::Async
                 >
                     <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />

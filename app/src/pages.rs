@@ -55,7 +55,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
     let auth = use_auth();
     // The server lets only signed-in visitors in; this follows a sign-out or an expired session
     // noticed in the browser to the login page, which brings them back here.
-    #[cfg(not(home_bundle))]
+    #[cfg(not(bundle = "home"))]
     let to_login = {
         let location = leptos_router::hooks::use_location();
         let navigate = use_navigate();
@@ -68,7 +68,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
         }
     };
     // The overview's bundle has no router (bundle.rs): a new page load.
-    #[cfg(home_bundle)]
+    #[cfg(bundle = "home")]
     let to_login = || {
         if let Some(address) = web_sys::window().map(|w| w.location()) {
             let here = crate::with_query(

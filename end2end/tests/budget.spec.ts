@@ -1,6 +1,6 @@
-// What a phone downloads on its first visit (cold cache) to the two pages everyone opens first:
-// the wasm, JS and CSS as served (brotli), counted from the browser's own network records. It
-// fails above the budget, so the bundles cannot creep back (issue 11; app/src/bundle.rs).
+// What a phone downloads on its first visit (cold cache) to a page: the wasm, JS and CSS as
+// served (brotli), counted from the browser's own network records. It fails above the budget, so
+// the bundles cannot creep back (issue 11; app/src/bundle.rs).
 import { Browser, expect } from '@playwright/test';
 import { open, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
@@ -27,10 +27,16 @@ async function firstLoad(browser: Browser, path: string, cookies: Parameters<imp
   return files;
 }
 
-// Issue 11 asks 250 KB for both (BENCHMARKS.md has what each weighs).
+// Issue 11 asks 250 KB for the two pages everyone opens first, and they meet it. Issue 24 asks
+// the same of every page; the installer's pages do not meet it yet (BENCHMARKS.md, "A bundle per
+// page group"), so theirs are ceilings a few KB above what they weigh today: lower them as the
+// pages get lighter, never raise them.
 const cases = [
   { name: 'log in', path: '/login', signedIn: false, budget: 250_000, bundle: /^\/pkg\/ampwise-login-/ },
   { name: 'overview', path: '/', signedIn: true, budget: 250_000, bundle: /^\/pkg\/ampwise-home-/ },
+  { name: 'licences (camera)', path: '/settings/licences', signedIn: true, budget: 330_000, bundle: /^\/pkg\/ampwise-licences-/ },
+  { name: 'the reporter wizard', path: '/settings/reporters/new', signedIn: true, budget: 322_000, bundle: /^\/pkg\/ampwise-reporters-/ },
+  { name: 'sites', path: '/settings/sites', signedIn: true, budget: 388_000, bundle: /^\/pkg\/ampwise-other-/ },
 ];
 
 for (const c of cases) {

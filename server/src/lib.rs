@@ -162,7 +162,7 @@ pub async fn build(config: &Config) -> anyhow::Result<Ampwise> {
 
     let assets = SiteAssets::read(&config.site_root);
     let leptos_options = LeptosOptions::builder()
-        .output_name(assets.files.full.as_str())
+        .output_name(assets.files.other.as_str())
         .site_root(config.site_root.to_string_lossy().as_ref())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)

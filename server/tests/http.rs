@@ -327,8 +327,8 @@ async fn health_and_readiness() {
     );
 }
 
-/// Each page names the smallest bundle that has it (app/src/bundle.rs): the login pages and
-/// the overview their own small ones, every other page (a missing one too) the full one.
+/// Each page names the bundle that has it (app/src/bundle.rs): the login pages, the overview,
+/// the licences and the reporters their own, every other page (a missing one too) the last.
 #[tokio::test]
 async fn each_page_names_the_bundle_that_has_it() {
     let site = tempfile::tempdir().unwrap();
@@ -336,39 +336,53 @@ async fn each_page_names_the_bundle_that_has_it() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(
         pkg.join("assets.json"),
-        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","full":"ampwise-full-3"}"#,
+        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","other":"ampwise-other-5"}"#,
     )
     .unwrap();
     let root = site.path().to_path_buf();
     let app = TestApp::new_with(|c| c.site_root = root).await;
     let (cookie, _) = app.sign_up("owner@example.com", "owner").await;
     let site_id = app.create_site(&cookie, "Home").await;
+    let signed_in = Some(cookie.as_str());
     let cases = [
         ("log in", "/login".to_string(), None, "ampwise-login-1"),
         ("sign up", "/signup".to_string(), None, "ampwise-login-1"),
+        ("overview", "/".to_string(), signed_in, "ampwise-home-2"),
         (
-            "overview",
-            "/".to_string(),
-            Some(cookie.as_str()),
-            "ampwise-home-2",
+            "licences",
+            "/settings/licences".to_string(),
+            signed_in,
+            "ampwise-licences-3",
+        ),
+        (
+            "reporters",
+            "/settings/reporters".to_string(),
+            signed_in,
+            "ampwise-reporters-4",
+        ),
+        (
+            "the reporter wizard",
+            "/settings/reporters/new".to_string(),
+            signed_in,
+            "ampwise-reporters-4",
         ),
         (
             "a site",
             format!("/sites/{site_id}"),
-            Some(cookie.as_str()),
-            "ampwise-full-3",
+            signed_in,
+            "ampwise-other-5",
         ),
         (
-            "settings",
-            "/settings/reporters".to_string(),
-            Some(cookie.as_str()),
-            "ampwise-full-3",
+            "sites settings",
+            "/settings/sites".to_string(),
+            signed_in,
+            "ampwise-other-5",
         ),
         (
             "missing page",
             "/nowhere".to_string(),
-            Some(cookie.as_str()),
-            "ampwise-full-3",
+            signed_in,
+            "ampwise-other-5",
         ),
     ];
     for (name, path, cookie, bundle) in cases {
@@ -378,7 +392,13 @@ async fn each_page_names_the_bundle_that_has_it() {
                 && page.body.contains(&format!("/pkg/{bundle}_bg.wasm")),
             "{name}: {path} does not name {bundle}"
         );
-        let others = ["ampwise-login-1", "ampwise-home-2", "ampwise-full-3"];
+        let others = [
+            "ampwise-login-1",
+            "ampwise-home-2",
+            "ampwise-licences-3",
+            "ampwise-reporters-4",
+            "ampwise-other-5",
+        ];
         for other in others.iter().filter(|o| **o != bundle) {
             assert!(
                 !page.body.contains(other),
@@ -607,7 +627,7 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     std::fs::write(
         pkg.join("assets.json"),
         format!(
-            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","full":"ampwise-full-2222222222222222"}}"#
+            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","other":"ampwise-other-4444444444444444"}}"#
         ),
     )
     .unwrap();
