@@ -316,8 +316,8 @@ fn routes() -> impl IntoView {
         SettingsLayout, SignupPage, SitePage, SitesSettingsPage,
     };
     use reporters::{NewReporterPage, ReporterPage, ReportersPage};
-    // A page no route names: the full bundle says so; a small one asks the server, which
-    // answers with the full bundle (`for_path` sends every unknown path with it).
+    // A page no route names: the `other` bundle says so; another asks the server, which
+    // answers with `other` (`for_path` sends every unknown path with it).
     let fallback = page!("/nowhere", NotFound);
     view! {
         <Routes fallback>

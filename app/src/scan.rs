@@ -2,7 +2,7 @@
 //! every 200 ms) or from a photo. The browser's own `BarcodeDetector` reads it where there is
 //! one (Android, macOS, ChromeOS: fast, native); elsewhere, or when it finds nothing in a
 //! photo, Rust (rqrr) in the wasm does, so it works in every browser. Both are only in the
-//! full bundle (app/src/bundle.rs): nobody downloads a QR decoder to log in.
+//! licences page's bundle (app/src/bundle.rs): nobody downloads a QR decoder to log in.
 
 /// The text of the first QR code in a greyscale image (`luma`, row by row, `width` × `height`).
 pub fn decode_qr(width: usize, height: usize, luma: &[u8]) -> Option<String> {

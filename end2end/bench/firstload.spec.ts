@@ -190,6 +190,8 @@ test('first load on slow 4G with a 4× slower CPU', async ({ browser, page, requ
     await measure(browser, '/login'),
     await measure(browser, '/', cookie, true),
     await measure(browser, '/settings/sites', cookie),
+    await measure(browser, '/settings/licences', cookie),
+    await measure(browser, '/settings/reporters/new', cookie),
   ];
   for (const r of rows) {
     console.log(`${r.path}: interactive cold p50 ${r.cold} ms (${r.coldRuns.join(', ')}), warm p50 ${r.warm} ms (${r.warmRuns.join(', ')}), ${r.coldBytes} B over the wire cold${r.graphs}`);
