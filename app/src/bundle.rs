@@ -109,20 +109,17 @@ const fn under(path: &[u8], prefix: &[u8]) -> bool {
 /// lints) one table with every page.
 macro_rules! page {
     // A parent route's layout: drawn by every bundle whose pages sit in it (all but login's).
-    (layout $page:path) => {{
-        const HERE: bool = !matches!(
+    (layout $page:path) => {
+        $crate::bundle::page!(@here !matches!(
             $crate::bundle::Bundle::THIS,
             Some($crate::bundle::Bundle::Login)
-        );
-        let view: fn() -> ::leptos::prelude::AnyView = if HERE {
-            || ::leptos::prelude::IntoAny::into_any($page())
-        } else {
-            $crate::bundle::elsewhere
-        };
-        view
-    }};
-    ($path:literal, $page:path) => {{
-        const HERE: bool = $crate::bundle::Bundle::draws($path);
+        ), $page)
+    };
+    ($path:literal, $page:path) => {
+        $crate::bundle::page!(@here $crate::bundle::Bundle::draws($path), $page)
+    };
+    (@here $here:expr, $page:path) => {{
+        const HERE: bool = $here;
         let view: fn() -> ::leptos::prelude::AnyView = if HERE {
             || ::leptos::prelude::IntoAny::into_any($page())
         } else {
