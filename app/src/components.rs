@@ -51,6 +51,33 @@ pub fn invalid_if(
     }
 }
 
+/// What the person typed into the server-drawn field `selector` before the wasm arrived, when it
+/// differs from what the server drew. Hydration sets a field's `prop:value` from its signal, which
+/// would wipe that typing (a slow phone, a page load between bundles); a signal seeded from this
+/// keeps it. `None` once the page has hydrated: later pages are drawn by the wasm itself.
+pub fn typed_before_hydration(selector: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let document = web_sys::window()?.document()?;
+        if document.body()?.has_attribute("data-hydrated") {
+            return None;
+        }
+        let input = document
+            .query_selector(selector)
+            .ok()??
+            .dyn_into::<web_sys::HtmlInputElement>()
+            .ok()?;
+        let value = input.value();
+        (value != input.default_value()).then_some(value)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = selector;
+        None
+    }
+}
+
 /// A form that calls a server function whose arguments are all text (log in, sign up, the
 /// language and theme switches). Before the wasm has loaded (a slow phone) the browser posts
 /// it and the server answers with the page; once hydrated, the wasm reads the fields and the

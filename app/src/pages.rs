@@ -1142,8 +1142,10 @@ pub fn LicencesPage() -> impl IntoView {
     let redeem = ServerAction::<api::RedeemLicence>::new();
     let licences = crate::codec::resource(move || redeem.version().get(), |_| api::list_licences());
     let query = leptos_router::hooks::use_query_map();
+    // What the QR code's link carries, or what the installer typed while the page loaded.
     let code = RwSignal::new(model::licence::format_partial(
-        &query.read_untracked().get("code").unwrap_or_default(),
+        &crate::components::typed_before_hydration("input[name=code]")
+            .unwrap_or_else(|| query.read_untracked().get("code").unwrap_or_default()),
     ));
     // Checked in the browser before asking the server: a mistyped character is caught here.
     let local_error = RwSignal::new(None::<AppError>);
