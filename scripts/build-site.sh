@@ -16,6 +16,12 @@ mkdir -p "$pkg"
 # pages: the two a visitor opens first (log in, the overview), the installer's (licences,
 # reporters), and every other page.
 bundles=(login home licences reporters other)
+# Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
+# -Os --converge: 1-2 % fewer brotli bytes than -Oz (measured on these bundles).
+optimise() {
+  end2end/node_modules/.bin/wasm-opt -Os --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue "$1" -o "$1"
+}
 for bundle in "${bundles[@]}"; do
   features=(--features "$bundle")
   step "wasm build: $bundle (profile wasm-release)"
@@ -32,13 +38,16 @@ for bundle in "${bundles[@]}"; do
   step "wasm-bindgen, wasm-opt: $bundle"
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name-$bundle" \
     target/wasm32-unknown-unknown/wasm-release/frontend.wasm
-  # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
-  # -Os --converge: 1-2 % fewer brotli bytes than -Oz (measured on these bundles).
-  end2end/node_modules/.bin/wasm-opt -Os --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$pkg/$name-${bundle}_bg.wasm" -o "$pkg/$name-${bundle}_bg.wasm"
+  optimise "$pkg/$name-${bundle}_bg.wasm"
 done
+# Not a bundle: the QR decoder, which the licences page loads when the browser has none of its
+# own (app/src/scan.rs).
+step "wasm build: the QR decoder (qr-decoder)"
+cargo build -p qr-decoder --lib --target wasm32-unknown-unknown --profile wasm-release
+wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name "$name-qr" \
+  target/wasm32-unknown-unknown/wasm-release/qr_decoder.wasm
+optimise "$pkg/$name-qr_bg.wasm"
 cat style/*.css > "$pkg/$name.css"
 cp -r public/. "$site/"
 step "content-hashed names, brotli and gzip"
-node scripts/finish-site.mjs "$pkg" "$name" "${bundles[@]}"
+node scripts/finish-site.mjs "$pkg" "$name" "${bundles[@]}" --later qr

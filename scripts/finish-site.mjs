@@ -3,9 +3,10 @@
 // once, at build time, with brotli and gzip (the server sends what the browser accepts; it
 // compresses nothing per request).
 //
-//   node scripts/finish-site.mjs target/site/pkg ampwise login home licences reporters other
+//   node scripts/finish-site.mjs target/site/pkg ampwise login home licences reporters other --later qr
 //
-// Reads NAME-BUNDLE.js + NAME-BUNDLE_bg.wasm for each bundle and NAME.css; writes
+// Reads NAME-BUNDLE.js + NAME-BUNDLE_bg.wasm for each bundle (and each module a page loads
+// later, named after --later: the QR decoder) and NAME.css; writes
 // NAME-BUNDLE-HASH.js, NAME-BUNDLE-HASH_bg.wasm, NAME-HASH.css (+ .br, .gz) and assets.json
 // {"css": "NAME-HASH.css", "login": "NAME-login-HASH", …}, which the server reads at start-up.
 // Prints each file's sizes and what a first visit downloads with each bundle.
@@ -14,7 +15,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const [pkg, name, ...bundles] = process.argv.slice(2);
+const [pkg, name, ...rest] = process.argv.slice(2);
+const split = rest.indexOf('--later');
+const bundles = split < 0 ? rest : rest.slice(0, split);
+const later = split < 0 ? [] : rest.slice(split + 1);
 const hashOf = (...parts) => {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
@@ -28,7 +32,7 @@ const manifest = {};
 const css = read(`${name}.css`);
 manifest.css = `${name}-${hashOf(css)}.css`;
 outputs.push({ file: manifest.css, bytes: css, kind: 'css' });
-for (const bundle of bundles) {
+for (const bundle of [...bundles, ...later]) {
   const js = read(`${name}-${bundle}.js`);
   const wasm = read(`${name}-${bundle}_bg.wasm`);
   const named = `${name}-${bundle}-${hashOf(wasm, js)}`;

@@ -44,7 +44,7 @@ ensure_chromium() {
 # the server binary on its own (`cargo build -p server`) would leave out the dev-dependencies,
 # resolve features differently and rebuild most of the dependency tree: run.sh and test.sh both
 # build through this so each reuses the other's work.
-NATIVE=(-p model -p backend -p app -p server -p chargeamps-sim --features app/ssr)
+NATIVE=(-p model -p backend -p app -p server -p chargeamps-sim -p qr-decoder --features app/ssr)
 build_native() { cargo test "${NATIVE[@]}" --no-run; }
 
 # PostgreSQL from Debian's packages, for `run.sh --cluster` and the tests on both databases.

@@ -23,6 +23,8 @@ for bundle in login licences reporters other; do
   step "clippy: the $bundle browser bundle (app/src/bundle.rs)"
   cargo clippy -p frontend -p app --features "app/hydrate,app/bundle-$bundle" --target wasm32-unknown-unknown -- -D warnings
 done
+step "clippy: the QR decoder's wasm (qr-decoder)"
+cargo clippy -p qr-decoder --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (also builds target/debug/ampwise)"
 cargo test "${NATIVE[@]}"

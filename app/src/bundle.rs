@@ -137,7 +137,8 @@ pub fn elsewhere() -> AnyView {
 }
 
 /// The site's files as `scripts/build-site.sh` named them (by their content's hash, in
-/// `pkg/assets.json`): the style sheet and each bundle's name (`NAME.js`, `NAME_bg.wasm`).
+/// `pkg/assets.json`): the style sheet, each bundle's name (`NAME.js`, `NAME_bg.wasm`) and the
+/// QR decoder's (`qr`: not a bundle, a wasm the licences page loads when it needs it).
 /// The server provides it to the page shell through context.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct SiteFiles {
@@ -147,6 +148,7 @@ pub struct SiteFiles {
     pub licences: String,
     pub reporters: String,
     pub other: String,
+    pub qr: String,
 }
 
 impl SiteFiles {
@@ -160,7 +162,8 @@ impl SiteFiles {
             home: name.clone(),
             licences: name.clone(),
             reporters: name.clone(),
-            other: name,
+            other: name.clone(),
+            qr: format!("{name}-qr"),
         }
     }
 

@@ -41,7 +41,10 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
         .unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
     let path = String::new();
-    let bundle = files.bundle(bundle::Bundle::for_path(&path)).to_string();
+    let sent = bundle::Bundle::for_path(&path);
+    let bundle = files.bundle(sent).to_string();
+    // The QR decoder, for the pages that scan (loaded only when the browser cannot read a code).
+    let qr = (sent == bundle::Bundle::Licences).then(|| files.qr.clone());
     view! {
         <!DOCTYPE html>
         <html lang=lang.code() data-theme=crate::theme::initial_theme().code()>
@@ -53,7 +56,7 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
                 <link rel="apple-touch-icon" href="/icon-192.png" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 // Before the style sheet: a classic script after it would wait for it.
-                <Boot bundle />
+                <Boot bundle qr />
                 <link rel="stylesheet" href=format!("/pkg/{}", files.css) />
                 <MetaTags />
             </head>
@@ -74,16 +77,20 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
 /// `DOMContentLoaded`, by when the resources the server streams at the page's end are in.
 /// Streaming compilation needs `Content-Type: application/wasm`; when a proxy on the way
 /// changes it, the wasm is compiled from its bytes instead (as wasm-bindgen's loader does).
+/// With `qr` (the QR decoder's files) it also gives the page `window.ampwiseQrDecoder()`, which
+/// loads the decoder the first time it is called (app/src/scan.rs).
 #[component]
-fn Boot(bundle: String) -> impl IntoView {
+fn Boot(bundle: String, qr: Option<String>) -> impl IntoView {
     let nonce = leptos::nonce::use_nonce();
     let js = format!("/pkg/{bundle}.js");
     let wasm = format!("/pkg/{bundle}_bg.wasm");
+    let qr = qr.map(|qr| [format!("/pkg/{qr}.js"), format!("/pkg/{qr}_bg.wasm")]);
     let script = format!(
-        "({})({}, {});",
+        "({})({}, {}, {});",
         include_str!("boot.js").trim(),
         serde_json::to_string(&js).unwrap_or_default(),
         serde_json::to_string(&wasm).unwrap_or_default(),
+        serde_json::to_string(&qr).unwrap_or_default(),
     );
     view! {
         <link rel="modulepreload" href=js />

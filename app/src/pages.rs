@@ -1059,11 +1059,20 @@ fn Scanner(on_found: Callback<String>) -> impl IntoView {
                                 leptos::task::spawn_local(async move {
                                     let found = browser::scan_video(&element).await;
                                     busy.set(false);
-                                    if let Some(text) = found
-                                        && scanning.try_get_untracked() == Some(true)
-                                    {
-                                        stop();
-                                        on_found.run(text);
+                                    if scanning.try_get_untracked() != Some(true) {
+                                        return;
+                                    }
+                                    match found {
+                                        Ok(Some(text)) => {
+                                            stop();
+                                            on_found.run(text);
+                                        }
+                                        Ok(None) => {}
+                                        // Our decoder could not be loaded: say so, camera off.
+                                        Err(key) => {
+                                            stop();
+                                            error.set(Some(key));
+                                        }
                                     }
                                 });
                             },

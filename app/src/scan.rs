@@ -1,30 +1,10 @@
 //! Reading a licence's QR code in the browser: from the camera (a viewfinder, frames decoded
 //! every 200 ms) or from a photo. The browser's own `BarcodeDetector` reads it where there is
 //! one (Android, macOS, ChromeOS: fast, native); elsewhere, or when it finds nothing in a
-//! photo, Rust (rqrr) in the wasm does, so it works in every browser. Both are only in the
-//! licences page's bundle (app/src/bundle.rs): nobody downloads a QR decoder to log in.
-
-/// The text of the first QR code in a greyscale image (`luma`, row by row, `width` × `height`).
-pub fn decode_qr(width: usize, height: usize, luma: &[u8]) -> Option<String> {
-    if width == 0 || height == 0 || luma.len() < width * height {
-        return None;
-    }
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| luma[y * width + x]);
-    image
-        .detect_grids()
-        .into_iter()
-        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
-}
-
-/// RGBA pixels (as canvas `getImageData` returns them) to greyscale, ITU-R BT.601 weights.
-pub fn rgba_to_luma(rgba: &[u8]) -> Vec<u8> {
-    rgba.chunks_exact(4)
-        .map(|p| {
-            ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000) as u8
-        })
-        .collect()
-}
+//! photo, our decoder does (the `qr-decoder` crate: its own small wasm, which the page's loader
+//! fetches the first time it is needed), so it works in every browser. All of it is only in
+//! the licences page's bundle (app/src/bundle.rs): nobody downloads a QR decoder to log in, and
+//! a phone that reads QR codes itself never downloads ours.
 
 #[cfg(feature = "hydrate")]
 pub mod browser {
@@ -54,12 +34,44 @@ pub mod browser {
         Some((canvas, context))
     }
 
-    fn luma(context: &CanvasRenderingContext2d, width: u32, height: u32) -> Option<Vec<u8>> {
-        let data = context
+    /// The canvas's pixels (RGBA) as the browser holds them: handed to the decoder's wasm
+    /// without a copy through this one.
+    fn pixels(context: &CanvasRenderingContext2d, width: u32, height: u32) -> Option<JsValue> {
+        let image = context
             .get_image_data(0.0, 0.0, f64::from(width), f64::from(height))
-            .ok()?
-            .data();
-        Some(super::rgba_to_luma(&data))
+            .ok()?;
+        js_sys::Reflect::get(&image, &"data".into()).ok()
+    }
+
+    /// Our decoder could not be loaded (a dropped connection, say): the message key.
+    const DECODER_MISSING: &str = "scan.decoder_unavailable";
+
+    /// What our decoder (the `qr-decoder` wasm) reads in `rgba`. The page's loader (boot.js)
+    /// fetches it on the first call and keeps it; a failed fetch is tried again next time.
+    async fn decode_in_wasm(
+        width: u32,
+        height: u32,
+        rgba: &JsValue,
+    ) -> Result<Option<String>, &'static str> {
+        let window = web_sys::window().ok_or(DECODER_MISSING)?;
+        let load: js_sys::Function = js_sys::Reflect::get(&window, &"ampwiseQrDecoder".into())
+            .ok()
+            .and_then(|load| load.dyn_into().ok())
+            .ok_or(DECODER_MISSING)?;
+        let loading: js_sys::Promise = load
+            .call0(&window)
+            .ok()
+            .and_then(|loading| loading.dyn_into().ok())
+            .ok_or(DECODER_MISSING)?;
+        let module = JsFuture::from(loading).await.map_err(|_| DECODER_MISSING)?;
+        let decode: js_sys::Function = js_sys::Reflect::get(&module, &"decode_rgba".into())
+            .ok()
+            .and_then(|decode| decode.dyn_into().ok())
+            .ok_or(DECODER_MISSING)?;
+        let found = decode
+            .call3(&module, &width.into(), &height.into(), rgba)
+            .map_err(|_| DECODER_MISSING)?;
+        Ok(found.as_string())
     }
 
     thread_local! {
@@ -110,18 +122,22 @@ pub mod browser {
     }
 
     /// The QR text in the camera's current frame, if any: by the browser's detector where
-    /// there is one, else by the wasm's.
-    pub async fn scan_video(video: &HtmlVideoElement) -> Option<String> {
+    /// there is one, else by ours. An error (a message key) when ours could not be loaded.
+    pub async fn scan_video(video: &HtmlVideoElement) -> Result<Option<String>, &'static str> {
         if video.ready_state() < 2 {
-            return None;
+            return Ok(None);
         }
         match detect_natively(video.as_ref()).await {
-            Some(found) => found,
-            None => scan_video_in_wasm(video),
+            Some(found) => Ok(found),
+            None => match frame_pixels(video) {
+                Some((width, height, rgba)) => decode_in_wasm(width, height, &rgba).await,
+                None => Ok(None),
+            },
         }
     }
 
-    fn scan_video_in_wasm(video: &HtmlVideoElement) -> Option<String> {
+    /// The camera's current frame: its size and pixels.
+    fn frame_pixels(video: &HtmlVideoElement) -> Option<(u32, u32, JsValue)> {
         let (width, height) = (video.video_width(), video.video_height());
         if width == 0 || height == 0 {
             return None;
@@ -136,11 +152,7 @@ pub mod browser {
                 f64::from(height),
             )
             .ok()?;
-        super::decode_qr(
-            width as usize,
-            height as usize,
-            &luma(&context, width, height)?,
-        )
+        Some((width, height, pixels(&context, width, height)?))
     }
 
     /// The QR text in a chosen or taken photo.
@@ -179,8 +191,8 @@ pub mod browser {
                     f64::from(height),
                 )
                 .map_err(|_| "scan.photo_unreadable")?;
-            let luma = luma(&context, width, height).ok_or("scan.photo_unreadable")?;
-            if let Some(text) = super::decode_qr(width as usize, height as usize, &luma) {
+            let rgba = pixels(&context, width, height).ok_or("scan.photo_unreadable")?;
+            if let Some(text) = decode_in_wasm(width, height, &rgba).await? {
                 return Ok(text);
             }
             if scale >= 1.0 {
@@ -238,56 +250,5 @@ pub mod browser {
                 track.stop();
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Renders `text` as a QR code: `scale` px a module, a 4-module quiet zone, as a camera frame
-    /// of `frame` × `frame` px with the code in the middle.
-    fn frame(text: &str, scale: usize, frame: usize) -> Vec<u8> {
-        let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
-        let width = code.width();
-        let colors = code.to_colors();
-        let offset = (frame - width * scale) / 2;
-        let mut luma = vec![230u8; frame * frame];
-        for y in 0..width * scale {
-            for x in 0..width * scale {
-                if colors[(y / scale) * width + x / scale] == qrcode::Color::Dark {
-                    luma[(y + offset) * frame + x + offset] = 20;
-                }
-            }
-        }
-        luma
-    }
-
-    #[test]
-    fn decodes_a_licence_link_in_a_frame() {
-        let url = "https://ampwise.se/settings/licences?code=A27FY-SEYDY-X6TRK-K44ST";
-        assert_eq!(
-            decode_qr(480, 480, &frame(url, 6, 480)).as_deref(),
-            Some(url)
-        );
-    }
-
-    #[test]
-    fn nothing_in_a_blank_frame() {
-        assert_eq!(decode_qr(64, 64, &[200; 64 * 64]), None);
-        assert_eq!(decode_qr(0, 0, &[]), None);
-        assert_eq!(
-            decode_qr(10, 10, &[0; 5]),
-            None,
-            "short buffers are refused, not read past"
-        );
-    }
-
-    #[test]
-    fn rgba_weights() {
-        assert_eq!(
-            rgba_to_luma(&[255, 255, 255, 255, 0, 0, 0, 255, 255, 0, 0, 255]),
-            [255, 0, 76]
-        );
     }
 }

@@ -328,7 +328,8 @@ async fn health_and_readiness() {
 }
 
 /// Each page names the bundle that has it (app/src/bundle.rs): the login pages, the overview,
-/// the licences and the reporters their own, every other page (a missing one too) the last.
+/// the licences and the reporters their own, every other page (a missing one too) the last. Only
+/// the licences page names the QR decoder, for its loader to fetch when it is needed.
 #[tokio::test]
 async fn each_page_names_the_bundle_that_has_it() {
     let site = tempfile::tempdir().unwrap();
@@ -336,7 +337,7 @@ async fn each_page_names_the_bundle_that_has_it() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(
         pkg.join("assets.json"),
-        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","other":"ampwise-other-5"}"#,
+        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","other":"ampwise-other-5","qr":"ampwise-qr-6"}"#,
     )
     .unwrap();
     let root = site.path().to_path_buf();
@@ -408,6 +409,12 @@ async fn each_page_names_the_bundle_that_has_it() {
         assert!(
             page.body.contains("/pkg/ampwise-0.css"),
             "{name}: no style sheet"
+        );
+        assert_eq!(
+            page.body
+                .contains("\"/pkg/ampwise-qr-6.js\",\"/pkg/ampwise-qr-6_bg.wasm\""),
+            bundle == "ampwise-licences-3",
+            "{name}: {path} names the QR decoder unless it is the licences page, or lacks it there"
         );
     }
 }
@@ -627,7 +634,7 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     std::fs::write(
         pkg.join("assets.json"),
         format!(
-            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","other":"ampwise-other-4444444444444444"}}"#
+            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","other":"ampwise-other-4444444444444444","qr":"ampwise-qr-5555555555555555"}}"#
         ),
     )
     .unwrap();
