@@ -17,11 +17,11 @@ use std::fmt::Write;
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!(
-        "cargo::rustc-check-cfg=cfg(bundle, values(\"login\", \"home\", \"licences\", \"reporters\", \"other\"))"
+        "cargo::rustc-check-cfg=cfg(bundle, values(\"login\", \"home\", \"licences\", \"reporters\", \"wizard\", \"other\"))"
     );
     let on = |feature: &str| std::env::var_os(format!("CARGO_FEATURE_{feature}")).is_some();
     // The bundle this wasm is (src/bundle.rs): one `bundle-*` feature with `hydrate`.
-    let bundles: Vec<&str> = ["login", "home", "licences", "reporters", "other"]
+    let bundles: Vec<&str> = ["login", "home", "licences", "reporters", "wizard", "other"]
         .into_iter()
         .filter(|b| on(&format!("BUNDLE_{}", b.to_uppercase())))
         .collect();

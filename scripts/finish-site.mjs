@@ -3,7 +3,7 @@
 // once, at build time, with brotli and gzip (the server sends what the browser accepts; it
 // compresses nothing per request).
 //
-//   node scripts/finish-site.mjs target/site/pkg ampwise login home licences reporters other --later qr
+//   node scripts/finish-site.mjs target/site/pkg ampwise login home licences reporters wizard other --later qr
 //
 // Reads NAME-BUNDLE.js + NAME-BUNDLE_bg.wasm for each bundle (and each module a page loads
 // later, named after --later: the QR decoder) and NAME.css; writes

@@ -19,7 +19,7 @@ step "clippy: browser side (app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 step "clippy: the overview's browser bundle (no router: app/src/bundle.rs)"
 cargo clippy -p frontend -p app --features app/hydrate,app/bundle-home --target wasm32-unknown-unknown -- -D warnings
-for bundle in login licences reporters other; do
+for bundle in login licences reporters wizard other; do
   step "clippy: the $bundle browser bundle (app/src/bundle.rs)"
   cargo clippy -p frontend -p app --features "app/hydrate,app/bundle-$bundle" --target wasm32-unknown-unknown -- -D warnings
 done

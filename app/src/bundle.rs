@@ -1,7 +1,8 @@
 //! Which pages a browser bundle can draw. `scripts/build-site.sh` builds the wasm once per
-//! [`Bundle`]: `login` (log in, sign up), `home` (the overview), `licences` (the camera and the
-//! QR decoder), `reporters` (the list, the wizard, a reporter) and `other` (every other page:
-//! sites, monitors, history). Each page downloads only the bundle that has it (a phone on one
+//! [`Bundle`]: `login` (log in, sign up), `home` (the overview), `licences` (the camera; the QR
+//! decoder is loaded when needed: scan.rs), `reporters` (the list, a reporter), `wizard` (the
+//! reporter wizard) and `other` (every other page: sites, monitors, history). Each page
+//! downloads only the bundle that has it (a phone on one
 //! bar of 4G in a basement, an installer at a fuse box); moving to a page of another bundle
 //! loads it from the server.
 //!
@@ -23,15 +24,17 @@ pub enum Bundle {
     Home,
     Licences,
     Reporters,
+    Wizard,
     Other,
 }
 
 impl Bundle {
-    pub const ALL: [Bundle; 5] = [
+    pub const ALL: [Bundle; 6] = [
         Bundle::Login,
         Bundle::Home,
         Bundle::Licences,
         Bundle::Reporters,
+        Bundle::Wizard,
         Bundle::Other,
     ];
 
@@ -41,6 +44,7 @@ impl Bundle {
             Bundle::Home => "home",
             Bundle::Licences => "licences",
             Bundle::Reporters => "reporters",
+            Bundle::Wizard => "wizard",
             Bundle::Other => "other",
         }
     }
@@ -57,6 +61,7 @@ impl Bundle {
             b"/login" | b"/signup" => Bundle::Login,
             b"" => Bundle::Home,
             _ if under(path, b"/settings/licences") => Bundle::Licences,
+            b"/settings/reporters/new" => Bundle::Wizard,
             _ if under(path, b"/settings/reporters") => Bundle::Reporters,
             _ => Bundle::Other,
         }
@@ -72,6 +77,8 @@ impl Bundle {
         Some(Bundle::Licences)
     } else if cfg!(bundle = "reporters") {
         Some(Bundle::Reporters)
+    } else if cfg!(bundle = "wizard") {
+        Some(Bundle::Wizard)
     } else if cfg!(bundle = "other") {
         Some(Bundle::Other)
     } else {
@@ -147,6 +154,7 @@ pub struct SiteFiles {
     pub home: String,
     pub licences: String,
     pub reporters: String,
+    pub wizard: String,
     pub other: String,
     pub qr: String,
 }
@@ -162,6 +170,7 @@ impl SiteFiles {
             home: name.clone(),
             licences: name.clone(),
             reporters: name.clone(),
+            wizard: name.clone(),
             other: name.clone(),
             qr: format!("{name}-qr"),
         }
@@ -173,6 +182,7 @@ impl SiteFiles {
             Bundle::Home => &self.home,
             Bundle::Licences => &self.licences,
             Bundle::Reporters => &self.reporters,
+            Bundle::Wizard => &self.wizard,
             Bundle::Other => &self.other,
         }
     }
@@ -226,7 +236,7 @@ mod tests {
             ("monitors", "/settings/monitors", Bundle::Other),
             ("licences", "/settings/licences", Bundle::Licences),
             ("reporters", "/settings/reporters", Bundle::Reporters),
-            ("the wizard", "/settings/reporters/new", Bundle::Reporters),
+            ("the wizard", "/settings/reporters/new", Bundle::Wizard),
             ("a reporter", "/settings/reporters/7", Bundle::Reporters),
             (
                 "a name that only begins alike",

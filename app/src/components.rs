@@ -51,11 +51,13 @@ pub fn invalid_if(
     }
 }
 
-/// What the person typed into the server-drawn field `selector` before the wasm arrived, when it
-/// differs from what the server drew. Hydration sets a field's `prop:value` from its signal, which
-/// would wipe that typing (a slow phone, a page load between bundles); a signal seeded from this
-/// keeps it. `None` once the page has hydrated: later pages are drawn by the wasm itself.
-pub fn typed_before_hydration(selector: &str) -> Option<String> {
+/// What the person entered in the server-drawn field `selector` before the wasm arrived, when it
+/// differs from what the server drew: the text typed, or the value of a radio button or check
+/// box they ticked (`input[name=kind]:checked`). Hydration sets a field's `prop:value` and
+/// `prop:checked` from its signal, which would undo that (a slow phone, a page load between
+/// bundles); a signal seeded from this keeps it. `None` once the page has hydrated: later pages
+/// are drawn by the wasm itself.
+pub fn entered_before_hydration(selector: &str) -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -68,8 +70,11 @@ pub fn typed_before_hydration(selector: &str) -> Option<String> {
             .ok()??
             .dyn_into::<web_sys::HtmlInputElement>()
             .ok()?;
-        let value = input.value();
-        (value != input.default_value()).then_some(value)
+        let changed = match input.type_().as_str() {
+            "radio" | "checkbox" => input.checked() != input.default_checked(),
+            _ => input.value() != input.default_value(),
+        };
+        changed.then(|| input.value())
     }
     #[cfg(not(feature = "hydrate"))]
     {

@@ -1153,7 +1153,7 @@ pub fn LicencesPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     // What the QR code's link carries, or what the installer typed while the page loaded.
     let code = RwSignal::new(model::licence::format_partial(
-        &crate::components::typed_before_hydration("input[name=code]")
+        &crate::components::entered_before_hydration("input[name=code]")
             .unwrap_or_else(|| query.read_untracked().get("code").unwrap_or_default()),
     ));
     // Checked in the browser before asking the server: a mistyped character is caught here.

@@ -68,6 +68,16 @@ export async function open(page: Page, url: string): Promise<void> {
   expect(refused, 'Content-Security-Policy violations').toEqual([]);
 }
 
+/** Does `action` (a click on a link to a page of another bundle, a reload), which loads a new
+ * page (app/src/bundle.rs), and waits until that page's wasm has hydrated it: the page before
+ * it was hydrated too, so the old page is marked first and the wait is for an unmarked one. */
+export async function loadsPage(page: Page, action: () => Promise<unknown>): Promise<void> {
+  watchWasm(page);
+  await page.evaluate(() => document.body.setAttribute('data-left', ''));
+  await action();
+  await expect(page.locator('body[data-hydrated="true"]:not([data-left])')).toHaveCount(1);
+}
+
 export async function signUp(page: Page, base: string, email: string, role: 'owner' | 'installer' = 'owner'): Promise<void> {
   await open(page, `${base}/signup`);
   await page.locator('input[name="email"]').fill(email);

@@ -4,7 +4,7 @@
 // silent and back; an Open Reporter partner refusing a packet, refusing the password, down and
 // back. Phone and desktop (the two projects), English and Swedish.
 import { expect, Page } from '@playwright/test';
-import { open, signUp, test, uniqueEmail } from './helpers';
+import { loadsPage, open, signUp, test, uniqueEmail } from './helpers';
 import { Server, startChargeAmps, startServer } from './server';
 
 type Cloud = Awaited<ReturnType<typeof startChargeAmps>>;
@@ -71,6 +71,29 @@ async function redeemLicence(page: Page): Promise<string> {
   return code;
 }
 
+test('a type ticked while the wizard is still loading is kept', async ({ page }) => {
+  await signUp(page, server.url, uniqueEmail('early'));
+  const site = await siteNamed(page, 'Villa Tidig');
+  await monitorOn(page, site);
+  await open(page, `${server.url}/sites/${site}`);
+  // The wizard is a page load of its own (app/src/bundle.rs); on a slow phone the installer
+  // taps before its wasm has arrived.
+  let arrive = () => {};
+  const held = new Promise<void>((resolve) => { arrive = resolve; });
+  await page.route(/\.wasm$/, async (route) => { await held; await route.continue(); });
+  await page.getByTestId('site-add-reporter').click();
+  const openReporter = page.getByRole('radio', { name: /^Open Reporter/ });
+  await openReporter.check();
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
+  arrive();
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await page.unroute(/\.wasm$/);
+  await expect(openReporter).toBeChecked();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByTestId('wizard-step')).toHaveText('Step 2 of 6: Name');
+  await expect(page.getByLabel('Name')).toHaveValue('Open Reporter');
+});
+
 test('the wizard survives a reload at every step, Back and Forward, and a second tab', async ({ page, context }) => {
   test.setTimeout(120_000);
   await signUp(page, server.url, uniqueEmail('ivar'));
@@ -79,12 +102,12 @@ test('the wizard survives a reload at every step, Back and Forward, and a second
   await redeemLicence(page);
 
   await open(page, `${server.url}/sites/${site}`);
-  await page.getByTestId('site-add-reporter').click();
+  await loadsPage(page, () => page.getByTestId('site-add-reporter').click());
   const step = page.getByTestId('wizard-step');
   const next = page.getByRole('button', { name: 'Next' });
   await expect(step).toHaveText('Step 1 of 6: Type');
   await expect(page.getByTestId('wizard-site')).toHaveText('For Villa Tall');
-  await page.reload();
+  await loadsPage(page, () => page.reload());
   await expect(step).toHaveText('Step 1 of 6: Type');
   await page.getByRole('radio', { name: /Charge Amps Charge Control/ }).check();
   await next.click();
@@ -382,7 +405,7 @@ test("the guide's own words in English", async ({ page }) => {
   for (const word of ['Settings', 'Licenses', 'Reporters']) {
     await expect(page.getByRole('link', { name: word, exact: true }).first()).toBeVisible();
   }
-  await page.getByRole('link', { name: 'Add new Reporter' }).first().click();
+  await loadsPage(page, () => page.getByRole('link', { name: 'Add new Reporter' }).first().click());
   await page.getByRole('radio', { name: /Charge Amps Charge Control/ }).check();
   for (let i = 0; i < 2; i++) await page.getByRole('button', { name: 'Next' }).click();
   await expect(page.getByRole('button', { name: 'Get Serial Number and PIN' })).toBeVisible();

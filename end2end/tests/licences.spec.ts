@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { createSite, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
+import { createSite, loadsPage, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();
@@ -55,7 +55,7 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await open(page, `${server().url}/settings/reporters/new`);
   await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeEnabled();
   await expect(page.getByText('Uses one of your Charge Amps licenses (1 free).')).toBeVisible();
-  await page.getByRole('link', { name: 'Licenses' }).click();
+  await loadsPage(page, () => page.getByRole('link', { name: 'Licenses' }).click());
 
   // The same code again: already active on this account.
   await field.fill(typed);

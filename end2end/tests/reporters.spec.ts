@@ -3,7 +3,7 @@
 // holding the chargers under the main fuse as the household's load rises, and what the
 // installer sees when things go wrong.
 import { expect, Page } from '@playwright/test';
-import { createSite, open, signUp, test, uniqueEmail } from './helpers';
+import { createSite, loadsPage, open, signUp, test, uniqueEmail } from './helpers';
 import { Process, Server, startChargeAmps, startHousehold, startServer } from './server';
 
 type Cloud = Awaited<ReturnType<typeof startChargeAmps>>;
@@ -78,7 +78,8 @@ test('the integration guide: licence, wizard, Partner, ACTIVE, balancing, and re
   // 3. The wizard, step by step; each step is checked before the next.
   await open(page, `${base}/settings/reporters`);
   await expect(page.getByText('No reporters yet')).toBeVisible();
-  await page.getByRole('link', { name: 'Add new Reporter' }).first().click();
+  // The wizard is a bundle of its own (app/src/bundle.rs): the link loads it.
+  await loadsPage(page, () => page.getByRole('link', { name: 'Add new Reporter' }).first().click());
   const step = page.getByTestId('wizard-step');
   const next = page.getByRole('button', { name: 'Next' });
   await expect(step).toHaveText('Step 1 of 6: Type');

@@ -328,7 +328,8 @@ async fn health_and_readiness() {
 }
 
 /// Each page names the bundle that has it (app/src/bundle.rs): the login pages, the overview,
-/// the licences and the reporters their own, every other page (a missing one too) the last. Only
+/// the licences, the reporters and the wizard their own, every other page (a missing one too)
+/// the last. Only
 /// the licences page names the QR decoder, for its loader to fetch when it is needed.
 #[tokio::test]
 async fn each_page_names_the_bundle_that_has_it() {
@@ -337,7 +338,7 @@ async fn each_page_names_the_bundle_that_has_it() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(
         pkg.join("assets.json"),
-        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","other":"ampwise-other-5","qr":"ampwise-qr-6"}"#,
+        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","wizard":"ampwise-wizard-7","other":"ampwise-other-5","qr":"ampwise-qr-6"}"#,
     )
     .unwrap();
     let root = site.path().to_path_buf();
@@ -365,7 +366,7 @@ async fn each_page_names_the_bundle_that_has_it() {
             "the reporter wizard",
             "/settings/reporters/new".to_string(),
             signed_in,
-            "ampwise-reporters-4",
+            "ampwise-wizard-7",
         ),
         (
             "a site",
@@ -398,6 +399,7 @@ async fn each_page_names_the_bundle_that_has_it() {
             "ampwise-home-2",
             "ampwise-licences-3",
             "ampwise-reporters-4",
+            "ampwise-wizard-7",
             "ampwise-other-5",
         ];
         for other in others.iter().filter(|o| **o != bundle) {
@@ -634,7 +636,7 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     std::fs::write(
         pkg.join("assets.json"),
         format!(
-            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","other":"ampwise-other-4444444444444444","qr":"ampwise-qr-5555555555555555"}}"#
+            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","wizard":"ampwise-wizard-6666666666666666","other":"ampwise-other-4444444444444444","qr":"ampwise-qr-5555555555555555"}}"#
         ),
     )
     .unwrap();
