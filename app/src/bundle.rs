@@ -2,18 +2,20 @@
 //! [`Bundle`]: `login` (log in, sign up), `home` (the overview), `licences` (the camera; the QR
 //! decoder is loaded when needed: scan.rs), `reporters` (the list, a reporter), `wizard` (the
 //! reporter wizard) and `other` (every other page: sites, monitors, history). Each page
-//! downloads only the bundle that has it (a phone on one
-//! bar of 4G in a basement, an installer at a fuse box); moving to a page of another bundle
-//! loads it from the server.
+//! downloads only the bundle that has it (a phone on one bar of 4G in a basement, an installer
+//! at a fuse box); moving to a page of another bundle loads it from the server.
 //!
 //! One routes table (`routes()` in lib.rs) serves the server and every bundle with a router;
 //! [`Bundle::for_path`] alone decides which bundle has which page. Every route names its page
 //! with [`page!`]: in a bundle that lacks the page it is [`Elsewhere`] (which asks the server
 //! for the page; the server sends it with the bundle that has it), and its code is left out of
-//! that wasm. The overview's bundle (`cfg(bundle = "home")`, set by app/build.rs) has no router at
-//! all: it draws the overview in its frame and its links are plain links. The router was a
-//! sixth of that bundle (284 KB brotli with it, 238 KB without: BENCHMARKS.md). The server
-//! (and a wasm built without a bundle feature) has every page.
+//! that wasm. The overview's and the wizard's bundles (`cfg(bundle = "home")`,
+//! `cfg(bundle = "wizard")`, set by app/build.rs) have no router at all: each draws its one page
+//! in its frame (lib.rs: `App`), its links are plain links, and the wizard keeps its steps in the
+//! browser's history itself (reporters.rs: `wizard_query`, `wizard_navigate`). The router was a
+//! sixth of the overview's bundle (284 KB brotli with it, 238 KB without) and of the wizard's
+//! (255 KB with it, 212 KB without: BENCHMARKS.md). The server (and a wasm built without a
+//! bundle feature) has every page.
 
 use leptos::prelude::*;
 

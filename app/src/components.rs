@@ -2,7 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-#[cfg(not(bundle = "home"))]
+#[cfg(not(any(bundle = "home", bundle = "wizard")))]
 use leptos_router::components::A;
 use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};
 use model::{Account, PriceArea, Role, SiteDetails};
@@ -231,11 +231,15 @@ pub fn Header(account: Account) -> impl IntoView {
     }
 }
 
-/// A link of the main navigation, marked (`aria-current`) while its page is open: leptos_router's
-/// `<A>`, which follows the route.
-#[cfg(not(bundle = "home"))]
+/// A link of the main navigation or the settings' tabs, marked (`aria-current`) while its page
+/// is open: leptos_router's `<A>`, which follows the route.
+#[cfg(not(any(bundle = "home", bundle = "wizard")))]
 #[component]
-fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
+pub fn NavLink(
+    href: &'static str,
+    #[prop(optional)] exact: bool,
+    children: Children,
+) -> impl IntoView {
     view! {
         <A href exact>
             {children()}
@@ -243,14 +247,23 @@ fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children
     }
 }
 
-/// The overview's bundle has no router and draws only the overview (bundle.rs): the same link,
-/// marked when it leads to the overview.
-#[cfg(bundle = "home")]
+/// The bundles without a router (the overview's, the wizard's: bundle.rs) draw one page, the
+/// one the browser loaded: the same link, marked as `<A>` marks it for that page (its own page,
+/// or with `exact` unset a page under it).
+#[cfg(any(bundle = "home", bundle = "wizard"))]
 #[component]
-fn NavLink(href: &'static str, #[prop(optional)] exact: bool, children: Children) -> impl IntoView {
-    // The overview is open: only a link to it is current, whether it matches exactly or not.
-    let _ = exact;
-    let open = href == "/";
+pub fn NavLink(
+    href: &'static str,
+    #[prop(optional)] exact: bool,
+    children: Children,
+) -> impl IntoView {
+    let here = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    let here = here.trim_end_matches('/');
+    let there = href.trim_end_matches('/');
+    let open =
+        here == there || !exact && here.starts_with(there) && here[there.len()..].starts_with('/');
     view! {
         <a href=href aria-current=open.then_some("page")>
             {children()}

@@ -17,7 +17,7 @@ pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-#[cfg(not(bundle = "home"))]
+#[cfg(not(any(bundle = "home", bundle = "wizard")))]
 use leptos_router::components::Router;
 use model::Account;
 
@@ -272,7 +272,7 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    #[cfg(not(bundle = "home"))]
+    #[cfg(not(any(bundle = "home", bundle = "wizard")))]
     let page = view! { <Router>{routes()}</Router> };
     // The overview's bundle draws only the overview (bundle.rs): no router, no routes. The
     // server renders the same page through its router, which adds no markup of its own, so
@@ -282,6 +282,16 @@ pub fn App() -> impl IntoView {
     let page = view! {
         <pages::AppFrame>
             <pages::OverviewPage />
+        </pages::AppFrame>
+    };
+    // The wizard's bundle, likewise: the wizard in the settings' frame (its steps keep the
+    // browser's history themselves: reporters.rs).
+    #[cfg(bundle = "wizard")]
+    let page = view! {
+        <pages::AppFrame>
+            <pages::SettingsFrame>
+                <reporters::NewReporterPage />
+            </pages::SettingsFrame>
         </pages::AppFrame>
     };
     view! {
@@ -306,11 +316,12 @@ pub fn title_text(page: &str) -> String {
 /// only the pages [`bundle::Bundle::for_path`] sends it with, and [`bundle::Elsewhere`] in place
 /// of the others (their code is left out of its wasm: [`page!`]).
 #[cfg_attr(
-    bundle = "home",
+    any(bundle = "home", bundle = "wizard"),
     allow(
         dead_code,
-        reason = "the overview's bundle draws the overview without a router; the other pages are \
-                  every other build's, and this table is what they are reached from"
+        reason = "the overview's and the wizard's bundles draw their page without a router; the \
+                  other pages are every other build's, and this table is what they are reached \
+                  from"
     )
 )]
 fn routes() -> impl IntoView {

@@ -3,14 +3,14 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{A, Outlet};
+use leptos_router::components::Outlet;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteSummary};
 
 use crate::api;
 use crate::components::{
-    EmptyState, FormError, Header, LangSwitch, PageTitle, PostForm, SiteFields, action_error,
-    invalid_if,
+    EmptyState, FormError, Header, LangSwitch, NavLink, PageTitle, PostForm, SiteFields,
+    action_error, invalid_if,
 };
 use crate::error::AppError;
 use crate::i18n::use_i18n;
@@ -55,7 +55,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
     let auth = use_auth();
     // The server lets only signed-in visitors in; this follows a sign-out or an expired session
     // noticed in the browser to the login page, which brings them back here.
-    #[cfg(not(bundle = "home"))]
+    #[cfg(not(any(bundle = "home", bundle = "wizard")))]
     let to_login = {
         let location = leptos_router::hooks::use_location();
         let navigate = use_navigate();
@@ -67,8 +67,8 @@ pub fn AppFrame(children: Children) -> impl IntoView {
             navigate(&crate::login_path(&here), Default::default());
         }
     };
-    // The overview's bundle has no router (bundle.rs): a new page load.
-    #[cfg(bundle = "home")]
+    // The overview's and the wizard's bundles have no router (bundle.rs): a new page load.
+    #[cfg(any(bundle = "home", bundle = "wizard"))]
     let to_login = || {
         if let Some(address) = web_sys::window().map(|w| w.location()) {
             let here = crate::with_query(
@@ -569,19 +569,30 @@ fn CapacityCard(month: model::charging::CapacityMonth) -> impl IntoView {
     }
 }
 
+/// The settings' frame around the settings page its route chose.
 #[component]
 pub fn SettingsLayout() -> impl IntoView {
+    view! {
+        <SettingsFrame>
+            <Outlet />
+        </SettingsFrame>
+    }
+}
+
+/// The settings' frame (their title and tabs) around `children`, a settings page.
+#[component]
+pub fn SettingsFrame(children: Children) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <PageTitle key="nav.settings" />
         <h1 class="visually-hidden">{t!(i18n, "nav.settings")}</h1>
         <nav class="tabs" aria-label=t!(i18n, "nav.settings")>
-            <A href="/settings/sites">{t!(i18n, "settings.site")}</A>
-            <A href="/settings/monitors">{t!(i18n, "settings.monitors")}</A>
-            <A href="/settings/licences">{t!(i18n, "settings.licences")}</A>
-            <A href="/settings/reporters">{t!(i18n, "settings.reporters")}</A>
+            <NavLink href="/settings/sites">{t!(i18n, "settings.site")}</NavLink>
+            <NavLink href="/settings/monitors">{t!(i18n, "settings.monitors")}</NavLink>
+            <NavLink href="/settings/licences">{t!(i18n, "settings.licences")}</NavLink>
+            <NavLink href="/settings/reporters">{t!(i18n, "settings.reporters")}</NavLink>
         </nav>
-        <Outlet />
+        {children()}
     }
 }
 
