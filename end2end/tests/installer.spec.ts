@@ -105,6 +105,13 @@ test('the wizard survives a reload at every step, Back and Forward, and a second
   await loadsPage(page, () => page.getByTestId('site-add-reporter').click());
   const step = page.getByTestId('wizard-step');
   const next = page.getByRole('button', { name: 'Next' });
+  // Next saves the draft (the step reached) as it moves on; a reload at once would cancel that
+  // save, for a person as for this test: before a reload the test waits for it.
+  const nextSaved = async () => {
+    const saved = page.waitForResponse((r) => r.url().endsWith('/api/save_reporter_draft') && r.ok());
+    await next.click();
+    await saved;
+  };
   await expect(step).toHaveText('Step 1 of 6: Type');
   await expect(page.getByTestId('wizard-site')).toHaveText('For Villa Tall');
   await loadsPage(page, () => page.reload());
@@ -130,16 +137,16 @@ test('the wizard survives a reload at every step, Back and Forward, and a second
   await expect(second.getByTestId('serial')).toHaveText(serial);
   await second.close();
 
-  await next.click();
+  await nextSaved();
   await expect(step).toHaveText('Step 4 of 6: Main fuse');
   await page.reload();
   await expect(step).toHaveText('Step 4 of 6: Main fuse');
   await expect(page.getByRole('radio', { name: '25 A' })).toBeChecked();
-  await next.click();
+  await nextSaved();
   await expect(step).toHaveText('Step 5 of 6: Monitor');
   await page.reload();
   await expect(page.getByRole('radio', { name: /Mains/ })).toBeChecked();
-  await next.click();
+  await nextSaved();
   await expect(step).toHaveText('Step 6 of 6: Save');
   await page.reload();
   await expect(step).toHaveText('Step 6 of 6: Save');
