@@ -78,6 +78,20 @@ export async function loadsPage(page: Page, action: () => Promise<unknown>): Pro
   await expect(page.locator('body[data-hydrated="true"]:not([data-left])')).toHaveCount(1);
 }
 
+/** Holds back every wasm `page` asks for: the moment on a slow phone when a page shows but does
+ * not answer yet. The function it returns lets the wasm through and waits until the page has
+ * hydrated. */
+export async function holdWasm(page: Page): Promise<() => Promise<void>> {
+  let arrive = () => {};
+  const held = new Promise<void>((resolve) => { arrive = resolve; });
+  await page.route(/\.wasm$/, async (route) => { await held; await route.continue(); });
+  return async () => {
+    arrive();
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+    await page.unroute(/\.wasm$/);
+  };
+}
+
 export async function signUp(page: Page, base: string, email: string, role: 'owner' | 'installer' = 'owner'): Promise<void> {
   await open(page, `${base}/signup`);
   await page.locator('input[name="email"]').fill(email);

@@ -4,7 +4,7 @@
 // silent and back; an Open Reporter partner refusing a packet, refusing the password, down and
 // back. Phone and desktop (the two projects), English and Swedish.
 import { expect, Page } from '@playwright/test';
-import { loadsPage, open, signUp, test, uniqueEmail } from './helpers';
+import { holdWasm, loadsPage, open, signUp, test, uniqueEmail } from './helpers';
 import { Server, startChargeAmps, startServer } from './server';
 
 type Cloud = Awaited<ReturnType<typeof startChargeAmps>>;
@@ -78,16 +78,12 @@ test('a type ticked while the wizard is still loading is kept', async ({ page })
   await open(page, `${server.url}/sites/${site}`);
   // The wizard is a page load of its own (app/src/bundle.rs); on a slow phone the installer
   // taps before its wasm has arrived.
-  let arrive = () => {};
-  const held = new Promise<void>((resolve) => { arrive = resolve; });
-  await page.route(/\.wasm$/, async (route) => { await held; await route.continue(); });
+  const release = await holdWasm(page);
   await page.getByTestId('site-add-reporter').click();
   const openReporter = page.getByRole('radio', { name: /^Open Reporter/ });
   await openReporter.check();
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
-  arrive();
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-  await page.unroute(/\.wasm$/);
+  await release();
   await expect(openReporter).toBeChecked();
   await page.getByRole('button', { name: 'Next' }).click();
   await expect(page.getByTestId('wizard-step')).toHaveText('Step 2 of 6: Name');

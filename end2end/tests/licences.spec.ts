@@ -1,5 +1,5 @@
 import { expect } from '@playwright/test';
-import { createSite, loadsPage, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
+import { createSite, holdWasm, loadsPage, open, PASSWORD, signUp, test, uniqueEmail } from './helpers';
 import { serverForThisFile } from './server';
 
 const server = serverForThisFile();
@@ -23,9 +23,7 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   await expect(page.getByRole('radio', { name: /Charge Amps Charge Control/ })).toBeDisabled();
   // Licences is another bundle: the link loads a page, and on a slow phone the installer starts
   // typing before its wasm has arrived. What they typed stays in the field once it has.
-  let arrive = () => {};
-  const wasmHeld = new Promise<void>((resolve) => { arrive = resolve; });
-  await page.route(/\.wasm$/, async (route) => { await wasmHeld; await route.continue(); });
+  const release = await holdWasm(page);
   await page.getByRole('link', { name: 'Redeem a license' }).click();
   await expect(page).toHaveURL(/\/settings\/licences$/);
   await expect(page.getByText('No licenses yet')).toBeVisible();
@@ -33,9 +31,7 @@ test('an installer redeems licences by typing the code and by the QR link', asyn
   const mistyped = typed.slice(0, 3) + (typed[3] === '2' ? '3' : '2') + typed.slice(4);
   await field.fill(mistyped);
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
-  arrive();
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-  await page.unroute(/\.wasm$/);
+  await release();
   await expect(field).toHaveValue(mistyped);
 
   // A mistyped character is caught in the browser, with a message that says so.
