@@ -1,7 +1,6 @@
 //! Two things the app's sources need from the build:
 //! - `cfg(bundle = "NAME")`: this build is that browser bundle (`src/bundle.rs`: the wasm built
-//!   with `hydrate` and the one feature `bundle-NAME`); the overview's (`home`) draws its one
-//!   page without a router.
+//!   with `hydrate` and the one feature `bundle-NAME`), which draws its pages without a router.
 //! - `$OUT_DIR/locales.rs`: each `locales/*.json` as a static table sorted by key
 //!   (`src/i18n.rs`), so no page parses the texts when it starts (in the browser that took
 //!   ~50 ms of a warm overview's hydration on the phone profile: BENCHMARKS.md). A locale file
@@ -17,19 +16,32 @@ use std::fmt::Write;
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!(
-        "cargo::rustc-check-cfg=cfg(bundle, values(\"login\", \"home\", \"licences\", \"reporters\", \"wizard\", \"other\"))"
+        "cargo::rustc-check-cfg=cfg(bundle, values(none(), \"login\", \"home\", \"licences\", \"reporters\", \"wizard\", \"sites\", \"monitors\", \"site\", \"history\", \"other\"))"
     );
     let on = |feature: &str| std::env::var_os(format!("CARGO_FEATURE_{feature}")).is_some();
     // The bundle this wasm is (src/bundle.rs): one `bundle-*` feature with `hydrate`.
-    let bundles: Vec<&str> = ["login", "home", "licences", "reporters", "wizard", "other"]
-        .into_iter()
-        .filter(|b| on(&format!("BUNDLE_{}", b.to_uppercase())))
-        .collect();
+    let bundles: Vec<&str> = [
+        "login",
+        "home",
+        "licences",
+        "reporters",
+        "wizard",
+        "sites",
+        "monitors",
+        "site",
+        "history",
+        "other",
+    ]
+    .into_iter()
+    .filter(|b| on(&format!("BUNDLE_{}", b.to_uppercase())))
+    .collect();
     let bundle = match bundles[..] {
         [bundle] if on("HYDRATE") => Some(bundle),
         _ => None,
     };
     if let Some(bundle) = bundle {
+        // `cfg(bundle)`: any bundle (a name with a value does not set the name alone).
+        println!("cargo::rustc-cfg=bundle");
         println!("cargo::rustc-cfg=bundle=\"{bundle}\"");
     }
     let keep: Option<std::collections::BTreeSet<String>> = bundle.map(|bundle| {

@@ -13,9 +13,8 @@ name=ampwise
 ensure_wasm_tools
 mkdir -p "$pkg"
 # One wasm per bundle of the same app (app/src/bundle.rs: Bundle::ALL), each with only its own
-# pages: the two a visitor opens first (log in, the overview), the installer's (licences,
-# reporters, the wizard), and every other page.
-bundles=(login home licences reporters wizard other)
+# pages and no router.
+bundles=(login home licences reporters wizard sites monitors site history other)
 # Rust's wasm32 target emits these post-MVP features; wasm-opt must be told it may keep them.
 # -Os --converge: 1-2 % fewer brotli bytes than -Oz (measured on these bundles).
 optimise() {

@@ -17,9 +17,7 @@ step "clippy: server side (app with ssr)"
 cargo clippy "${NATIVE[@]}" --all-targets -- -D warnings
 step "clippy: browser side (app with hydrate, wasm32)"
 cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
-step "clippy: the overview's browser bundle (no router: app/src/bundle.rs)"
-cargo clippy -p frontend -p app --features app/hydrate,app/bundle-home --target wasm32-unknown-unknown -- -D warnings
-for bundle in login licences reporters wizard other; do
+for bundle in login home licences reporters wizard sites monitors site history other; do
   step "clippy: the $bundle browser bundle (app/src/bundle.rs)"
   cargo clippy -p frontend -p app --features "app/hydrate,app/bundle-$bundle" --target wasm32-unknown-unknown -- -D warnings
 done

@@ -6,7 +6,26 @@ function (js, wasm, qr) {
 		if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve, { once: true });
 		else resolve();
 	});
-	Promise.all([loaded, parsed]).then(([mod]) => mod.hydrate());
+	// What the visitor typed or ticked before the wasm arrived (a slow phone, a page load): the
+	// wasm sets each field from its state as it hydrates, which would undo it. Put back, with the
+	// events typing sends, it reaches the page's state as if typed now.
+	const fields = () => [...document.querySelectorAll('input, textarea, select')];
+	const ticks = (f) => f.type === 'checkbox' || f.type === 'radio';
+	const changed = (f) => ticks(f) ? f.checked !== f.defaultChecked
+		: f.tagName === 'SELECT' ? [...f.options].some((o) => o.selected !== o.defaultSelected)
+		: f.value !== f.defaultValue;
+	Promise.all([loaded, parsed]).then(([mod]) => {
+		// A radio button ticked stands for its group: the one it unticked is left alone.
+		const typed = fields().filter(changed).filter((f) => f.type !== 'radio' || f.checked)
+			.map((f) => [f, ticks(f) ? f.checked : f.value]);
+		mod.hydrate();
+		for (const [f, entered] of typed) {
+			if (!f.isConnected || (ticks(f) ? f.checked : f.value) === entered) continue;
+			if (ticks(f)) f.checked = entered; else f.value = entered;
+			f.dispatchEvent(new Event('input', { bubbles: true }));
+			f.dispatchEvent(new Event('change', { bubbles: true }));
+		}
+	});
 	if (qr) {
 		// The QR decoder (app/src/scan.rs), fetched on first use only; a failed fetch is retried.
 		let decoder = null;

@@ -1,23 +1,20 @@
-//! Which pages a browser bundle can draw. `scripts/build-site.sh` builds the wasm once per
-//! [`Bundle`]: `login` (log in, sign up), `home` (the overview), `licences` (the camera; the QR
-//! decoder is loaded when needed: scan.rs), `reporters` (the list, a reporter), `wizard` (the
-//! reporter wizard) and `other` (every other page: sites, monitors, history). Each page
-//! downloads only the bundle that has it (a phone on one bar of 4G in a basement, an installer
-//! at a fuse box); moving to a page of another bundle loads it from the server.
+//! Which pages a browser bundle draws. `scripts/build-site.sh` builds the wasm once per
+//! [`Bundle`], each with only its own pages: `login` (log in, sign up), `home` (the overview),
+//! `licences` (the camera; the QR decoder is loaded when needed: scan.rs), `reporters` (the
+//! list, a reporter), `wizard` (the reporter wizard), `sites` (the sites' settings), `monitors`
+//! (the monitors' settings), `site` (a site's live page), `history` (a monitor's history) and
+//! `other` (a page that does not exist). Each page downloads only the bundle that has it (a
+//! phone on one bar of 4G in a basement, an installer at a fuse box: every first load is
+//! under 250 KB brotli, end2end/tests/budget.spec.ts).
 //!
-//! One routes table (`routes()` in lib.rs) serves the server and every bundle with a router;
-//! [`Bundle::for_path`] alone decides which bundle has which page. Every route names its page
-//! with [`page!`]: in a bundle that lacks the page it is [`Elsewhere`] (which asks the server
-//! for the page; the server sends it with the bundle that has it), and its code is left out of
-//! that wasm. The overview's and the wizard's bundles (`cfg(bundle = "home")`,
-//! `cfg(bundle = "wizard")`, set by app/build.rs) have no router at all: each draws its one page
-//! in its frame (lib.rs: `App`), its links are plain links, and the wizard keeps its steps in the
-//! browser's history itself (reporters.rs: `wizard_query`, `wizard_navigate`). The router was a
-//! sixth of the overview's bundle (284 KB brotli with it, 238 KB without) and of the wizard's
-//! (255 KB with it, 212 KB without: BENCHMARKS.md). The server (and a wasm built without a
-//! bundle feature) has every page.
-
-use leptos::prelude::*;
+//! [`Bundle::for_path`] alone decides which bundle has which page. The server renders every
+//! page through leptos_router (`routes()` in lib.rs); the bundles have no router (it was a sixth
+//! of each: 45 KB brotli, BENCHMARKS.md). A bundle draws the page the browser loaded from the
+//! table beside the routes (`pages!` in lib.rs: each route's path and its page in its frame),
+//! keeping only its own pages' code ([`Bundle::draws`] is a constant). Every link is a page
+//! load (the next bundle from the browser's cache once seen), and the pages reach the address
+//! through `crate::address`, never the router's hooks. The server (and a wasm built without a
+//! bundle feature) has every page and the router.
 
 /// A browser bundle: a wasm built by `scripts/build-site.sh` with the feature of that name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,16 +24,24 @@ pub enum Bundle {
     Licences,
     Reporters,
     Wizard,
+    Sites,
+    Monitors,
+    Site,
+    History,
     Other,
 }
 
 impl Bundle {
-    pub const ALL: [Bundle; 6] = [
+    pub const ALL: [Bundle; 10] = [
         Bundle::Login,
         Bundle::Home,
         Bundle::Licences,
         Bundle::Reporters,
         Bundle::Wizard,
+        Bundle::Sites,
+        Bundle::Monitors,
+        Bundle::Site,
+        Bundle::History,
         Bundle::Other,
     ];
 
@@ -47,6 +52,10 @@ impl Bundle {
             Bundle::Licences => "licences",
             Bundle::Reporters => "reporters",
             Bundle::Wizard => "wizard",
+            Bundle::Sites => "sites",
+            Bundle::Monitors => "monitors",
+            Bundle::Site => "site",
+            Bundle::History => "history",
             Bundle::Other => "other",
         }
     }
@@ -65,6 +74,10 @@ impl Bundle {
             _ if under(path, b"/settings/licences") => Bundle::Licences,
             b"/settings/reporters/new" => Bundle::Wizard,
             _ if under(path, b"/settings/reporters") => Bundle::Reporters,
+            _ if under(path, b"/settings/sites") => Bundle::Sites,
+            _ if under(path, b"/settings/monitors") => Bundle::Monitors,
+            _ if under(path, b"/sites") => Bundle::Site,
+            _ if under(path, b"/monitors") => Bundle::History,
             _ => Bundle::Other,
         }
     }
@@ -81,11 +94,30 @@ impl Bundle {
         Some(Bundle::Reporters)
     } else if cfg!(bundle = "wizard") {
         Some(Bundle::Wizard)
+    } else if cfg!(bundle = "sites") {
+        Some(Bundle::Sites)
+    } else if cfg!(bundle = "monitors") {
+        Some(Bundle::Monitors)
+    } else if cfg!(bundle = "site") {
+        Some(Bundle::Site)
+    } else if cfg!(bundle = "history") {
+        Some(Bundle::History)
     } else if cfg!(bundle = "other") {
         Some(Bundle::Other)
     } else {
         None
     };
+
+    /// The bundle the page at `path` is sent with: [`Bundle::for_path`]'s for a page of the
+    /// routes table (`pages`: its paths), `other` for an address no page has (it draws the page
+    /// that says so; the others need not carry it).
+    pub fn sending(path: &str, pages: &[&str]) -> Bundle {
+        if pages.iter().any(|page| matched(page, path)) {
+            Self::for_path(path)
+        } else {
+            Bundle::Other
+        }
+    }
 
     /// Whether this build draws the page at `path` (a route's full path, `:id` and all): the
     /// server draws every page, a bundle those sent with it.
@@ -112,37 +144,61 @@ const fn under(path: &[u8], prefix: &[u8]) -> bool {
     path.len() == prefix.len() || path[prefix.len()] == b'/'
 }
 
-/// A view of the routes table (lib.rs), named by the page's full path: the page where this
-/// build draws it ([`Bundle::draws`]), otherwise [`Elsewhere`]. The choice is a constant, so a
-/// small bundle's wasm leaves the other pages' code out, while every build still compiles (and
-/// lints) one table with every page.
-macro_rules! page {
-    // A parent route's layout: drawn by every bundle whose pages sit in it (all but login's).
-    (layout $page:path) => {
-        $crate::bundle::page!(@here !matches!(
-            $crate::bundle::Bundle::THIS,
-            Some($crate::bundle::Bundle::Login)
-        ), $page)
-    };
-    ($path:literal, $page:path) => {
-        $crate::bundle::page!(@here $crate::bundle::Bundle::draws($path), $page)
-    };
-    (@here $here:expr, $page:path) => {{
-        const HERE: bool = $here;
-        let view: fn() -> ::leptos::prelude::AnyView = if HERE {
-            || ::leptos::prelude::IntoAny::into_any($page())
-        } else {
-            $crate::bundle::elsewhere
-        };
-        view
-    }};
+/// Whether the route `pattern` (`/sites/:id`) matches `path`, a trailing slash aside (as the
+/// router reads it). By bytes, without `str::split`: this runs in every bundle with more than
+/// one page, and each KB counts there.
+pub fn matched(pattern: &str, path: &str) -> bool {
+    fn trimmed(mut text: &[u8]) -> &[u8] {
+        while let [rest @ .., b'/'] = text {
+            text = rest;
+        }
+        text
+    }
+    let (mut pattern, mut path) = (trimmed(pattern.as_bytes()), trimmed(path.as_bytes()));
+    loop {
+        match (pattern, path) {
+            ([], []) => return true,
+            ([b':', b'i', b'd', rest @ ..], [first, ..]) if *first != b'/' => {
+                let end = path.iter().position(|b| *b == b'/').unwrap_or(path.len());
+                (pattern, path) = (rest, &path[end..]);
+            }
+            ([want, pattern_rest @ ..], [got, path_rest @ ..]) if want == got => {
+                (pattern, path) = (pattern_rest, path_rest);
+            }
+            _ => return false,
+        }
+    }
 }
-pub(crate) use page;
 
-/// [`Elsewhere`] as the routes table's view of a page this build leaves out. Every view in the
-/// table is a `fn() -> AnyView`, so the router's code is the same for every route.
-pub fn elsewhere() -> AnyView {
-    Elsewhere().into_any()
+/// The `:id` in `path` when the route has one: its first segment that is a number (none of the
+/// routes table's names is).
+pub fn id_in(path: &str) -> Option<i64> {
+    path.split('/').find_map(|segment| segment.parse().ok())
+}
+
+/// Whether the route `pattern` has an `:id`.
+pub const fn has_id(pattern: &str) -> bool {
+    let pattern = pattern.as_bytes();
+    let mut i = 0;
+    while i + 3 <= pattern.len() {
+        if pattern[i] == b':' && pattern[i + 1] == b'i' && pattern[i + 2] == b'd' {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// How many of `pages` (the routes table's paths) this build draws.
+pub const fn drawn(pages: &[&str]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < pages.len() {
+        if Bundle::draws(pages[i]) {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
 }
 
 /// The site's files as `scripts/build-site.sh` named them (by their content's hash, in
@@ -157,6 +213,10 @@ pub struct SiteFiles {
     pub licences: String,
     pub reporters: String,
     pub wizard: String,
+    pub sites: String,
+    pub monitors: String,
+    pub site: String,
+    pub history: String,
     pub other: String,
     pub qr: String,
 }
@@ -173,6 +233,10 @@ impl SiteFiles {
             licences: name.clone(),
             reporters: name.clone(),
             wizard: name.clone(),
+            sites: name.clone(),
+            monitors: name.clone(),
+            site: name.clone(),
+            history: name.clone(),
             other: name.clone(),
             qr: format!("{name}-qr"),
         }
@@ -185,40 +249,13 @@ impl SiteFiles {
             Bundle::Licences => &self.licences,
             Bundle::Reporters => &self.reporters,
             Bundle::Wizard => &self.wizard,
+            Bundle::Sites => &self.sites,
+            Bundle::Monitors => &self.monitors,
+            Bundle::Site => &self.site,
+            Bundle::History => &self.history,
             Bundle::Other => &self.other,
         }
     }
-}
-
-/// A page this bundle lacks, reached by a link or a navigation in the browser: loads it from the
-/// server instead (replacing the history entry when the router has already made one), saying
-/// so meanwhile (a slow connection takes a moment).
-#[component]
-pub fn Elsewhere() -> impl IntoView {
-    let i18n = crate::i18n::use_i18n();
-    let location = leptos_router::hooks::use_location();
-    Effect::new(move || {
-        let path = location.pathname.get();
-        let search = location.search.get();
-        let hash = location.hash.get();
-        let query = if search.is_empty() || search.starts_with('?') {
-            ""
-        } else {
-            "?"
-        };
-        let target = format!("{path}{query}{search}{hash}");
-        #[cfg(feature = "hydrate")]
-        if let Some(address) = web_sys::window().map(|w| w.location()) {
-            let _ = if address.pathname().ok().as_deref() == Some(path.as_str()) {
-                address.replace(&target)
-            } else {
-                address.assign(&target)
-            };
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = target;
-    });
-    view! { <p class="muted loading">{crate::t!(i18n, "common.loading")}</p> }
 }
 
 #[cfg(test)]
@@ -231,11 +268,13 @@ mod tests {
             ("log in", "/login", Bundle::Login),
             ("sign up", "/signup", Bundle::Login),
             ("overview", "/", Bundle::Home),
-            ("site", "/sites/3", Bundle::Other),
-            ("history", "/monitors/2/history", Bundle::Other),
+            ("site", "/sites/3", Bundle::Site),
+            ("history", "/monitors/2/history", Bundle::History),
             ("settings", "/settings", Bundle::Other),
-            ("sites settings", "/settings/sites/new", Bundle::Other),
-            ("monitors", "/settings/monitors", Bundle::Other),
+            ("sites settings", "/settings/sites", Bundle::Sites),
+            ("a new site", "/settings/sites/new", Bundle::Sites),
+            ("a site's settings", "/settings/sites/4", Bundle::Sites),
+            ("monitors", "/settings/monitors", Bundle::Monitors),
             ("licences", "/settings/licences", Bundle::Licences),
             ("reporters", "/settings/reporters", Bundle::Reporters),
             ("the wizard", "/settings/reporters/new", Bundle::Wizard),
@@ -255,6 +294,80 @@ mod tests {
                 bundle,
                 "{name}: {path} with a trailing slash"
             );
+        }
+    }
+
+    #[test]
+    fn an_address_matches_a_route_as_the_router_reads_it() {
+        let cases = [
+            ("the overview", "/", "/", true, None),
+            ("the overview, no slash", "/", "", true, None),
+            ("a page", "/settings/sites", "/settings/sites", true, None),
+            (
+                "a trailing slash",
+                "/settings/sites",
+                "/settings/sites/",
+                true,
+                None,
+            ),
+            ("an id", "/sites/:id", "/sites/12", true, Some(12)),
+            (
+                "an id mid-way",
+                "/monitors/:id/history",
+                "/monitors/5/history",
+                true,
+                Some(5),
+            ),
+            (
+                "an id that is no number",
+                "/sites/:id",
+                "/sites/a%20b",
+                true,
+                None,
+            ),
+            ("no id", "/sites/:id", "/sites/", false, None),
+            ("deeper", "/sites/:id", "/sites/1/x", false, Some(1)),
+            (
+                "shallower",
+                "/monitors/:id/history",
+                "/monitors/5",
+                false,
+                Some(5),
+            ),
+            (
+                "another page",
+                "/settings/sites",
+                "/settings/monitors",
+                false,
+                None,
+            ),
+            (
+                "a longer name",
+                "/settings/sites",
+                "/settings/sitesx",
+                false,
+                None,
+            ),
+        ];
+        for (name, pattern, path, matches, id) in cases {
+            assert_eq!(super::matched(pattern, path), matches, "{name}");
+            assert_eq!(super::id_in(path), id, "{name}: the id");
+            assert_eq!(super::has_id(pattern), pattern.contains(":id"), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_address_no_page_has_is_sent_with_the_bundle_that_says_so() {
+        let pages = ["/", "/sites/:id", "/settings/sites"];
+        let cases = [
+            ("a page", "/sites/3", Bundle::Site),
+            ("the overview", "/", Bundle::Home),
+            ("a page of no route", "/sites", Bundle::Other),
+            ("under a page", "/sites/3/x", Bundle::Other),
+            ("beside a page", "/settings/sitesx", Bundle::Other),
+        ];
+        for (name, path, bundle) in cases {
+            assert_eq!(Bundle::sending(path, &pages), bundle, "{name}: {path}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-#[cfg(not(any(bundle = "home", bundle = "wizard")))]
+#[cfg(not(bundle))]
 use leptos_router::components::A;
 use model::site::{DEFAULT_TIME_ZONE, STANDARD_MAIN_FUSES_A};
 use model::{Account, PriceArea, Role, SiteDetails};
@@ -233,7 +233,7 @@ pub fn Header(account: Account) -> impl IntoView {
 
 /// A link of the main navigation or the settings' tabs, marked (`aria-current`) while its page
 /// is open: leptos_router's `<A>`, which follows the route.
-#[cfg(not(any(bundle = "home", bundle = "wizard")))]
+#[cfg(not(bundle))]
 #[component]
 pub fn NavLink(
     href: &'static str,
@@ -250,7 +250,7 @@ pub fn NavLink(
 /// The bundles without a router (the overview's, the wizard's: bundle.rs) draw one page, the
 /// one the browser loaded: the same link, marked as `<A>` marks it for that page (its own page,
 /// or with `exact` unset a page under it).
-#[cfg(any(bundle = "home", bundle = "wizard"))]
+#[cfg(bundle)]
 #[component]
 pub fn NavLink(
     href: &'static str,

@@ -2,6 +2,7 @@
 //! with `ssr` into the server (rendering and server-function bodies), with `hydrate` into the
 //! browser's wasm.
 
+pub mod address;
 pub mod api;
 pub mod bundle;
 mod charging;
@@ -17,7 +18,7 @@ pub mod theme;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-#[cfg(not(any(bundle = "home", bundle = "wizard")))]
+#[cfg(not(bundle))]
 use leptos_router::components::Router;
 use model::Account;
 
@@ -41,7 +42,7 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
         .unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
     let path = String::new();
-    let sent = bundle::Bundle::for_path(&path);
+    let sent = bundle::Bundle::sending(&path, PAGES);
     let bundle = files.bundle(sent).to_string();
     // The QR decoder, for the pages that scan (loaded only when the browser cannot read a code).
     let qr = (sent == bundle::Bundle::Licences).then(|| files.qr.clone());
@@ -149,7 +150,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 /// `text` with its `%XX` escapes decoded (bytes that are not UTF-8 replaced).
-fn percent_decoded(text: &str) -> String {
+pub(crate) fn percent_decoded(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -220,18 +221,12 @@ fn own_path(next: &str) -> Option<String> {
 /// when they come back to the page signed in): to `next` if it is a page of ours.
 fn go_on_when_signed_in() {
     let auth = use_auth();
-    let query = leptos_router::hooks::use_query_map();
-    let navigate = leptos_router::hooks::use_navigate();
+    let query = address::use_query();
+    let go = address::use_go_instead();
     Effect::new(move || {
         if auth.signed_in() == Some(true) {
             let next = query.read_untracked().get("next");
-            navigate(
-                &safe_next(next.as_deref()),
-                leptos_router::NavigateOptions {
-                    replace: true,
-                    ..Default::default()
-                },
-            );
+            go(&safe_next(next.as_deref()));
         }
     });
 }
@@ -272,28 +267,13 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    #[cfg(not(any(bundle = "home", bundle = "wizard")))]
+    // The server renders every page through its router; a bundle draws the page the browser
+    // loaded without one (bundle.rs). The router adds no markup of its own, so the one
+    // hydrates what the other rendered.
+    #[cfg(not(bundle))]
     let page = view! { <Router>{routes()}</Router> };
-    // The overview's bundle draws only the overview (bundle.rs): no router, no routes. The
-    // server renders the same page through its router, which adds no markup of its own, so
-    // this hydrates it. `<Title>` stays in both: the page marks its place (a component that
-    // draws nothing leaves a placeholder), and hydration expects the mark where it was.
-    #[cfg(bundle = "home")]
-    let page = view! {
-        <pages::AppFrame>
-            <pages::OverviewPage />
-        </pages::AppFrame>
-    };
-    // The wizard's bundle, likewise: the wizard in the settings' frame (its steps keep the
-    // browser's history themselves: reporters.rs).
-    #[cfg(bundle = "wizard")]
-    let page = view! {
-        <pages::AppFrame>
-            <pages::SettingsFrame>
-                <reporters::NewReporterPage />
-            </pages::SettingsFrame>
-        </pages::AppFrame>
-    };
+    #[cfg(bundle)]
+    let page = page_here();
     view! {
         <Title formatter=move |page: String| title_text(&page) />
         {page}
@@ -311,21 +291,11 @@ pub fn title_text(page: &str) -> String {
     title
 }
 
-/// Every page: the one routes table of the server and of every browser bundle but the
-/// overview's (which has no router). Each page is named by its full path: a small bundle draws
-/// only the pages [`bundle::Bundle::for_path`] sends it with, and [`bundle::Elsewhere`] in place
-/// of the others (their code is left out of its wasm: [`page!`]).
-#[cfg_attr(
-    any(bundle = "home", bundle = "wizard"),
-    allow(
-        dead_code,
-        reason = "the overview's and the wizard's bundles draw their page without a router; the \
-                  other pages are every other build's, and this table is what they are reached \
-                  from"
-    )
-)]
+/// Every page as the server renders it: the routes table. `pages!` (below) is the same table
+/// as the bundles draw it, without a router; server/tests/http.rs checks that they name the
+/// same pages.
+#[cfg(not(bundle))]
 fn routes() -> impl IntoView {
-    use bundle::page;
     use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
     use leptos_router::{SsrMode, path};
     use monitors::{HistoryPage, MonitorsPage};
@@ -334,73 +304,103 @@ fn routes() -> impl IntoView {
         SettingsLayout, SignupPage, SitePage, SitesSettingsPage,
     };
     use reporters::{NewReporterPage, ReporterPage, ReportersPage};
-    // A page no route names: the `other` bundle says so; another asks the server, which
-    // answers with `other` (`for_path` sends every unknown path with it).
-    let fallback = page!("/nowhere", NotFound);
     view! {
-        <Routes fallback>
+        <Routes fallback=NotFound>
             // Who may see which page is decided by the server's page guard before a page
             // renders (server/src/lib.rs), and by the pages' effects after a sign-in or
             // sign-out in the browser. Not by leptos_router's Protected*Route: their
             // condition reads the account resource inside a Transition that nests the
             // page's own Suspense, and under CPU contention about one render in a thousand
             // never finished (a lost wake-up; server/tests/access.rs hung in CI).
-            <Route path=path!("/login") view=page!("/login", LoginPage) ssr=SsrMode::Async />
-            <Route path=path!("/signup") view=page!("/signup", SignupPage) ssr=SsrMode::Async />
-            <ParentRoute path=path!("") view=page!(layout AppLayout) ssr=SsrMode::Async>
-                <Route path=path!("") view=page!("/", OverviewPage) ssr=SsrMode::Async />
-                <Route path=path!("sites/:id") view=page!("/sites/:id", SitePage) ssr=SsrMode::Async />
-                <Route
-                    path=path!("monitors/:id/history")
-                    view=page!("/monitors/:id/history", HistoryPage)
-                    ssr=SsrMode::Async
-                />
-                <ParentRoute
-                    path=path!("settings")
-                    view=page!(layout SettingsLayout)
-                    ssr=SsrMode::Async
-                >
+            <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+            <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async />
+            <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
+                <Route path=path!("") view=OverviewPage ssr=SsrMode::Async />
+                <Route path=path!("sites/:id") view=SitePage ssr=SsrMode::Async />
+                <Route path=path!("monitors/:id/history") view=HistoryPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("settings") view=SettingsLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/settings/sites" /> } />
-                    <Route
-                        path=path!("sites")
-                        view=page!("/settings/sites", SitesSettingsPage)
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("sites/new")
-                        view=page!("/settings/sites/new", NewSitePage)
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("sites/:id")
-                        view=page!("/settings/sites/:id", EditSitePage)
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("monitors")
-                        view=page!("/settings/monitors", MonitorsPage)
-                        ssr=SsrMode::Async
-                    />
-                    <Route path=path!("licences") view=page!("/settings/licences", LicencesPage) />
-                    <Route
-                        path=path!("reporters")
-                        view=page!("/settings/reporters", ReportersPage)
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("reporters/new")
-                        view=page!("/settings/reporters/new", NewReporterPage)
-                        ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=path!("reporters/:id")
-                        view=page!("/settings/reporters/:id", ReporterPage)
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=path!("sites") view=SitesSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("sites/new") view=NewSitePage ssr=SsrMode::Async />
+                    <Route path=path!("sites/:id") view=EditSitePage ssr=SsrMode::Async />
+                    <Route path=path!("monitors") view=MonitorsPage ssr=SsrMode::Async />
+                    <Route path=path!("licences") view=LicencesPage />
+                    <Route path=path!("reporters") view=ReportersPage ssr=SsrMode::Async />
+                    <Route path=path!("reporters/new") view=NewReporterPage ssr=SsrMode::Async />
+                    <Route path=path!("reporters/:id") view=ReporterPage ssr=SsrMode::Async />
                 </ParentRoute>
             </ParentRoute>
         </Routes>
     }
+}
+
+/// The table of pages as a bundle draws them: each route's full path (as in [`routes`]) and its
+/// page in its frame (`bare`, `app`: the signed-in frame, `settings`: that and the settings'
+/// tabs). It makes [`PAGES`] (every page's path: what the server's tests compare with the
+/// router's) and, in a bundle, `page_here`: the page at the browser's address, among the pages
+/// the bundle has ([`bundle::Bundle::draws`], a constant: the others' code is left out), or
+/// [`pages::NotFound`] in `other`. More specific paths come first (`sites/new` before
+/// `sites/:id`).
+macro_rules! pages {
+    ($($frame:ident $path:literal => $page:path),* $(,)?) => {
+        /// Every page's route, as `pages!` lists them.
+        pub const PAGES: &[&str] = &[$($path),*];
+
+        #[cfg(bundle)]
+        fn page_here() -> AnyView {
+            let path = web_sys::window()
+                .and_then(|w| w.location().pathname().ok())
+                .unwrap_or_default();
+            // A bundle of one page need not read the address to know it.
+            const ONE: bool = bundle::drawn(PAGES) == 1;
+            $({
+                const HERE: bool = bundle::Bundle::draws($path);
+                const ID: bool = bundle::has_id($path);
+                if HERE && (ONE || bundle::matched($path, &path)) {
+                    if ID {
+                        provide_context(address::Matched(bundle::id_in(&path)));
+                    }
+                    return pages!(@frame $frame $page);
+                }
+            })*
+            // The server sends an address no page has with `other` alone (`Bundle::sending`).
+            if bundle::Bundle::THIS == Some(bundle::Bundle::Other) {
+                pages::NotFound().into_any()
+            } else {
+                ().into_any()
+            }
+        }
+    };
+    (@frame bare $page:path) => { $page().into_any() };
+    (@frame app $page:path) => {{
+        let page = $page;
+        view! { <pages::AppFrame>{page()}</pages::AppFrame> }.into_any()
+    }};
+    (@frame settings $page:path) => {{
+        let page = $page;
+        view! {
+            <pages::AppFrame>
+                <pages::SettingsFrame>{page()}</pages::SettingsFrame>
+            </pages::AppFrame>
+        }
+        .into_any()
+    }};
+}
+
+pages! {
+    bare "/login" => pages::LoginPage,
+    bare "/signup" => pages::SignupPage,
+    app "/" => pages::OverviewPage,
+    app "/sites/:id" => pages::SitePage,
+    app "/monitors/:id/history" => monitors::HistoryPage,
+    settings "/settings/sites" => pages::SitesSettingsPage,
+    settings "/settings/sites/new" => pages::NewSitePage,
+    settings "/settings/sites/:id" => pages::EditSitePage,
+    settings "/settings/monitors" => monitors::MonitorsPage,
+    settings "/settings/licences" => pages::LicencesPage,
+    settings "/settings/reporters" => reporters::ReportersPage,
+    settings "/settings/reporters/new" => reporters::NewReporterPage,
+    settings "/settings/reporters/:id" => reporters::ReporterPage,
 }
 
 #[cfg(test)]

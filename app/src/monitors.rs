@@ -3,7 +3,6 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use model::Monitor;
 use model::monitor::{
     DeviceToken, History, HistoryView, LIVE_WINDOW_MS, LivePoint, LiveSnapshot, MonitorKind,
@@ -533,14 +532,8 @@ fn amps(i18n: I18n, a: f64) -> String {
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let i18n = use_i18n();
-    let params = use_params_map();
-    let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| id.parse::<i64>().ok())
-    };
+    let query = crate::address::use_query();
+    let id = crate::address::use_id();
     let view_name = move || query.read().get("view").unwrap_or_else(|| "day".into());
     let date = move || query.read().get("date");
     let history = crate::codec::resource(

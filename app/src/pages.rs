@@ -3,8 +3,8 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
+#[cfg(not(bundle))]
 use leptos_router::components::Outlet;
-use leptos_router::hooks::{use_navigate, use_params_map};
 use model::{Account, PriceArea, Role, SiteAccess, SiteDetails, SiteSummary};
 
 use crate::api;
@@ -40,6 +40,7 @@ fn LoadError(error: AppError) -> impl IntoView {
 }
 
 /// The page frame of the signed-in app around the page its route chose.
+#[cfg(not(bundle))]
 #[component]
 pub fn AppLayout() -> impl IntoView {
     view! {
@@ -54,30 +55,11 @@ pub fn AppLayout() -> impl IntoView {
 pub fn AppFrame(children: Children) -> impl IntoView {
     let auth = use_auth();
     // The server lets only signed-in visitors in; this follows a sign-out or an expired session
-    // noticed in the browser to the login page, which brings them back here.
-    #[cfg(not(any(bundle = "home", bundle = "wizard")))]
-    let to_login = {
-        let location = leptos_router::hooks::use_location();
-        let navigate = use_navigate();
-        move || {
-            let here = crate::with_query(
-                &location.pathname.get_untracked(),
-                &location.search.get_untracked(),
-            );
-            navigate(&crate::login_path(&here), Default::default());
-        }
-    };
-    // The overview's and the wizard's bundles have no router (bundle.rs): a new page load.
-    #[cfg(any(bundle = "home", bundle = "wizard"))]
-    let to_login = || {
-        if let Some(address) = web_sys::window().map(|w| w.location()) {
-            let here = crate::with_query(
-                &address.pathname().unwrap_or_default(),
-                &address.search().unwrap_or_default(),
-            );
-            let _ = address.assign(&crate::login_path(&here));
-        }
-    };
+    // noticed in the browser to the login page, which brings them back here (in place of this
+    // page, which cannot be shown to them).
+    let here = crate::address::use_here();
+    let go = crate::address::use_go_instead();
+    let to_login = move || go(&crate::login_path(&here()));
     Effect::new(move || {
         if auth.signed_in() == Some(false) {
             to_login();
@@ -120,8 +102,8 @@ fn AuthFrame(title: &'static str, children: Children) -> impl IntoView {
 /// `path` with the current page's query, so `?next=…` survives switching between logging in and
 /// signing up.
 fn keep_query(path: &'static str) -> impl Fn() -> String + Send + Sync + 'static {
-    let location = leptos_router::hooks::use_location();
-    move || crate::with_query(path, &location.search.get())
+    let here = crate::address::use_here();
+    move || crate::with_query(path, here().split_once('?').map_or("", |(_, query)| query))
 }
 
 #[component]
@@ -377,8 +359,7 @@ fn Invitations(
 
 /// The `:id` of the route, when it is a number.
 fn site_id() -> impl Fn() -> Option<i64> + Copy + Send + Sync {
-    let params = use_params_map();
-    move || params.read().get("id").and_then(|id| id.parse().ok())
+    crate::address::use_id()
 }
 
 async fn load_site(id: Option<i64>) -> Result<SiteDetails, AppError> {
@@ -570,6 +551,7 @@ fn CapacityCard(month: model::charging::CapacityMonth) -> impl IntoView {
 }
 
 /// The settings' frame around the settings page its route chose.
+#[cfg(not(bundle))]
 #[component]
 pub fn SettingsLayout() -> impl IntoView {
     view! {
@@ -646,10 +628,10 @@ pub fn NewSitePage() -> impl IntoView {
     let auth = use_auth();
     let action = ServerAction::<api::CreateSite>::new();
     let error = action_error(action);
-    let navigate = use_navigate();
+    let go = crate::address::use_go();
     Effect::new(move || {
         if let Some(Ok(id)) = action.value().get() {
-            navigate(&format!("/sites/{id}"), Default::default());
+            go(&format!("/sites/{id}"));
         }
     });
     let is_installer = move || {
@@ -865,10 +847,10 @@ pub fn EditSitePage() -> impl IntoView {
             }
         },
     );
-    let navigate = use_navigate();
+    let go = crate::address::use_go();
     Effect::new(move || {
         if let Some(Ok(())) = delete.value().get() {
-            navigate("/settings/sites", Default::default());
+            go("/settings/sites");
         }
     });
     let update_error = action_error(update);
@@ -1161,7 +1143,7 @@ pub fn LicencesPage() -> impl IntoView {
     let i18n = use_i18n();
     let redeem = ServerAction::<api::RedeemLicence>::new();
     let licences = crate::codec::resource(move || redeem.version().get(), |_| api::list_licences());
-    let query = leptos_router::hooks::use_query_map();
+    let query = crate::address::use_query();
     // What the QR code's link carries, or what the installer typed while the page loaded.
     let code = RwSignal::new(model::licence::format_partial(
         &crate::components::entered_before_hydration("input[name=code]")

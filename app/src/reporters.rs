@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use model::reporter::{
     Facts, NewCredentials, REPORTER_FUSES_A, ReporterInput, ReporterKind, ReporterLive,
     ReporterStatus, Step, WizardOptions, WizardSite,
@@ -446,7 +445,7 @@ fn step_key(step: Step, kind: Option<ReporterKind>) -> &'static str {
 pub fn NewReporterPage() -> impl IntoView {
     let i18n = use_i18n();
     let options = crate::codec::resource(|| (), |_| api::reporter_options());
-    let query = wizard_query();
+    let query = crate::address::use_query();
     let url_site = Memo::new(move |_| query.read().get("site").and_then(|s| s.parse::<i64>().ok()));
     let url_step = Memo::new(move |_| {
         query
@@ -472,71 +471,6 @@ pub fn NewReporterPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
-    }
-}
-
-/// The wizard's address (`?site=ID&step=N`), followed through Back and Forward: leptos_router's
-/// query in every build with a router. The wizard's own bundle has none (bundle.rs: a router is
-/// ~45 KB of brotli); it reads the browser's address, and again on every `popstate`.
-#[cfg(not(bundle = "wizard"))]
-fn wizard_query() -> Memo<leptos_router::params::ParamsMap> {
-    use_query_map()
-}
-
-#[cfg(bundle = "wizard")]
-fn wizard_query() -> Memo<leptos_router::params::ParamsMap> {
-    fn read() -> leptos_router::params::ParamsMap {
-        let search = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
-        let mut query = leptos_router::params::ParamsMap::new();
-        // The wizard's own values are numbers: nothing to unescape.
-        for (key, value) in search
-            .trim_start_matches('?')
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-        {
-            query.insert(key.to_string(), value.to_string());
-        }
-        query
-    }
-    let query = RwSignal::new(read());
-    let listener = window_event_listener(leptos::ev::popstate, move |_| query.set(read()));
-    on_cleanup(move || listener.remove());
-    Memo::new(move |_| query.get())
-}
-
-/// Takes the wizard to `url`: through leptos_router where there is one. In the wizard's own
-/// bundle another step is a new entry in the browser's history (read back as Back and Forward
-/// are: [`wizard_query`]), and any other page is that page's own load.
-#[cfg(not(bundle = "wizard"))]
-fn wizard_navigate() -> impl Fn(&str) + Clone + 'static {
-    let navigate = use_navigate();
-    move |url: &str| navigate(url, Default::default())
-}
-
-#[cfg(bundle = "wizard")]
-fn wizard_navigate() -> impl Fn(&str) + Clone + 'static {
-    |url: &str| {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        if !url.starts_with("/settings/reporters/new?") {
-            let _ = window.location().assign(url);
-            return;
-        }
-        let pushed = window.history().and_then(|history| {
-            history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url))
-        });
-        match pushed.and_then(|()| web_sys::Event::new("popstate")) {
-            Ok(moved) => {
-                let _ = window.dispatch_event(&moved);
-                window.scroll_to_with_x_and_y(0.0, 0.0);
-            }
-            Err(_) => {
-                let _ = window.location().assign(url);
-            }
-        }
     }
 }
 
@@ -817,7 +751,7 @@ fn Wizard(
             credentials.set(Some(c));
         }
     });
-    let navigate = wizard_navigate();
+    let navigate = crate::address::use_go();
     let go = {
         let navigate = navigate.clone();
         move |to: Step| navigate(&wizard_url(site_id.get_untracked(), to))
@@ -1113,8 +1047,7 @@ fn Wizard(
 // A reporter's page
 
 fn reporter_id() -> impl Fn() -> Option<i64> + Copy + Send + Sync {
-    let params = use_params_map();
-    move || params.read().get("id").and_then(|id| id.parse().ok())
+    crate::address::use_id()
 }
 
 /// `/settings/reporters/:id`: status, serial and PIN, edit, pause, new PIN, delete.
@@ -1149,13 +1082,16 @@ pub fn ReporterPage() -> impl IntoView {
             None => Err(AppError::NotFound),
         }
     });
-    let navigate = use_navigate();
+    let go = crate::address::use_go();
     Effect::new(move || {
         if let Some(Ok(())) = delete.value().get() {
-            navigate("/settings/reporters", Default::default());
+            go("/settings/reporters");
         }
     });
-    let created = use_query_map().read_untracked().get("created").is_some();
+    let created = crate::address::use_query()
+        .read_untracked()
+        .get("created")
+        .is_some();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -27,20 +27,21 @@ async function firstLoad(browser: Browser, path: string, cookies: Parameters<imp
   return files;
 }
 
-// Issue 11 asks 250 KB for the two pages everyone opens first, and they meet it. Issue 24 asks
-// the same of every page: licences meets it since its QR decoder is a wasm of its own, loaded
-// only when needed (app/src/scan.rs; "one wasm" below: not on the first load), the wizard since
-// it is a bundle of its own without a router. The reporters' and the other pages do not yet
-// (BENCHMARKS.md), so theirs are ceilings a few KB above what they weigh today: lower them as
-// the pages get lighter, never raise them.
+// Issue 11 asks 250 KB for the two pages everyone opens first; issue 24 the same of every page.
+// Each bundle has a case (app/src/bundle.rs: `Bundle::ALL`); the pages with an id are drawn for
+// one that is not the visitor's (what loads is the same: the page and its error state).
 const cases = [
-  { name: 'log in', path: '/login', signedIn: false, budget: 250_000, bundle: /^\/pkg\/ampwise-login-/ },
-  { name: 'overview', path: '/', signedIn: true, budget: 250_000, bundle: /^\/pkg\/ampwise-home-/ },
-  { name: 'licences (camera)', path: '/settings/licences', signedIn: true, budget: 250_000, bundle: /^\/pkg\/ampwise-licences-/ },
-  { name: 'the reporter wizard', path: '/settings/reporters/new', signedIn: true, budget: 250_000, bundle: /^\/pkg\/ampwise-wizard-/ },
-  { name: 'reporters', path: '/settings/reporters', signedIn: true, budget: 292_000, bundle: /^\/pkg\/ampwise-reporters-/ },
-  { name: 'sites', path: '/settings/sites', signedIn: true, budget: 388_000, bundle: /^\/pkg\/ampwise-other-/ },
-];
+  { name: 'log in', path: '/login', signedIn: false, bundle: 'login' },
+  { name: 'overview', path: '/', signedIn: true, bundle: 'home' },
+  { name: 'licences (camera)', path: '/settings/licences', signedIn: true, bundle: 'licences' },
+  { name: 'the reporter wizard', path: '/settings/reporters/new', signedIn: true, bundle: 'wizard' },
+  { name: 'reporters', path: '/settings/reporters', signedIn: true, bundle: 'reporters' },
+  { name: 'sites settings', path: '/settings/sites', signedIn: true, bundle: 'sites' },
+  { name: 'monitors settings', path: '/settings/monitors', signedIn: true, bundle: 'monitors' },
+  { name: 'a site', path: '/sites/1', signedIn: true, bundle: 'site' },
+  { name: "a monitor's history", path: '/monitors/1/history', signedIn: true, bundle: 'history' },
+  { name: 'a page that does not exist', path: '/nowhere', signedIn: true, bundle: 'other' },
+].map((c) => ({ ...c, budget: 250_000, bundle: new RegExp(`^/pkg/ampwise-${c.bundle}-`) }));
 
 for (const c of cases) {
   test(`a first visit to ${c.name} downloads at most ${c.budget / 1000} KB of code and style`, async ({ browser, page }) => {

@@ -819,4 +819,21 @@ mod tests {
         .await;
         assert_eq!((answer, runs.load(Ordering::SeqCst)), (None, 3));
     }
+
+    /// The bundles draw their pages from `app::PAGES` (no router in the browser); the server
+    /// renders them through the routes table. A page added to one table and not the other would
+    /// render on the server and draw nothing in the browser, or the other way round.
+    #[tokio::test]
+    async fn the_bundles_draw_the_pages_the_server_routes() {
+        let mut routed: Vec<String> = super::route_list()
+            .iter()
+            .map(|route| route.path().replace("{id}", ":id"))
+            // The one route that is no page: it sends /settings on to its first tab.
+            .filter(|path| path != "/settings")
+            .collect();
+        let mut drawn: Vec<String> = app::PAGES.iter().map(|path| path.to_string()).collect();
+        routed.sort();
+        drawn.sort();
+        assert_eq!(routed, drawn);
+    }
 }

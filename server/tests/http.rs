@@ -338,7 +338,7 @@ async fn each_page_names_the_bundle_that_has_it() {
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(
         pkg.join("assets.json"),
-        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","wizard":"ampwise-wizard-7","other":"ampwise-other-5","qr":"ampwise-qr-6"}"#,
+        r#"{"css":"ampwise-0.css","login":"ampwise-login-1","home":"ampwise-home-2","licences":"ampwise-licences-3","reporters":"ampwise-reporters-4","wizard":"ampwise-wizard-7","sites":"ampwise-sites-8","monitors":"ampwise-monitors-9","site":"ampwise-site-10","history":"ampwise-history-11","other":"ampwise-other-5","qr":"ampwise-qr-6"}"#,
     )
     .unwrap();
     let root = site.path().to_path_buf();
@@ -372,13 +372,31 @@ async fn each_page_names_the_bundle_that_has_it() {
             "a site",
             format!("/sites/{site_id}"),
             signed_in,
-            "ampwise-other-5",
+            "ampwise-site-10",
         ),
         (
             "sites settings",
             "/settings/sites".to_string(),
             signed_in,
-            "ampwise-other-5",
+            "ampwise-sites-8",
+        ),
+        (
+            "a site's settings",
+            format!("/settings/sites/{site_id}"),
+            signed_in,
+            "ampwise-sites-8",
+        ),
+        (
+            "monitors settings",
+            "/settings/monitors".to_string(),
+            signed_in,
+            "ampwise-monitors-9",
+        ),
+        (
+            "a monitor's history",
+            "/monitors/1/history".to_string(),
+            signed_in,
+            "ampwise-history-11",
         ),
         (
             "missing page",
@@ -400,6 +418,10 @@ async fn each_page_names_the_bundle_that_has_it() {
             "ampwise-licences-3",
             "ampwise-reporters-4",
             "ampwise-wizard-7",
+            "ampwise-sites-8",
+            "ampwise-monitors-9",
+            "ampwise-site-10",
+            "ampwise-history-11",
             "ampwise-other-5",
         ];
         for other in others.iter().filter(|o| **o != bundle) {
@@ -636,7 +658,7 @@ async fn the_bundle_is_served_precompressed_and_kept_for_a_year(
     std::fs::write(
         pkg.join("assets.json"),
         format!(
-            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","wizard":"ampwise-wizard-6666666666666666","other":"ampwise-other-4444444444444444","qr":"ampwise-qr-5555555555555555"}}"#
+            r#"{{"css":"{css}","login":"{name}","home":"ampwise-home-1111111111111111","licences":"ampwise-licences-2222222222222222","reporters":"ampwise-reporters-3333333333333333","wizard":"ampwise-wizard-6666666666666666","sites":"ampwise-sites-7777777777777777","monitors":"ampwise-monitors-8888888888888888","site":"ampwise-site-9999999999999999","history":"ampwise-history-aaaaaaaaaaaaaaaa","other":"ampwise-other-4444444444444444","qr":"ampwise-qr-5555555555555555"}}"#
         ),
     )
     .unwrap();
