@@ -19,12 +19,26 @@ function (js, wasm, qr) {
 		const typed = fields().filter(changed).filter((f) => f.type !== 'radio' || f.checked)
 			.map((f) => [f, ticks(f) ? f.checked : f.value]);
 		mod.hydrate();
-		for (const [f, entered] of typed) {
-			if (!f.isConnected || (ticks(f) ? f.checked : f.value) === entered) continue;
-			if (ticks(f)) f.checked = entered; else f.value = entered;
-			f.dispatchEvent(new Event('input', { bubbles: true }));
-			f.dispatchEvent(new Event('change', { bubbles: true }));
-		}
+		// A field inside a part of the page that waits for data is set when that part wakes, a
+		// moment later (microtasks, a frame or two): put back until then.
+		const restore = () => {
+			for (const [f, entered] of typed) {
+				if (!f.isConnected || (ticks(f) ? f.checked : f.value) === entered) continue;
+				if (ticks(f)) f.checked = entered; else f.value = entered;
+				f.dispatchEvent(new Event('input', { bubbles: true }));
+				f.dispatchEvent(new Event('change', { bubbles: true }));
+			}
+		};
+		if (typed.length === 0) return;
+		// What the visitor types from now on is theirs: that field is left to the page.
+		const typing = (e) => { if (e.isTrusted) typed.splice(0, typed.length, ...typed.filter(([f]) => f !== e.target)); };
+		document.addEventListener('input', typing, true);
+		document.addEventListener('change', typing, true);
+		restore();
+		setTimeout(restore, 0);
+		let frames = 10;
+		const frame = () => { restore(); if (--frames > 0) requestAnimationFrame(frame); };
+		requestAnimationFrame(frame);
 	});
 	if (qr) {
 		// The QR decoder (app/src/scan.rs), fetched on first use only; a failed fetch is retried.

@@ -71,7 +71,7 @@ async function redeemLicence(page: Page): Promise<string> {
   return code;
 }
 
-test('a type ticked while the wizard is still loading is kept', async ({ page }) => {
+test('a type ticked and a name typed while the wizard is still loading are kept', async ({ page }) => {
   await signUp(page, server.url, uniqueEmail('early'));
   const site = await siteNamed(page, 'Villa Tidig');
   await monitorOn(page, site);
@@ -85,9 +85,25 @@ test('a type ticked while the wizard is still loading is kept', async ({ page })
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
   await release();
   await expect(openReporter).toBeChecked();
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/save_reporter_draft') && r.ok());
   await page.getByRole('button', { name: 'Next' }).click();
+  await saved;
   await expect(page.getByTestId('wizard-step')).toHaveText('Step 2 of 6: Name');
-  await expect(page.getByLabel('Name')).toHaveValue('Open Reporter');
+  const name = page.getByLabel('Name');
+  await expect(name).toHaveValue('Open Reporter');
+  // The phone drops the page and loads it again; the installer types the name before the wasm
+  // is back. The wasm takes over with what was typed (app/src/boot.js), and Next keeps it.
+  const again = await holdWasm(page);
+  await page.reload();
+  await name.fill('Garaget');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
+  await again();
+  await expect(name).toHaveValue('Garaget');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByTestId('wizard-step')).toHaveText(/^Step 3 of 6/);
+  await page.goBack();
+  await expect(page.getByTestId('wizard-step')).toHaveText('Step 2 of 6: Name');
+  await expect(name).toHaveValue('Garaget');
 });
 
 test('the wizard survives a reload at every step, Back and Forward, and a second tab', async ({ page, context }) => {
