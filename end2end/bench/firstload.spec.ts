@@ -124,11 +124,12 @@ async function measure(browser: Browser, path: string, cookie?: string, graph = 
   return { path, cold: median(cold), warm: median(warm), coldRuns: cold, warmRuns: warm, coldBytes, graphs };
 }
 
-/** Signs a household up with a site, a monitor and a minute of readings; its session cookie. */
-async function household(page: Page, request: APIRequestContext, email: string): Promise<string> {
+/** Signs a household up with a site, a monitor and a minute of readings; its session cookie and
+ * site. */
+async function household(page: Page, request: APIRequestContext, email: string): Promise<{ cookie: string; site: number }> {
   const base = server().url;
   await signUp(page, base, email);
-  await createSite(page, base, { name: 'Villa Ek', fuse: '20' });
+  const site = await createSite(page, base, { name: 'Villa Ek', fuse: '20' });
   await open(page, `${base}/settings/monitors`);
   await page.getByLabel('Name').fill('Mains meter');
   await page.getByRole('button', { name: 'Add monitor' }).click();
@@ -146,7 +147,7 @@ async function household(page: Page, request: APIRequestContext, email: string):
   });
   expect(posted.status()).toBe(200);
   const session = (await page.context().cookies()).find((c) => c.name === 'ampwise_session')!;
-  return `${session.name}=${session.value}`;
+  return { cookie: `${session.name}=${session.value}`, site };
 }
 
 /** A first visit that logs in (cold cache): from pressing "Log in" to the overview's graph
@@ -185,12 +186,15 @@ async function afterLogin(browser: Browser, request: APIRequestContext, firstEma
 test('first load on slow 4G with a 4× slower CPU', async ({ browser, page, request }) => {
   test.setTimeout(900_000);
   const email = uniqueEmail('graph');
-  const cookie = await household(page, request, email);
+  const { cookie, site } = await household(page, request, email);
   const rows = [
     await measure(browser, '/login'),
     await measure(browser, '/', cookie, true),
+    await measure(browser, `/sites/${site}`, cookie),
     await measure(browser, '/settings/sites', cookie),
+    await measure(browser, '/settings/monitors', cookie),
     await measure(browser, '/settings/licences', cookie),
+    await measure(browser, '/settings/reporters', cookie),
     await measure(browser, '/settings/reporters/new', cookie),
   ];
   for (const r of rows) {
