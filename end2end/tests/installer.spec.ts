@@ -71,7 +71,7 @@ async function redeemLicence(page: Page): Promise<string> {
   return code;
 }
 
-test('a type ticked and a name typed while the wizard is still loading are kept', async ({ page }) => {
+test('a type ticked, Next tapped and a name typed while the wizard is still loading all count', async ({ page }) => {
   await signUp(page, server.url, uniqueEmail('early'));
   const site = await siteNamed(page, 'Villa Tidig');
   await monitorOn(page, site);
@@ -82,12 +82,18 @@ test('a type ticked and a name typed while the wizard is still loading are kept'
   await page.getByTestId('site-add-reporter').click();
   const openReporter = page.getByRole('radio', { name: /^Open Reporter/ });
   await openReporter.check();
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
-  await release();
-  await expect(openReporter).toBeChecked();
-  const saved = page.waitForResponse((r) => r.url().endsWith('/api/save_reporter_draft') && r.ok());
+  // And taps Next, which does nothing until the wasm is there: it is pressed once it is
+  // (app/src/boot.js).
   await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByTestId('wizard-step')).toHaveText('Step 1 of 6: Type');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/save_reporter_draft') && r.ok());
+  await release();
   await saved;
+  await expect(page.getByTestId('wizard-step')).toHaveText('Step 2 of 6: Name');
+  await page.goBack();
+  await expect(openReporter).toBeChecked();
+  await page.goForward();
   await expect(page.getByTestId('wizard-step')).toHaveText('Step 2 of 6: Name');
   const name = page.getByLabel('Name');
   await expect(name).toHaveValue('Open Reporter');
