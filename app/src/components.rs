@@ -51,38 +51,6 @@ pub fn invalid_if(
     }
 }
 
-/// What the person entered in the server-drawn field `selector` before the wasm arrived, when it
-/// differs from what the server drew: the text typed, or the value of a radio button or check
-/// box they ticked (`input[name=kind]:checked`). Hydration sets a field's `prop:value` and
-/// `prop:checked` from its signal, which would undo that (a slow phone, a page load between
-/// bundles); a signal seeded from this keeps it. `None` once the page has hydrated: later pages
-/// are drawn by the wasm itself.
-pub fn entered_before_hydration(selector: &str) -> Option<String> {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let document = web_sys::window()?.document()?;
-        if document.body()?.has_attribute("data-hydrated") {
-            return None;
-        }
-        let input = document
-            .query_selector(selector)
-            .ok()??
-            .dyn_into::<web_sys::HtmlInputElement>()
-            .ok()?;
-        let changed = match input.type_().as_str() {
-            "radio" | "checkbox" => input.checked() != input.default_checked(),
-            _ => input.value() != input.default_value(),
-        };
-        changed.then(|| input.value())
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = selector;
-        None
-    }
-}
-
 /// A form that calls a server function whose arguments are all text (log in, sign up, the
 /// language and theme switches). Before the wasm has loaded (a slow phone) the browser posts
 /// it and the server answers with the page; once hydrated, the wasm reads the fields and the

@@ -1144,10 +1144,10 @@ pub fn LicencesPage() -> impl IntoView {
     let redeem = ServerAction::<api::RedeemLicence>::new();
     let licences = crate::codec::resource(move || redeem.version().get(), |_| api::list_licences());
     let query = crate::address::use_query();
-    // What the QR code's link carries, or what the installer typed while the page loaded.
+    // What the QR code's link carries (what the installer typed while the page loaded is put
+    // back by the page's loader: boot.js).
     let code = RwSignal::new(model::licence::format_partial(
-        &crate::components::entered_before_hydration("input[name=code]")
-            .unwrap_or_else(|| query.read_untracked().get("code").unwrap_or_default()),
+        &query.read_untracked().get("code").unwrap_or_default(),
     ));
     // Checked in the browser before asking the server: a mistyped character is caught here.
     let local_error = RwSignal::new(None::<AppError>);

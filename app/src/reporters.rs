@@ -821,12 +821,6 @@ fn Wizard(
             name.set(i18n.t(k.suggested_name_key()));
         }
     };
-    // The wizard is a page load of its own (bundle.rs): a type ticked while it loaded is kept.
-    if let Some(k) = crate::components::entered_before_hydration("input[name=kind]:checked")
-        .and_then(|v| ReporterKind::parse(&v).ok())
-    {
-        choose_kind(k);
-    }
     let several_sites = sites.with_value(|l| l.len() > 1);
     let site_fixed = fixed_site.is_some() && url_site.get_untracked().is_some();
     let field_invalid = move |f: &'static str| {
