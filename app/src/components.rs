@@ -215,9 +215,9 @@ pub fn NavLink(
     }
 }
 
-/// The bundles without a router (the overview's, the wizard's: bundle.rs) draw one page, the
-/// one the browser loaded: the same link, marked as `<A>` marks it for that page (its own page,
-/// or with `exact` unset a page under it).
+/// A browser bundle has no router (bundle.rs) and draws the page the browser loaded: the same
+/// link, a page load, marked as `<A>` marks it for that page (its own page, or with `exact`
+/// unset a page under it).
 #[cfg(bundle)]
 #[component]
 pub fn NavLink(
