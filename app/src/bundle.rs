@@ -61,13 +61,10 @@ impl Bundle {
     }
 
     /// The bundle the page at `path` is sent with. The one place that decides it: the server
-    /// sends that bundle, and the routes table ([`page!`]) leaves the page out of every other
-    /// bundle at compile time (a `const fn` for that).
+    /// sends that bundle, and the pages table (`pages!` in lib.rs) leaves the page out of every
+    /// other bundle at compile time (a `const fn` for that).
     pub const fn for_path(path: &str) -> Bundle {
-        let mut path = path.as_bytes();
-        while let [rest @ .., b'/'] = path {
-            path = rest;
-        }
+        let path = trimmed(path.as_bytes());
         match path {
             b"/login" | b"/signup" => Bundle::Login,
             b"" => Bundle::Home,
@@ -129,6 +126,14 @@ impl Bundle {
     }
 }
 
+/// `text` without its trailing slashes (`/settings/sites/` is `/settings/sites`, `/` is ``).
+const fn trimmed(mut text: &[u8]) -> &[u8] {
+    while let [rest @ .., b'/'] = text {
+        text = rest;
+    }
+    text
+}
+
 /// `path` is `prefix` or a page under it (`/settings/reporters/7`, not `/settings/reportersx`).
 const fn under(path: &[u8], prefix: &[u8]) -> bool {
     if path.len() < prefix.len() {
@@ -148,12 +153,6 @@ const fn under(path: &[u8], prefix: &[u8]) -> bool {
 /// router reads it). By bytes, without `str::split`: this runs in every bundle with more than
 /// one page, and each KB counts there.
 pub fn matched(pattern: &str, path: &str) -> bool {
-    fn trimmed(mut text: &[u8]) -> &[u8] {
-        while let [rest @ .., b'/'] = text {
-            text = rest;
-        }
-        text
-    }
     let (mut pattern, mut path) = (trimmed(pattern.as_bytes()), trimmed(path.as_bytes()));
     loop {
         match (pattern, path) {

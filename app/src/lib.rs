@@ -292,8 +292,8 @@ pub fn title_text(page: &str) -> String {
 }
 
 /// Every page as the server renders it: the routes table. `pages!` (below) is the same table
-/// as the bundles draw it, without a router; server/tests/http.rs checks that they name the
-/// same pages.
+/// as the bundles draw it, without a router; a test in server/src/lib.rs checks that they
+/// name the same pages.
 #[cfg(not(bundle))]
 fn routes() -> impl IntoView {
     use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
